@@ -1,0 +1,63 @@
+"""Read the git state of a working tree: commit, branch, dirty flag, remote (credentials removed), diff."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+from typing import Optional
+
+__all__ = ["git_state", "strip_credentials"]
+
+_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
+
+
+def strip_credentials(url: str) -> str:
+    """Remove `user:token@` from a URL: `https://u:t@host/r.git` -> `https://host/r.git`."""
+    return _CREDENTIALS.sub(r"\g<scheme>", url)
+
+
+def _git(args: list[str], cwd: Path, timeout: float = 10.0) -> Optional[str]:
+    try:
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def git_state(path: str | Path = ".", max_diff_bytes: int = 1_000_000) -> dict:
+    """Git facts of the checkout containing `path`.
+
+    Args:
+        path: Any folder inside the checkout.
+        max_diff_bytes: The uncommitted diff is cut to this size (`diff_truncated` says so).
+
+    Returns:
+        `{"available": False, "reason": ...}` outside a checkout or without git; else `commit`,
+        `branch`, `dirty`, `remote` (credentials removed), `diff` (str), `diff_truncated`, `diff_bytes`.
+    """
+    cwd = Path(path).resolve()
+    top = _git(["rev-parse", "--show-toplevel"], cwd)
+    if top is None:
+        return {"available": False, "reason": f"`{cwd}` is not inside a git checkout (or git is not installed)"}
+    commit = (_git(["rev-parse", "HEAD"], cwd) or "").strip() or None
+    branch = (_git(["rev-parse", "--abbrev-ref", "HEAD"], cwd) or "").strip() or None
+    status = _git(["status", "--porcelain", "--untracked-files=no"], cwd) or ""
+    remote = (_git(["config", "--get", "remote.origin.url"], cwd) or "").strip()
+    diff = _git(["diff", "HEAD"], cwd) if commit else _git(["diff"], cwd)
+    diff = diff or ""
+    encoded = diff.encode()
+    truncated = len(encoded) > max_diff_bytes
+    if truncated:
+        diff = encoded[:max_diff_bytes].decode(errors="ignore")
+    return {
+        "available": True,
+        "root": top.strip(),
+        "commit": commit,
+        "branch": branch,
+        "dirty": bool(status.strip()),
+        "remote": strip_credentials(remote) if remote else None,
+        "diff": diff,
+        "diff_bytes": len(encoded),
+        "diff_truncated": truncated,
+    }

@@ -1,0 +1,174 @@
+"""`tradexp` command line: LightningCLI for fit/validate/test/predict, plus the look-back commands.
+
+    tradexp fit --config configs/lstm.yaml --trainer.max_epochs 2
+    tradexp fit --config configs/gru.yaml --data.path prices.csv
+    tradexp fit --config configs/mlp.yaml --print_config
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+
+from tradexp.data.datamodule import BarsDataModule
+from tradexp.errors import TradexpError
+from tradexp.models.module import TradingModule, net_name
+from tradexp.tracking.config_callback import LogConfigToRun
+from tradexp.tracking.logger import TradexpLogger
+from tradexp.tracking.naming import DEFAULT_EXPERIMENT_TEMPLATE, DEFAULT_RUN_TEMPLATE, RunIdentity, experiment_name, identity_tags, run_name
+from tradexp.tracking.recorder import RunRecorder
+from tradexp.training import print_fit_summary, test_best_checkpoint
+
+__all__ = ["TradexpCLI", "TrackingSettings", "main", "EXTRA_COMMANDS"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrackingSettings:
+    """Where and how the run is recorded in MLflow.
+
+    Args:
+        enabled: Record the run in MLflow (False = no logger).
+        tracking_uri: MLflow store; default `MLFLOW_TRACKING_URI`, else `sqlite:///mlflow.db`.
+        experiment: Experiment name; default from `experiment_template`.
+        run_name: Run name; default from `run_template`.
+        stage: development, staging or production.
+        purpose: Short free text for names and the `tradexp.purpose` tag.
+        tags: Extra tags set on the run.
+        experiment_template: Fields: stage, type, model, dataset, dataset_version, purpose, timestamp, date.
+        run_template: Same fields as `experiment_template`.
+        run_type: training, reproduction, ... (the `tradexp.type` tag; set by tradexp's own commands).
+        run_id: Continue this run (used when resuming from a checkpoint).
+        synchronous: False logs metrics asynchronously (flushed at the end).
+        test_after_fit: Evaluate the best checkpoint on the test split after `fit`.
+    """
+
+    enabled: bool = True
+    tracking_uri: Optional[str] = None
+    experiment: Optional[str] = None
+    run_name: Optional[str] = None
+    stage: str = "development"
+    purpose: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+    experiment_template: str = DEFAULT_EXPERIMENT_TEMPLATE
+    run_template: str = DEFAULT_RUN_TEMPLATE
+    run_type: str = "training"
+    run_id: Optional[str] = None
+    synchronous: Optional[bool] = None
+    test_after_fit: bool = True
+
+
+class TradexpCLI(LightningCLI):
+    """LightningCLI with tradexp's data/model wiring, MLflow tracking and test-after-fit."""
+
+    def __init__(self, args: Any = None, run: bool = True, **kwargs: Any) -> None:
+        kwargs.setdefault("save_config_callback", LogConfigToRun)
+        kwargs.setdefault("save_config_kwargs", {"save_to_log_dir": False, "overwrite": True})
+        kwargs.setdefault("auto_configure_optimizers", False)
+        kwargs.setdefault("trainer_defaults", {"max_epochs": 20, "enable_autolog_hparams": False, "deterministic": True})
+        kwargs.setdefault("parser_kwargs", {"parser_mode": "yaml"})
+        super().__init__(TradingModule, BarsDataModule, args=args, run=run, **kwargs)
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.link_arguments("data.n_features", "model.net.init_args.n_features", apply_on="instantiate")
+        parser.link_arguments("data.window", "model.net.init_args.window", apply_on="parse")
+        parser.link_arguments("data.task", "model.task", apply_on="parse")
+        parser.add_class_arguments(TrackingSettings, "tracking")
+        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.set_defaults(
+            {
+                "checkpoint.monitor": "val/loss",
+                "checkpoint.mode": "min",
+                "checkpoint.save_last": True,
+                "checkpoint.filename": "best-{epoch:03d}",
+                "checkpoint.auto_insert_metric_name": False,
+            }
+        )
+
+    def instantiate_trainer(self, **kwargs: Any) -> Any:
+        settings = self._get(self.config_init, "tracking")
+        trainer_config = self._get(self.config_init, "trainer", default={})
+        if settings.enabled and trainer_config.get("logger") in (None, True):
+            identity = RunIdentity(
+                model=net_name(self.model.net),
+                dataset=self.datamodule.dataset_name,
+                stage=settings.stage,
+                type=settings.run_type,
+                purpose=settings.purpose,
+            )
+            tags = identity_tags(identity, settings.tags)
+            kwargs["logger"] = TradexpLogger(
+                experiment_name=settings.experiment or experiment_name(identity, settings.experiment_template),
+                run_name=settings.run_name or run_name(identity, settings.run_template),
+                tracking_uri=settings.tracking_uri,
+                tags=tags,
+                run_id=settings.run_id,
+                synchronous=settings.synchronous,
+            )
+            recorder = RunRecorder(tags=tags)
+            trainer_callbacks = list(trainer_config.get("callbacks") or [])
+            kwargs["callbacks"] = [*trainer_callbacks, recorder]
+        return super().instantiate_trainer(**kwargs)
+
+    def after_fit(self) -> None:
+        if self._get(self.config, "tracking")["test_after_fit"]:
+            test_best_checkpoint(self.trainer, self.model, self.datamodule)
+        print_fit_summary(self.trainer)
+
+
+# Commands that are not Lightning trainer entry points; each maps to `module:function(argv) -> int`.
+EXTRA_COMMANDS: dict[str, str] = {}
+
+
+def _print_help() -> None:
+    lines = [
+        "usage: tradexp COMMAND [options]",
+        "",
+        "training (LightningCLI; `tradexp COMMAND --help` for every option):",
+        "  fit        train a model, then test the best checkpoint",
+        "  validate   evaluate on the validation split",
+        "  test       evaluate on the test split",
+        "  predict    predict on the test split",
+    ]
+    if EXTRA_COMMANDS:
+        lines += ["", "experiments:"] + [f"  {name}" for name in EXTRA_COMMANDS]
+    lines += ["", "Start with: tradexp fit --config configs/lstm.yaml --trainer.max_epochs 2"]
+    print("\n".join(lines))
+
+
+def _resolve(target: str) -> Callable[[list[str]], int]:
+    import importlib
+
+    module, _, function = target.partition(":")
+    return getattr(importlib.import_module(module), function)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """Entry point of the `tradexp` console script; returns the exit code.
+
+    Domain errors (`TradexpError`) and bad values (`ValueError`) print one line; `--debug`
+    shows the traceback instead.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    if debug:
+        args.remove("--debug")
+    if not args or args[0] in ("-h", "--help"):
+        _print_help()
+        return 0
+    try:
+        if args[0] in EXTRA_COMMANDS:
+            return int(_resolve(EXTRA_COMMANDS[args[0]])(args[1:]) or 0)
+        TradexpCLI(args=args if argv is not None or debug else None)
+        return 0
+    except (TradexpError, ValueError) as exc:
+        if debug:
+            raise
+        print(f"tradexp: error: {exc}", file=sys.stderr)
+        return 2

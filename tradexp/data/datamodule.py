@@ -1,0 +1,268 @@
+"""The LightningDataModule that turns bars into leak-free windowed train/val/test loaders."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Optional
+
+import lightning as L
+import numpy as np
+import pandas as pd
+from torch.utils.data import DataLoader
+
+from tradexp.data.features import DEFAULT_FEATURES, compute_features, extra_columns, feature_warmup, parse_feature
+from tradexp.data.labels import Task, forward_log_returns, make_labels
+from tradexp.data.loading import bars_digest, load_bars
+from tradexp.data.scalers import Scaler, ScalerKind, fit_scaler
+from tradexp.data.splits import SplitPositions, chronological_split, embargo_bars
+from tradexp.data.synthetic import SyntheticMarket, synthetic_bars
+from tradexp.data.validation import require_rows
+from tradexp.data.windows import BatchIndexSampler, WindowDataset
+
+__all__ = ["BarsDataModule", "SplitData"]
+
+log = logging.getLogger(__name__)
+
+
+class SplitData(dict):
+    """What one split holds, for callbacks and evaluation (the `describe()` protocol).
+
+    Keys: `features` raw (unscaled) features at the window ends (S, F); `targets` (S,);
+    `forward_returns` forward log returns over the horizon (S,); `timestamps` (S,) datetime64.
+    """
+
+
+class BarsDataModule(L.LightningDataModule):
+    """Bars -> features -> labels -> chronological split with embargo -> train-only scaler -> windows.
+
+    With no `path`, trains on the built-in synthetic market.
+
+    Args:
+        path: CSV or Parquet file of OHLCV bars; None uses the synthetic market.
+        dataset_name: Name recorded on the run; default the file stem or `synthetic`.
+        synthetic: Parameters of the synthetic market (used when `path` is None).
+        features: Feature names, e.g. `log_return_5`, `rsi_14`, `macd`, `col_<extra column>`.
+        task: `classification` (direction) or `regression` (forward log return).
+        horizon: Label horizon in bars (>= 1).
+        dead_zone: Classification: leave out bars whose |forward log return| <= this.
+        window: Bars per input window (>= 1).
+        val_fraction: Share of samples for validation (when no `val_start`).
+        test_fraction: Share of samples for test (when no `test_start`).
+        val_start: ISO date where validation starts (overrides fractions).
+        test_start: ISO date where test starts (overrides fractions).
+        embargo: Bars purged between splits; default and minimum horizon + window - 1.
+        scaler: `standard` (mean/std) or `robust` (median/IQR), fitted on train rows only.
+        use_adjusted: Scale OHLC by `Adj Close / Close` when the file has `Adj Close`.
+        batch_size: Samples per batch.
+        num_workers: DataLoader worker processes (0 = load in the main process).
+        seed: Seed of the training-batch shuffle.
+    """
+
+    def __init__(
+        self,
+        path: Optional[str] = None,
+        dataset_name: Optional[str] = None,
+        synthetic: SyntheticMarket = SyntheticMarket(),
+        features: list[str] = list(DEFAULT_FEATURES),
+        task: Task = "classification",
+        horizon: int = 1,
+        dead_zone: float = 0.0,
+        window: int = 32,
+        val_fraction: float = 0.15,
+        test_fraction: float = 0.15,
+        val_start: Optional[str] = None,
+        test_start: Optional[str] = None,
+        embargo: Optional[int] = None,
+        scaler: ScalerKind = "standard",
+        use_adjusted: bool = True,
+        batch_size: int = 256,
+        num_workers: int = 0,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        if window < 1:
+            raise ValueError(f"`data.window` must be >= 1, got {window}")
+        if horizon < 1:
+            raise ValueError(f"`data.horizon` must be >= 1, got {horizon}")
+        if dead_zone < 0:
+            raise ValueError(f"`data.dead_zone` must be >= 0, got {dead_zone}")
+        if not 0 < val_fraction < 1 or not 0 <= test_fraction < 1 or val_fraction + test_fraction >= 1:
+            raise ValueError(
+                f"`data.val_fraction` ({val_fraction}) must be in (0, 1), `data.test_fraction` ({test_fraction}) "
+                "in [0, 1), and their sum below 1"
+            )
+        if batch_size < 1:
+            raise ValueError(f"`data.batch_size` must be >= 1, got {batch_size}")
+        if not features:
+            raise ValueError("`data.features` must name at least one feature")
+        for name in features:
+            parse_feature(name)
+        embargo_bars(window, horizon, embargo)
+        self.save_hyperparameters(ignore=["synthetic"])
+        self.hparams["synthetic"] = asdict(synthetic)  # plain dict: checkpoints load with weights_only
+        self.path = path
+        self.synthetic = synthetic
+        self.features = list(features)
+        self.task = task
+        self.horizon = horizon
+        self.dead_zone = dead_zone
+        self.window = window
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.seed = seed
+        self.dataset_name = dataset_name or (Path(path).stem if path else "synthetic")
+        self.scaler_kind = scaler
+        self.bars: Optional[pd.DataFrame] = None
+        self.splits: Optional[SplitPositions] = None
+        self.scaler: Optional[Scaler] = None
+        self.digest: Optional[str] = None
+        self._datasets: dict[str, WindowDataset] = {}
+
+    # -- what the model and the tracking need, known before setup ------------------------------
+    @property
+    def n_features(self) -> int:
+        """Number of input features per bar."""
+        return len(self.features)
+
+    @property
+    def source(self) -> str:
+        """Where the bars come from: the absolute file path, or `synthetic(seed=..)`."""
+        if self.path:
+            return str(Path(self.path).resolve())
+        return f"synthetic(seed={self.synthetic.seed}, n_bars={self.synthetic.n_bars}, signal={self.synthetic.signal_strength})"
+
+    # -- Lightning hooks ----------------------------------------------------------------------
+    def prepare_data(self) -> None:
+        """Fail early (on rank 0, before any process forks) when the file is missing or malformed."""
+        if self.path:
+            load_bars(self.path, use_adjusted=self.hparams.use_adjusted, extra_columns=extra_columns(self.features))
+
+    def setup(self, stage: Optional[str] = None) -> None:
+        """Load bars, compute features and labels, split, fit the scaler on train rows; once."""
+        if self._datasets:
+            return
+        if self.path:
+            bars = load_bars(self.path, use_adjusted=self.hparams.use_adjusted, extra_columns=extra_columns(self.features))
+        else:
+            bars = synthetic_bars(self.synthetic)
+        self.bars = bars
+        self.digest = bars_digest(bars)
+        warmup = feature_warmup(self.features)
+        hp = self.hparams
+        needed_min = self.window + self.horizon + 2 * embargo_bars(self.window, self.horizon, hp.embargo) + 20
+        require_rows(
+            len(bars) - warmup,
+            needed_min,
+            self.dataset_name,
+            f"{warmup} warm-up bars of the features removed; window {self.window} + horizon {self.horizon} "
+            f"+ 2 embargoes + 20 samples",
+        )
+        feature_frame = compute_features(bars, self.features).iloc[warmup:]
+        if feature_frame.isna().any().any():
+            first_bad = feature_frame.index[feature_frame.isna().any(axis=1).to_numpy()][0]
+            raise ValueError(f"features undefined at {first_bad} after the warm-up; check the lookbacks in `data.features`")
+        close = bars["close"].to_numpy()[warmup:]
+        self.timestamps = feature_frame.index
+        self.raw_features = feature_frame.to_numpy(dtype="float64")  # (N, F)
+        self.forward_returns = forward_log_returns(close, self.horizon)  # (N,)
+        self.targets, usable = make_labels(self.forward_returns, self.task, self.dead_zone)
+        self.splits = chronological_split(
+            len(feature_frame),
+            self.window,
+            self.horizon,
+            hp.val_fraction,
+            hp.test_fraction,
+            hp.embargo,
+            index=self.timestamps,
+            val_start=hp.val_start,
+            test_start=hp.test_start,
+            usable=usable,
+        )
+        # The scaler sees exactly the rows the training windows read: none after the last train window end.
+        first_row, last_row = 0, int(self.splits.train[-1])
+        self.scaler = fit_scaler(self.raw_features, self.scaler_kind, first_row, last_row)
+        scaled = self.scaler.transform(self.raw_features)  # (N, F) float32, the only full copy
+        for name, positions in self.splits.items():
+            self._datasets[name] = WindowDataset(scaled, self.targets, positions, self.window)
+        log.info(
+            "data %s: %d bars, %d features, train/val/test = %d/%d/%d samples, embargo %d bars",
+            self.dataset_name,
+            len(bars),
+            self.n_features,
+            len(self.splits.train),
+            len(self.splits.val),
+            len(self.splits.test),
+            self.splits.embargo,
+        )
+
+    def _loader(self, name: str, shuffle: bool) -> DataLoader:
+        if not self._datasets:
+            self.setup()
+        dataset = self._datasets[name]
+        sampler = BatchIndexSampler(len(dataset), self.batch_size, shuffle=shuffle, seed=self.seed)
+        return DataLoader(
+            dataset,
+            batch_size=None,
+            sampler=sampler,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test" if len(self.splits.test) else "val", shuffle=False)
+
+    def predict_dataloader(self) -> DataLoader:
+        return self.test_dataloader()
+
+    # -- what callbacks, evaluation and tracking read -------------------------------------------
+    def split_boundaries(self) -> dict[str, str]:
+        """ISO timestamps of the first and last window end of each split."""
+        return self.splits.boundaries(self.timestamps)
+
+    def split_data(self, name: str) -> SplitData:
+        """Raw features, targets, forward returns and timestamps of one split's samples."""
+        positions = getattr(self.splits, name)
+        return SplitData(
+            features=self.raw_features[positions],
+            targets=self.targets[positions],
+            forward_returns=self.forward_returns[positions],
+            timestamps=self.timestamps[positions].to_numpy(),
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """The data-description protocol the generic callbacks use when a datamodule offers it.
+
+        Returns:
+            `feature_names`, `task`, `splits` ({name: SplitData} for non-empty splits), `scaler`
+            (state dict), `boundaries`, `digest`, `source`, `dataset_name`.
+        """
+        if not self._datasets:
+            self.setup()
+        return {
+            "feature_names": list(self.features),
+            "task": self.task,
+            "splits": {name: self.split_data(name) for name, p in self.splits.items() if len(p)},
+            "scaler": self.scaler.state_dict(),
+            "boundaries": self.split_boundaries(),
+            "digest": self.digest,
+            "source": self.source,
+            "dataset_name": self.dataset_name,
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        """Saved in every checkpoint: the fitted scaler travels with the model."""
+        if self.scaler is None:
+            return {}
+        return {"scaler": self.scaler.state_dict(), "digest": self.digest, "features": list(self.features)}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        if "scaler" in state_dict:
+            self.loaded_scaler = Scaler.from_state_dict(state_dict["scaler"])

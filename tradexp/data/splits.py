@@ -1,0 +1,136 @@
+"""Chronological train/val/test splits of window-end positions, with an embargo between splits.
+
+A sample is the window ending at bar t: it reads bars [t - window + 1, t] and its label reads bar
+t + horizon. Splits are made over these positions in time order; the last `embargo` positions of
+each earlier split are dropped (purged), and `embargo >= horizon + window - 1` guarantees that no
+bar used by one split (window or label) is used by a later one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+
+from tradexp.errors import ConfigError
+
+__all__ = ["SplitPositions", "embargo_bars", "chronological_split"]
+
+
+def embargo_bars(window: int, horizon: int, embargo: Optional[int] = None) -> int:
+    """The embargo in bars: `horizon + window - 1` unless a larger one is asked for.
+
+    Raises:
+        ConfigError: When `embargo` is given and smaller than `horizon + window - 1`.
+    """
+    minimum = horizon + window - 1
+    if embargo is None:
+        return minimum
+    if embargo < minimum:
+        raise ConfigError(
+            f"data.embargo: {embargo} bars is too small; at least horizon + window - 1 = {minimum} "
+            "bars keep windows and labels of one split away from the next"
+        )
+    return embargo
+
+
+@dataclass
+class SplitPositions:
+    """Window-end positions (indices into the feature rows) of each split, in time order."""
+
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+    embargo: int
+    window: int
+    horizon: int
+    extra: dict = field(default_factory=dict)
+
+    def items(self):
+        return (("train", self.train), ("val", self.val), ("test", self.test))
+
+    def bar_range(self, name: str) -> tuple[int, int]:
+        """First and last feature row (inclusive) that the split's windows and labels read."""
+        positions = getattr(self, name)
+        return int(positions[0]) - self.window + 1, int(positions[-1]) + self.horizon
+
+    def boundaries(self, index: pd.DatetimeIndex) -> dict[str, str]:
+        """ISO timestamps of the first and last window end of every non-empty split."""
+        out = {}
+        for name, positions in self.items():
+            if len(positions):
+                out[f"{name}_start"] = index[int(positions[0])].isoformat()
+                out[f"{name}_end"] = index[int(positions[-1])].isoformat()
+        return out
+
+
+def _purge(earlier: np.ndarray, later: np.ndarray, embargo: int) -> np.ndarray:
+    if len(earlier) == 0 or len(later) == 0:
+        return earlier
+    return earlier[earlier < later[0] - embargo]
+
+
+def chronological_split(
+    n_rows: int,
+    window: int,
+    horizon: int,
+    val_fraction: float = 0.15,
+    test_fraction: float = 0.15,
+    embargo: Optional[int] = None,
+    index: Optional[pd.DatetimeIndex] = None,
+    val_start: Optional[str] = None,
+    test_start: Optional[str] = None,
+    usable: Optional[np.ndarray] = None,
+) -> SplitPositions:
+    """Split window-end positions chronologically by fractions or by dates.
+
+    Args:
+        n_rows: Number of feature rows.
+        window: Bars per window.
+        horizon: Label horizon in bars.
+        val_fraction: Share of positions for validation (ignored when `val_start` is given).
+        test_fraction: Share of positions for test (ignored when `test_start` is given).
+        embargo: Bars purged between splits; default and minimum `horizon + window - 1`.
+        index: Timestamps of the rows; needed for date boundaries.
+        val_start: First timestamp of the validation split (ISO date).
+        test_start: First timestamp of the test split (ISO date).
+        usable: Optional mask over rows; positions where it is False are dropped (e.g. dead zone).
+
+    Returns:
+        SplitPositions with train, val and test window-end positions.
+
+    Raises:
+        ConfigError: When the split leaves the training set empty or the dates are out of order.
+    """
+    gap = embargo_bars(window, horizon, embargo)
+    positions = np.arange(window - 1, n_rows - horizon)
+    if val_start is not None or test_start is not None:
+        if index is None:
+            raise ConfigError("data.val_start/test_start need timestamps on the bars")
+        times = index[positions]
+        val_at = pd.Timestamp(val_start) if val_start is not None else None
+        test_at = pd.Timestamp(test_start) if test_start is not None else None
+        if val_at is not None and test_at is not None and not val_at < test_at:
+            raise ConfigError(f"data.val_start ({val_start}) must be before data.test_start ({test_start})")
+        end_train = times < val_at if val_at is not None else times < test_at
+        in_test = times >= test_at if test_at is not None else np.zeros(len(times), bool)
+        train, val, test = positions[end_train], positions[~end_train & ~in_test], positions[in_test]
+    else:
+        count = len(positions)
+        n_test = int(round(count * test_fraction))
+        n_val = int(round(count * val_fraction))
+        train = positions[: max(count - n_val - n_test, 0)]
+        val = positions[len(train) : count - n_test]
+        test = positions[count - n_test :]
+    val = _purge(val, test, gap)
+    train = _purge(train, val if len(val) else test, gap)
+    if usable is not None:
+        train, val, test = (p[usable[p]] for p in (train, val, test))
+    if len(train) == 0 or len(val) == 0:
+        raise ConfigError(
+            f"data: the split leaves {len(train)} train and {len(val)} val samples from {n_rows} rows "
+            f"(window {window}, horizon {horizon}, embargo {gap}); use more bars or smaller fractions/window"
+        )
+    return SplitPositions(train=train, val=val, test=test, embargo=gap, window=window, horizon=horizon)

@@ -1,0 +1,79 @@
+"""Zero-copy sliding windows over a feature matrix; only the rows of one batch are ever copied."""
+
+from __future__ import annotations
+
+from typing import Iterator, Sequence
+
+import numpy as np
+import torch
+from numpy.lib.stride_tricks import sliding_window_view
+from torch.utils.data import Dataset, Sampler
+
+__all__ = ["WindowDataset", "BatchIndexSampler"]
+
+
+class WindowDataset(Dataset):
+    """Windows ending at given positions of a (N, F) feature matrix, fetched a whole batch at a time.
+
+    The dataset holds one float32 feature matrix and a strided view of it; indexing with a list of
+    sample indices copies just those windows, (B, W, F).
+
+    Args:
+        features: Scaled features, float32 (N, F). Not copied.
+        targets: Targets aligned with the rows, float32 (N,).
+        positions: Window-end rows of this split, int (S,).
+        window: Bars per window.
+    """
+
+    def __init__(self, features: np.ndarray, targets: np.ndarray, positions: np.ndarray, window: int) -> None:
+        self.features = features
+        self.targets = targets
+        self.positions = np.asarray(positions, dtype=np.int64)
+        self.window = window
+        # (N - W + 1, F, W) strided view, no copy; view[i] is the window ending at row i + W - 1.
+        self._view = sliding_window_view(features, window, axis=0)
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def windows(self, indices: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Copy the windows of the given sample indices: float32 (B, W, F)."""
+        rows = self.positions[np.asarray(indices, dtype=np.int64)] - (self.window - 1)
+        return np.ascontiguousarray(self._view[rows].transpose(0, 2, 1))  # (B, F, W) -> (B, W, F) copy
+
+    def __getitem__(self, indices: int | Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        batch = np.atleast_1d(np.asarray(indices, dtype=np.int64))
+        x = torch.from_numpy(self.windows(batch))  # (B, W, F)
+        y = torch.from_numpy(self.targets[self.positions[batch]].astype("float32", copy=True))  # (B,)
+        if np.ndim(indices) == 0:
+            return x[0], y[0]
+        return x, y
+
+
+class BatchIndexSampler(Sampler[list[int]]):
+    """Yields lists of sample indices (a whole batch), shuffled with a seeded generator when asked."""
+
+    def __init__(self, length: int, batch_size: int, shuffle: bool, seed: int = 0, drop_last: bool = False) -> None:
+        self.length = length
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.drop_last = drop_last
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        full, rest = divmod(self.length, self.batch_size)
+        return full if self.drop_last or rest == 0 else full + 1
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self) -> Iterator[list[int]]:
+        if self.shuffle:
+            order = np.random.default_rng(self.seed + self.epoch).permutation(self.length)
+            self.epoch += 1
+        else:
+            order = np.arange(self.length)
+        for start in range(0, len(self), 1):
+            chunk = order[start * self.batch_size : (start + 1) * self.batch_size]
+            yield chunk.tolist()

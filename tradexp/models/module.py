@@ -1,0 +1,201 @@
+"""One LightningModule for every net: loss, metrics, optimizer and scheduler live here once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+import lightning as L
+import torch
+import torchmetrics
+from torch import nn
+from torchmetrics.classification import BinaryAccuracy, BinaryAUROC, BinaryF1Score
+from torchmetrics.regression import MeanAbsoluteError, MeanSquaredError
+
+from tradexp.models.nets import NETS
+
+__all__ = ["TradingModule", "BinaryBalancedAccuracy", "DirectionalAccuracy", "load_trading_module", "net_name"]
+
+
+def net_name(net: nn.Module) -> str:
+    """Short model name (`mlp`, `lstm`, `gru`, `cnn_lstm`) or the class name for other nets."""
+    for name, cls in NETS.items():
+        if type(net) is cls:
+            return name
+    return type(net).__name__
+
+
+class DirectionalAccuracy(torchmetrics.Metric):
+    """Share of samples whose predicted and actual value have the same sign (regression)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.add_state("correct", default=torch.tensor(0.0), dist_reduce_fx="sum")
+        self.add_state("total", default=torch.tensor(0.0), dist_reduce_fx="sum")
+
+    def update(self, preds: torch.Tensor, target: torch.Tensor) -> None:
+        self.correct += (torch.sign(preds) == torch.sign(target)).float().sum()
+        self.total += target.numel()
+
+    def compute(self) -> torch.Tensor:
+        return self.correct / self.total.clamp(min=1)
+
+
+class BinaryBalancedAccuracy(torchmetrics.Metric):
+    """Mean of the true-positive and true-negative rates for probabilities thresholded at 0.5."""
+
+    def __init__(self, threshold: float = 0.5) -> None:
+        super().__init__()
+        self.threshold = threshold
+        for name in ("tp", "tn", "pos", "neg"):
+            self.add_state(name, default=torch.tensor(0.0), dist_reduce_fx="sum")
+
+    def update(self, preds: torch.Tensor, target: torch.Tensor) -> None:
+        up, actual = preds > self.threshold, target > 0
+        self.tp += (up & actual).float().sum()
+        self.tn += (~up & ~actual).float().sum()
+        self.pos += actual.float().sum()
+        self.neg += (~actual).float().sum()
+
+    def compute(self) -> torch.Tensor:
+        return 0.5 * (self.tp / self.pos.clamp(min=1) + self.tn / self.neg.clamp(min=1))
+
+
+def _metrics(task: str, prefix: str) -> torchmetrics.MetricCollection:
+    if task == "classification":
+        metrics = {
+            "acc": BinaryAccuracy(),
+            "balanced_acc": BinaryBalancedAccuracy(),
+            "f1": BinaryF1Score(),
+            "auroc": BinaryAUROC(),
+        }
+    else:
+        metrics = {"mse": MeanSquaredError(), "mae": MeanAbsoluteError(), "dir_acc": DirectionalAccuracy()}
+    return torchmetrics.MetricCollection(metrics, prefix=prefix)
+
+
+class TradingModule(L.LightningModule):
+    """Trains any net on windows for direction classification or return regression.
+
+    Logs `train/loss` and `val/loss` every epoch, plus `val/*` and `test/*` metrics: `acc`,
+    `balanced_acc`, `f1`, `auroc` (classification) or `mse`, `mae`, `dir_acc` (regression).
+    `validation_step` and `test_step` return `{"preds", "target"}` (probability of up, or the
+    predicted return) so generic callbacks can collect predictions.
+
+    Args:
+        net: The architecture, an `nn.Module` mapping (B, W, F) to (B,).
+        task: `classification` or `regression` (set from the data).
+        lr: Learning rate.
+        weight_decay: L2 penalty (decoupled for AdamW).
+        optimizer: `adamw`, `adam` or `sgd` (momentum 0.9).
+        scheduler: `none`, `cosine` (to zero over max_epochs) or `plateau` (halve on flat val/loss).
+        pos_weight: Classification: weight of the up class in the loss (1 = none).
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        task: Literal["classification", "regression"] = "classification",
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        optimizer: Literal["adamw", "adam", "sgd"] = "adamw",
+        scheduler: Literal["none", "cosine", "plateau"] = "none",
+        pos_weight: float = 1.0,
+    ) -> None:
+        super().__init__()
+        if not 0 < lr < 10:
+            raise ValueError(f"`model.lr` must be in (0, 10), got {lr}")
+        if weight_decay < 0:
+            raise ValueError(f"`model.weight_decay` must be >= 0, got {weight_decay}")
+        self.save_hyperparameters(ignore=["net"])
+        # Plain types only, so checkpoints load with `weights_only=True` and can rebuild the net.
+        self.hparams["net"] = {"name": net_name(net), "init_args": dict(getattr(net, "init_args", {}))}
+        self.net = net
+        self.task = task
+        if task == "classification":
+            self.loss_fn: nn.Module = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pos_weight))
+        else:
+            self.loss_fn = nn.MSELoss()
+        self.val_metrics = _metrics(task, "val/")
+        self.test_metrics = _metrics(task, "test/")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Raw output (B,): a logit for classification, a return for regression."""
+        return self.net(x)
+
+    def predict_scores(self, x: torch.Tensor) -> torch.Tensor:
+        """Probability of an up move (classification) or the predicted return (regression), (B,)."""
+        out = self(x)
+        return torch.sigmoid(out) if self.task == "classification" else out
+
+    def _step(self, batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        x, y = batch
+        out = self(x)
+        return self.loss_fn(out, y), out, y
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        loss, _, y = self._step(batch)
+        self.log("train/loss", loss, on_step=False, on_epoch=True, batch_size=len(y))
+        return loss
+
+    def _eval_step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str, metrics: torchmetrics.MetricCollection) -> dict[str, torch.Tensor]:
+        loss, out, y = self._step(batch)
+        preds = torch.sigmoid(out) if self.task == "classification" else out
+        target = y.long() if self.task == "classification" else y
+        metrics.update(preds, target)
+        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, batch_size=len(y))
+        return {"loss": loss, "preds": preds.detach(), "target": y.detach()}
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> dict[str, torch.Tensor]:
+        return self._eval_step(batch, "val", self.val_metrics)
+
+    def on_validation_epoch_end(self) -> None:
+        self.log_dict(self.val_metrics.compute())
+        self.val_metrics.reset()
+
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> dict[str, torch.Tensor]:
+        return self._eval_step(batch, "test", self.test_metrics)
+
+    def on_test_epoch_end(self) -> None:
+        self.log_dict(self.test_metrics.compute())
+        self.test_metrics.reset()
+
+    def predict_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        x = batch[0] if isinstance(batch, (tuple, list)) else batch
+        return self.predict_scores(x)
+
+    def configure_optimizers(self) -> Any:
+        hp = self.hparams
+        if hp.optimizer == "sgd":
+            optimizer = torch.optim.SGD(self.parameters(), lr=hp.lr, momentum=0.9, weight_decay=hp.weight_decay)
+        elif hp.optimizer == "adam":
+            optimizer = torch.optim.Adam(self.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
+        else:
+            optimizer = torch.optim.AdamW(self.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
+        if hp.scheduler == "cosine":
+            epochs = max(int(self.trainer.max_epochs or 1), 1)
+            return {"optimizer": optimizer, "lr_scheduler": torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)}
+        if hp.scheduler == "plateau":
+            plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=2)
+            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": plateau, "monitor": "val/loss"}}
+        return optimizer
+
+
+def load_trading_module(checkpoint_path: str | Path, map_location: Optional[str] = "cpu") -> TradingModule:
+    """Rebuild a TradingModule and its net from a checkpoint, loading with `weights_only=True`.
+
+    Only the nets tradexp ships (`NETS`) can be rebuilt: a checkpoint cannot name arbitrary code.
+
+    Raises:
+        ValueError: When the checkpoint names an unknown net.
+    """
+    checkpoint = torch.load(checkpoint_path, map_location=map_location, weights_only=True)
+    spec = checkpoint["hyper_parameters"]["net"]
+    if spec["name"] not in NETS:
+        raise ValueError(f"checkpoint `{checkpoint_path}` names net `{spec['name']}`; known: {sorted(NETS)}")
+    net = NETS[spec["name"]](**spec["init_args"])
+    hparams = {k: v for k, v in checkpoint["hyper_parameters"].items() if k != "net"}
+    module = TradingModule(net=net, **hparams)
+    module.load_state_dict(checkpoint["state_dict"])
+    module.eval()
+    return module

@@ -1,0 +1,175 @@
+"""Plain `nn.Module` nets: (B, W, F) windows in, one logit or value per sample out.
+
+`n_features` and `window` come from the datamodule (linked by the CLI); the rest is architecture.
+Each net records its constructor arguments in `init_args` so a checkpoint can rebuild it.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import nn
+
+__all__ = ["MLPNet", "LSTMNet", "GRUNet", "CNNLSTMNet", "NETS"]
+
+
+def _activation(name: str) -> nn.Module:
+    return {"relu": nn.ReLU(), "gelu": nn.GELU(), "tanh": nn.Tanh()}[name]
+
+
+class MLPNet(nn.Module):
+    """Multi-layer perceptron on the flattened window or on the last bar's features.
+
+    Args:
+        n_features: Features per bar (set from the data).
+        window: Bars per window (set from the data).
+        hidden_sizes: Width of each hidden layer.
+        dropout: Dropout after each hidden layer.
+        activation: `relu`, `gelu` or `tanh`.
+        input_mode: `flatten` uses the whole window, `last` only the last bar.
+    """
+
+    def __init__(
+        self,
+        n_features: int = 1,
+        window: int = 1,
+        hidden_sizes: list[int] = [64, 32],
+        dropout: float = 0.1,
+        activation: Literal["relu", "gelu", "tanh"] = "relu",
+        input_mode: Literal["flatten", "last"] = "flatten",
+    ) -> None:
+        super().__init__()
+        if n_features < 1 or window < 1:
+            raise ValueError(f"`n_features` and `window` must be >= 1, got {n_features} and {window}")
+        if not hidden_sizes or min(hidden_sizes) < 1:
+            raise ValueError(f"`model.net.hidden_sizes` must be positive widths, got {hidden_sizes}")
+        self.init_args = dict(
+            n_features=n_features, window=window, hidden_sizes=list(hidden_sizes), dropout=dropout,
+            activation=activation, input_mode=input_mode,
+        )
+        self.input_mode = input_mode
+        width = n_features * window if input_mode == "flatten" else n_features
+        layers: list[nn.Module] = []
+        for size in hidden_sizes:
+            layers += [nn.Linear(width, size), _activation(activation), nn.Dropout(dropout)]
+            width = size
+        layers.append(nn.Linear(width, 1))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.flatten(1) if self.input_mode == "flatten" else x[:, -1]  # (B, W, F) -> (B, W*F) or (B, F)
+        return self.layers(x).squeeze(-1)  # (B, 1) -> (B,)
+
+
+class _RecurrentNet(nn.Module):
+    cell: type[nn.RNNBase]
+
+    def __init__(self, n_features: int, window: int, hidden_size: int, num_layers: int, dropout: float, bidirectional: bool) -> None:
+        super().__init__()
+        if n_features < 1 or window < 1:
+            raise ValueError(f"`n_features` and `window` must be >= 1, got {n_features} and {window}")
+        if hidden_size < 1 or num_layers < 1:
+            raise ValueError(f"`model.net.hidden_size` and `num_layers` must be >= 1, got {hidden_size} and {num_layers}")
+        self.init_args = dict(
+            n_features=n_features, window=window, hidden_size=hidden_size, num_layers=num_layers,
+            dropout=dropout, bidirectional=bidirectional,
+        )
+        self.rnn = self.cell(
+            n_features, hidden_size, num_layers=num_layers, batch_first=True,
+            dropout=dropout if num_layers > 1 else 0.0, bidirectional=bidirectional,
+        )
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden_size * (2 if bidirectional else 1), 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.rnn(x)  # (B, W, F) -> (B, W, H * directions)
+        return self.head(out[:, -1]).squeeze(-1)  # last step (B, H*) -> (B,)
+
+
+class LSTMNet(_RecurrentNet):
+    """LSTM over the window; the last step's hidden state feeds a linear head.
+
+    Args:
+        n_features: Features per bar (set from the data).
+        window: Bars per window (set from the data).
+        hidden_size: LSTM hidden units.
+        num_layers: Stacked LSTM layers.
+        dropout: Dropout between layers and before the head.
+        bidirectional: Run the LSTM in both directions over the window (still causal: the window ends at t).
+    """
+
+    cell = nn.LSTM
+
+    def __init__(self, n_features: int = 1, window: int = 1, hidden_size: int = 64, num_layers: int = 1, dropout: float = 0.1, bidirectional: bool = False) -> None:
+        super().__init__(n_features, window, hidden_size, num_layers, dropout, bidirectional)
+
+
+class GRUNet(_RecurrentNet):
+    """GRU over the window; the last step's hidden state feeds a linear head.
+
+    Args:
+        n_features: Features per bar (set from the data).
+        window: Bars per window (set from the data).
+        hidden_size: GRU hidden units.
+        num_layers: Stacked GRU layers.
+        dropout: Dropout between layers and before the head.
+        bidirectional: Run the GRU in both directions over the window.
+    """
+
+    cell = nn.GRU
+
+    def __init__(self, n_features: int = 1, window: int = 1, hidden_size: int = 64, num_layers: int = 1, dropout: float = 0.1, bidirectional: bool = False) -> None:
+        super().__init__(n_features, window, hidden_size, num_layers, dropout, bidirectional)
+
+
+class CNNLSTMNet(nn.Module):
+    """1-D convolutions over time extract local patterns, then an LSTM reads their sequence.
+
+    Args:
+        n_features: Features per bar (set from the data).
+        window: Bars per window (set from the data).
+        conv_channels: Output channels of each convolution layer.
+        kernel_sizes: Kernel size (in bars) of each convolution layer; same length as `conv_channels`.
+        hidden_size: LSTM hidden units.
+        num_layers: Stacked LSTM layers.
+        dropout: Dropout after the convolutions and before the head.
+    """
+
+    def __init__(
+        self,
+        n_features: int = 1,
+        window: int = 1,
+        conv_channels: list[int] = [32, 32],
+        kernel_sizes: list[int] = [5, 3],
+        hidden_size: int = 64,
+        num_layers: int = 1,
+        dropout: float = 0.1,
+    ) -> None:
+        super().__init__()
+        if len(conv_channels) != len(kernel_sizes) or not conv_channels:
+            raise ValueError(
+                f"`model.net.conv_channels` {conv_channels} and `kernel_sizes` {kernel_sizes} must be non-empty and of equal length"
+            )
+        if min(kernel_sizes) < 1 or min(conv_channels) < 1:
+            raise ValueError(f"`model.net.kernel_sizes` and `conv_channels` must be >= 1, got {kernel_sizes} and {conv_channels}")
+        self.init_args = dict(
+            n_features=n_features, window=window, conv_channels=list(conv_channels), kernel_sizes=list(kernel_sizes),
+            hidden_size=hidden_size, num_layers=num_layers, dropout=dropout,
+        )
+        layers: list[nn.Module] = []
+        channels = n_features
+        for out_channels, kernel in zip(conv_channels, kernel_sizes):
+            # left padding only: the output at step t sees steps <= t
+            layers += [nn.ConstantPad1d((kernel - 1, 0), 0.0), nn.Conv1d(channels, out_channels, kernel), nn.ReLU()]
+            channels = out_channels
+        self.conv = nn.Sequential(*layers, nn.Dropout(dropout))
+        self.lstm = nn.LSTM(channels, hidden_size, num_layers=num_layers, batch_first=True, dropout=dropout if num_layers > 1 else 0.0)
+        self.head = nn.Linear(hidden_size, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = self.conv(x.transpose(1, 2))  # (B, W, F) -> (B, F, W) -> (B, C, W)
+        out, _ = self.lstm(z.transpose(1, 2))  # (B, W, C) -> (B, W, H)
+        return self.head(out[:, -1]).squeeze(-1)  # (B, H) -> (B,)
+
+
+NETS: dict[str, type[nn.Module]] = {"mlp": MLPNet, "lstm": LSTMNet, "gru": GRUNet, "cnn_lstm": CNNLSTMNet}

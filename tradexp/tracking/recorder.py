@@ -1,0 +1,82 @@
+"""`RunRecorder`: what every tradexp run records about itself (tags, lineage, splits, scaler)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Optional
+
+import lightning.pytorch as pl
+import mlflow
+from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.loggers import MLFlowLogger
+from mlflow.entities import DatasetInput, InputTag
+from typing_extensions import override
+
+from callbacks.git_state import git_state
+
+__all__ = ["RunRecorder"]
+
+log = logging.getLogger(__name__)
+
+
+class RunRecorder(Callback):
+    """Records on the MLflow run, once, at setup: identity tags, data digest, git commit, the dataset
+    as an MLflow dataset input (digest + source), split boundaries (`data/splits.json`) and the
+    fitted scaler (`data/scaler.json`).
+
+    Works with any datamodule; the data facts are recorded when it offers `digest`, `source`,
+    `dataset_name`, `split_boundaries()` and `scaler` (tradexp's `BarsDataModule` does).
+
+    Args:
+        tags: Extra tags (e.g. from the naming module) to set on the run.
+    """
+
+    def __init__(self, tags: Optional[dict[str, str]] = None) -> None:
+        self.tags = dict(tags or {})
+        self._recorded_runs: set[str] = set()
+
+    @override
+    def setup(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule", stage: str) -> None:
+        if not trainer.is_global_zero:
+            return
+        for logger in trainer.loggers:
+            if isinstance(logger, MLFlowLogger) and logger.run_id not in self._recorded_runs:
+                self._record(logger, trainer.datamodule)
+                self._recorded_runs.add(logger.run_id)
+
+    def _record(self, logger: MLFlowLogger, datamodule: Any) -> None:
+        client, run_id = logger.experiment, logger.run_id
+        tags = dict(self.tags)
+        git = git_state(".")
+        tags["tradexp.git.commit"] = git.get("commit") or "none"
+        tags["tradexp.git.dirty"] = str(git.get("dirty", False)).lower()
+        digest = getattr(datamodule, "digest", None)
+        if digest:
+            tags["tradexp.dataset.digest"] = digest
+        for key, value in tags.items():
+            client.set_tag(run_id, key, str(value))
+        if digest is None:
+            return
+        boundaries = datamodule.split_boundaries()
+        splits = {
+            "source": datamodule.source,
+            "dataset": datamodule.dataset_name,
+            "digest": digest,
+            "n_bars": int(len(datamodule.bars)),
+            "first_bar": datamodule.bars.index[0].isoformat(),
+            "last_bar": datamodule.bars.index[-1].isoformat(),
+            "embargo_bars": int(datamodule.splits.embargo),
+            "samples": {name: int(len(p)) for name, p in datamodule.splits.items()},
+            "boundaries": boundaries,
+        }
+        client.log_text(run_id, json.dumps(splits, indent=2), "data/splits.json")
+        client.log_text(run_id, json.dumps(datamodule.scaler.state_dict(), indent=2), "data/scaler.json")
+        for key, value in boundaries.items():
+            client.set_tag(run_id, f"tradexp.split.{key}", value)
+        dataset = mlflow.data.from_pandas(
+            datamodule.bars.reset_index(), source=datamodule.source, name=datamodule.dataset_name, digest=digest
+        )
+        client.log_inputs(
+            run_id, [DatasetInput(dataset=dataset._to_mlflow_entity(), tags=[InputTag(key="mlflow.data.context", value="training")])]
+        )

@@ -15,6 +15,8 @@ from typing import Any, Callable, Optional
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
+from tradexp.callback_defaults import DEFAULT_CALLBACKS
+from tradexp.config.validation import validate_config
 from tradexp.data.datamodule import BarsDataModule
 from tradexp.errors import TradexpError
 from tradexp.models.module import TradingModule, net_name
@@ -83,6 +85,7 @@ class TradexpCLI(LightningCLI):
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
         parser.set_defaults(
             {
+                "trainer.callbacks": [dict(spec) for spec in DEFAULT_CALLBACKS] or None,
                 "checkpoint.monitor": "val/loss",
                 "checkpoint.mode": "min",
                 "checkpoint.save_last": True,
@@ -90,6 +93,10 @@ class TradexpCLI(LightningCLI):
                 "checkpoint.auto_insert_metric_name": False,
             }
         )
+
+    def before_instantiate_classes(self) -> None:
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        validate_config(config)
 
     def instantiate_trainer(self, **kwargs: Any) -> Any:
         settings = self._get(self.config_init, "tracking")
@@ -123,7 +130,14 @@ class TradexpCLI(LightningCLI):
 
 
 # Commands that are not Lightning trainer entry points; each maps to `module:function(argv) -> int`.
-EXTRA_COMMANDS: dict[str, str] = {}
+EXTRA_COMMANDS: dict[str, str] = {
+    "hpo": "tradexp.hpo.command:main",
+    "walkforward": "tradexp.evaluation.walk_forward:main",
+    "report": "tradexp.reporting.command:main",
+    "runs": "tradexp.organisation.commands:runs_main",
+    "config": "tradexp.organisation.commands:config_main",
+    "reproduce": "tradexp.organisation.commands:reproduce_main",
+}
 
 
 def _print_help() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Any, Literal, Optional
 
@@ -194,7 +195,8 @@ def load_trading_module(checkpoint_path: str | Path, map_location: Optional[str]
     if spec["name"] not in NETS:
         raise ValueError(f"checkpoint `{checkpoint_path}` names net `{spec['name']}`; known: {sorted(NETS)}")
     net = NETS[spec["name"]](**spec["init_args"])
-    hparams = {k: v for k, v in checkpoint["hyper_parameters"].items() if k != "net"}
+    accepted = set(inspect.signature(TradingModule.__init__).parameters) - {"self", "net"}
+    hparams = {k: v for k, v in checkpoint["hyper_parameters"].items() if k in accepted}
     module = TradingModule(net=net, **hparams)
     module.load_state_dict(checkpoint["state_dict"])
     module.eval()

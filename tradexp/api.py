@@ -1,0 +1,121 @@
+"""The Python API: the same fits as `tradexp fit`, from a notebook or another program.
+
+    from tradexp.api import build, fit
+    result = fit("configs/lstm.yaml", {"trainer.max_epochs": 2, "model.lr": 3e-3})
+    result.run_id, result.metrics["test/acc"]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional, Sequence, Union
+
+import lightning.pytorch as pl
+import yaml
+from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.loggers import MLFlowLogger
+
+__all__ = ["Built", "FitResult", "override_args", "build", "fit"]
+
+Overrides = Union[Mapping[str, Any], Sequence[str], None]
+
+
+@dataclass
+class Built:
+    """What `build` returns: everything `tradexp fit` would use, not yet run."""
+
+    trainer: pl.Trainer
+    model: pl.LightningModule
+    datamodule: pl.LightningDataModule
+    config: Any  # the resolved jsonargparse Namespace
+    cli: Any
+
+    @property
+    def run_id(self) -> Optional[str]:
+        for logger in self.trainer.loggers:
+            if isinstance(logger, MLFlowLogger):
+                return logger.run_id
+        return None
+
+
+@dataclass
+class FitResult:
+    """Outcome of `fit`: the MLflow run id, final metrics (val and test) and the best checkpoint."""
+
+    run_id: Optional[str]
+    metrics: dict[str, float] = field(default_factory=dict)
+    best_checkpoint: Optional[str] = None
+    built: Optional[Built] = None
+
+
+def override_args(overrides: Overrides) -> list[str]:
+    """Turn `{"model.lr": 0.01, "data.features": ["rsi_14"]}` (or `["--model.lr=0.01"]`) into CLI args."""
+    if not overrides:
+        return []
+    if isinstance(overrides, Mapping):
+        args = []
+        for key, value in overrides.items():
+            text = value if isinstance(value, str) else yaml.safe_dump(value, default_flow_style=True).strip()
+            if text.endswith("\n...") or text.endswith("..."):
+                text = text.replace("\n...", "").rstrip(".").strip()
+            args.append(f"--{key}={text}")
+        return args
+    return [a if a.startswith("--") else f"--{a}" for a in overrides]
+
+
+def build(
+    config: Union[str, Path, Iterable[Union[str, Path]], None] = None,
+    overrides: Overrides = None,
+    callbacks: Sequence[Callback] = (),
+) -> Built:
+    """Parse and validate a config (YAML path(s) + overrides) and instantiate trainer, model, data.
+
+    Args:
+        config: One YAML path or several (later ones override earlier ones); None = defaults.
+        overrides: Dotted keys to values (`{"trainer.max_epochs": 2}`) or CLI-style strings.
+        callbacks: Extra callbacks appended to the trainer's.
+
+    Returns:
+        Built: trainer, model, datamodule, the resolved config and the CLI object.
+
+    Raises:
+        ConfigError / ValueError: On a bad config, with every problem named.
+    """
+    from tradexp.cli import TradexpCLI
+
+    paths = [] if config is None else [config] if isinstance(config, (str, Path)) else list(config)
+    args: list[str] = []
+    for path in paths:
+        args += ["--config", str(path)]
+    args += override_args(overrides)
+    cli = TradexpCLI(args=args, run=False)
+    cli.trainer.callbacks.extend(callbacks)
+    return Built(trainer=cli.trainer, model=cli.model, datamodule=cli.datamodule, config=cli.config, cli=cli)
+
+
+def fit(
+    config: Union[str, Path, Iterable[Union[str, Path]], None] = None,
+    overrides: Overrides = None,
+    callbacks: Sequence[Callback] = (),
+    test: bool = True,
+) -> FitResult:
+    """Fit as `tradexp fit` does (then test the best checkpoint) and return the outcome.
+
+    Args:
+        config: YAML path(s), see `build`.
+        overrides: See `build`.
+        callbacks: Extra callbacks.
+        test: Evaluate the best checkpoint on the test split after fitting.
+    """
+    from tradexp.training import test_best_checkpoint
+
+    built = build(config, overrides, callbacks)
+    built.trainer.fit(built.model, datamodule=built.datamodule)
+    metrics = {k: float(v) for k, v in built.trainer.callback_metrics.items() if v.numel() == 1}
+    if test:
+        test_best_checkpoint(built.trainer, built.model, built.datamodule)
+        metrics.update({k: float(v) for k, v in built.trainer.callback_metrics.items() if v.numel() == 1})
+    checkpoint = built.trainer.checkpoint_callback
+    best = getattr(checkpoint, "best_model_path", None) or None
+    return FitResult(run_id=built.run_id, metrics=metrics, best_checkpoint=best, built=built)

@@ -124,7 +124,7 @@ def load_bars(path: str | Path, use_adjusted: bool = True, extra_columns: tuple[
 def bars_digest(frame: pd.DataFrame) -> str:
     """Content digest of the bars (index and values): the same bars give the same 16-hex digest."""
     hasher = hashlib.sha256()
-    hasher.update(np.ascontiguousarray(frame.index.asi8).tobytes())
+    hasher.update(np.ascontiguousarray(pd.DatetimeIndex(frame.index).as_unit("ns").asi8).tobytes())  # unit-independent
     hasher.update(",".join(map(str, frame.columns)).encode())
     hasher.update(np.ascontiguousarray(frame.to_numpy(dtype="float64")).tobytes())
     return hasher.hexdigest()[:16]

@@ -6,7 +6,20 @@ so a config that lists its own callbacks switches these off.
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_CALLBACKS"]
+import importlib
+
+from lightning.pytorch.callbacks import Callback
+
+__all__ = ["DEFAULT_CALLBACKS", "default_callbacks"]
 
 DEFAULT_CALLBACKS: list[dict] = [
 ]
+
+
+def default_callbacks() -> list[Callback]:
+    """Instances of `DEFAULT_CALLBACKS`, for code that builds its Trainer without LightningCLI."""
+    instances = []
+    for spec in DEFAULT_CALLBACKS:
+        module, _, name = spec["class_path"].rpartition(".")
+        instances.append(getattr(importlib.import_module(module), name)(**spec.get("init_args", {})))
+    return instances

@@ -13,6 +13,10 @@ from lightning.pytorch.callbacks import Callback
 __all__ = ["DEFAULT_CALLBACKS", "default_callbacks"]
 
 DEFAULT_CALLBACKS: list[dict] = [
+    {
+        "class_path": "tradexp.evaluation.TradingEvaluation",
+        "init_args": {"cost_bps": 1.0, "long_only": False, "no_trade_band": 0.0},
+    },
 ]
 
 

@@ -13,7 +13,7 @@ from lightning.pytorch.loggers import MLFlowLogger
 from mlflow.entities import DatasetInput, InputTag
 from typing_extensions import override
 
-from callbacks.git_state import git_state
+from tradexp.tracking.naming import git_tags
 
 __all__ = ["RunRecorder"]
 
@@ -48,12 +48,11 @@ class RunRecorder(Callback):
     def _record(self, logger: MLFlowLogger, datamodule: Any) -> None:
         client, run_id = logger.experiment, logger.run_id
         tags = dict(self.tags)
-        git = git_state(".")
-        tags["tradexp.git.commit"] = git.get("commit") or "none"
-        tags["tradexp.git.dirty"] = str(git.get("dirty", False)).lower()
+        tags.update(git_tags())  # the checkout of the code that runs, not the working directory
         digest = getattr(datamodule, "digest", None)
         if digest:
             tags["tradexp.dataset.digest"] = digest
+            tags["tradexp.dataset.source"] = datamodule.source
         for key, value in tags.items():
             client.set_tag(run_id, key, str(value))
         if digest is None:

@@ -16,6 +16,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from tradexp.callback_defaults import DEFAULT_CALLBACKS
+from tradexp.config.parser import TradexpArgumentParser
 from tradexp.config.validation import validate_config
 from tradexp.data.datamodule import BarsDataModule
 from tradexp.errors import TradexpError
@@ -42,6 +43,7 @@ class TrackingSettings:
         run_name: Run name; default from `run_template`.
         stage: development, staging or production.
         purpose: Short free text for names and the `tradexp.purpose` tag.
+        dataset_version: Version label of the data (e.g. `2024-06`): the `tradexp.dataset.version` tag.
         tags: Extra tags set on the run.
         experiment_template: Fields: stage, type, model, dataset, dataset_version, purpose, timestamp, date.
         run_template: Same fields as `experiment_template`.
@@ -57,6 +59,7 @@ class TrackingSettings:
     run_name: Optional[str] = None
     stage: str = "development"
     purpose: str = ""
+    dataset_version: Optional[str] = None
     tags: dict[str, str] = field(default_factory=dict)
     experiment_template: str = DEFAULT_EXPERIMENT_TEMPLATE
     run_template: str = DEFAULT_RUN_TEMPLATE
@@ -75,6 +78,7 @@ class TradexpCLI(LightningCLI):
         kwargs.setdefault("auto_configure_optimizers", False)
         kwargs.setdefault("trainer_defaults", {"max_epochs": 20, "enable_autolog_hparams": False, "deterministic": True})
         kwargs.setdefault("parser_kwargs", {"parser_mode": "yaml"})
+        kwargs.setdefault("parser_class", TradexpArgumentParser)
         super().__init__(TradingModule, BarsDataModule, args=args, run=run, **kwargs)
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
@@ -108,6 +112,7 @@ class TradexpCLI(LightningCLI):
                 stage=settings.stage,
                 type=settings.run_type,
                 purpose=settings.purpose,
+                dataset_version=settings.dataset_version,
             )
             tags = identity_tags(identity, settings.tags)
             kwargs["logger"] = TradexpLogger(

@@ -1,0 +1,41 @@
+"""The argument parser of `tradexp fit/validate/test/predict`: a wrong value is one short message.
+
+jsonargparse prints the whole usage (over a hundred lines for a LightningCLI) before a type error
+such as `--data.window abc`; the message that matters is then the last line on screen. This parser
+prints only the message and where to find the options, and exits with status 2 like argparse.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from typing import NoReturn, Optional
+
+from lightning.pytorch.cli import LightningArgumentParser
+from typing_extensions import override
+
+__all__ = ["TradexpArgumentParser", "one_line"]
+
+
+def one_line(message: str) -> str:
+    """jsonargparse's multi-line parse error as one line: `Parser key "data.window": Expected ...`."""
+    lines = [re.sub(r"^- ", "", line.strip()) for line in message.strip().splitlines()]
+    lines = [line for line in lines if line]
+    if not lines:
+        return message.strip()
+    return " ".join([lines[0], "; ".join(lines[1:])]).strip()
+
+
+class TradexpArgumentParser(LightningArgumentParser):
+    """LightningArgumentParser whose parse errors are one line without the usage dump."""
+
+    @override
+    def error(self, message: str, ex: Optional[Exception] = None) -> NoReturn:
+        debug = os.environ.get("JSONARGPARSE_DEBUG", "").lower() not in ("", "0", "false", "no")
+        if not self.exit_on_error or debug:
+            super().error(message, ex)
+        parser = getattr(ex, "subcommand_parser", None) or self
+        prog = re.sub(r"^\S*__main__\.py", "tradexp", parser.prog.replace(" [options]", ""))
+        sys.stderr.write(f"tradexp: error: {one_line(message)}\n  (`{prog} --help` lists every option)\n")
+        self.exit(2)

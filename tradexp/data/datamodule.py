@@ -52,6 +52,8 @@ class BarsDataModule(L.LightningDataModule):
         test_fraction: Share of samples for test (when no `test_start`).
         val_start: ISO date where validation starts (overrides fractions).
         test_start: ISO date where test starts (overrides fractions).
+        train_start: ISO date: no window may end before it (walk-forward rolling windows).
+        test_end: ISO date: no window may end at or after it (exclusive end of the test split).
         embargo: Bars purged between splits; default and minimum horizon + window - 1.
         scaler: `standard` (mean/std) or `robust` (median/IQR), fitted on train rows only.
         use_adjusted: Scale OHLC by `Adj Close / Close` when the file has `Adj Close`.
@@ -74,6 +76,8 @@ class BarsDataModule(L.LightningDataModule):
         test_fraction: float = 0.15,
         val_start: Optional[str] = None,
         test_start: Optional[str] = None,
+        train_start: Optional[str] = None,
+        test_end: Optional[str] = None,
         embargo: Optional[int] = None,
         scaler: ScalerKind = "standard",
         use_adjusted: bool = True,
@@ -179,9 +183,11 @@ class BarsDataModule(L.LightningDataModule):
             val_start=hp.val_start,
             test_start=hp.test_start,
             usable=usable,
+            train_start=hp.train_start,
+            test_end=hp.test_end,
         )
         # The scaler sees exactly the rows the training windows read: none after the last train window end.
-        first_row, last_row = 0, int(self.splits.train[-1])
+        first_row, last_row = max(int(self.splits.train[0]) - self.window + 1, 0), int(self.splits.train[-1])
         self.scaler = fit_scaler(self.raw_features, self.scaler_kind, first_row, last_row)
         scaled = self.scaler.transform(self.raw_features)  # (N, F) float32, the only full copy
         for name, positions in self.splits.items():

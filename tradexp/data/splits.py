@@ -83,6 +83,8 @@ def chronological_split(
     val_start: Optional[str] = None,
     test_start: Optional[str] = None,
     usable: Optional[np.ndarray] = None,
+    train_start: Optional[str] = None,
+    test_end: Optional[str] = None,
 ) -> SplitPositions:
     """Split window-end positions chronologically by fractions or by dates.
 
@@ -97,6 +99,9 @@ def chronological_split(
         val_start: First timestamp of the validation split (ISO date).
         test_start: First timestamp of the test split (ISO date).
         usable: Optional mask over rows; positions where it is False are dropped (e.g. dead zone).
+        train_start: Only window ends at or after this timestamp (walk-forward: rolling train window).
+        test_end: Only window ends before this timestamp (walk-forward: the end of a fold's test block).
+            Both bound the positions before the split; fractions then apply to what remains.
 
     Returns:
         SplitPositions with train, val and test window-end positions.
@@ -106,6 +111,18 @@ def chronological_split(
     """
     gap = embargo_bars(window, horizon, embargo)
     positions = np.arange(window - 1, n_rows - horizon)
+    if train_start is not None or test_end is not None:
+        if index is None:
+            raise ConfigError("data.train_start/test_end need timestamps on the bars")
+        bounded = index[positions]
+        if train_start is not None and test_end is not None and not pd.Timestamp(train_start) < pd.Timestamp(test_end):
+            raise ConfigError(f"data.train_start ({train_start}) must be before data.test_end ({test_end})")
+        keep = np.ones(len(positions), dtype=bool)
+        if train_start is not None:
+            keep &= bounded >= pd.Timestamp(train_start)
+        if test_end is not None:
+            keep &= bounded < pd.Timestamp(test_end)
+        positions = positions[keep]
     if val_start is not None or test_start is not None:
         if index is None:
             raise ConfigError("data.val_start/test_start need timestamps on the bars")

@@ -1,0 +1,375 @@
+"""Walk-forward evaluation: K consecutive test blocks, one fit per fold, nested MLflow runs, aggregates.
+
+    tradexp walkforward --config configs/mlp.yaml --folds 4 --mode expanding --trainer.max_epochs 5
+
+Sample positions (window ends) are laid out in time: the first `min_train_fraction` of them is
+history only; the rest is cut into K equal test blocks. Fold k tests block k, validates on the
+`data.val_fraction` share of samples just before it and trains on everything before that
+(`expanding`) or on a window as long as fold 0's (`rolling`). The split itself is the datamodule's
+date split (`data.train_start/val_start/test_start/test_end`), so the same embargo purges the end
+of train and val in every fold. One parent run (tag `tradexp.type=walk_forward`) holds the per-fold
+table, the mean/std of every test metric, and the pooled out-of-sample backtest of all test blocks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Optional, Sequence, Union
+
+import numpy as np
+import pandas as pd
+import yaml
+from mlflow.entities import Metric, Param
+
+from tradexp.errors import ConfigError
+from tradexp.evaluation.backtest import Backtest
+from tradexp.evaluation.callback import TradingEvaluation, _jsonable
+from tradexp.evaluation.metrics import trading_metrics
+from tradexp.evaluation.plots import _get_folds_info, draw_folds
+from tradexp.evaluation.significance import binomial_accuracy_test
+
+__all__ = ["Fold", "FoldResult", "WalkForwardResult", "plan_folds", "walk_forward", "main"]
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["expanding", "rolling"]
+ConfigPaths = Union[str, Path, Sequence[Union[str, Path]]]
+
+
+@dataclass
+class Fold:
+    """Date boundaries of one fold (ISO timestamps of window ends; `test_end` exclusive, None = to the end)."""
+
+    index: int
+    train_start: Optional[str]
+    val_start: str
+    test_start: str
+    test_end: Optional[str]
+
+    def overrides(self) -> dict[str, Any]:
+        return {
+            "data.train_start": self.train_start,
+            "data.val_start": self.val_start,
+            "data.test_start": self.test_start,
+            "data.test_end": self.test_end,
+        }
+
+
+@dataclass
+class FoldResult:
+    fold: Fold
+    run_id: Optional[str]
+    metrics: dict[str, float]
+    samples: dict[str, int]
+
+
+@dataclass
+class WalkForwardResult:
+    """Outcome: the parent run, each fold's run and metrics, the aggregates and the per-fold table."""
+
+    parent_run_id: Optional[str]
+    folds: list[FoldResult]
+    aggregate: dict[str, float]
+    table: pd.DataFrame
+    pooled: dict[str, float] = field(default_factory=dict)
+
+
+def plan_folds(
+    timestamps: pd.DatetimeIndex, folds: int, mode: Mode, embargo: int, val_fraction: float, min_train_fraction: float = 0.4
+) -> list[Fold]:
+    """Fold boundaries over the window-end timestamps of all samples (in time order).
+
+    Args:
+        timestamps: Timestamp of every sample position, (P,).
+        folds: Number of test blocks K (>= 1).
+        mode: `expanding` (train from the start) or `rolling` (train window as long as fold 0's).
+        embargo: Bars purged between splits (the datamodule's).
+        val_fraction: Share of all samples used for validation before each test block.
+        min_train_fraction: Share of samples before the first test block (train + embargo + val).
+
+    Raises:
+        ConfigError: When a fold would have no train, val or test samples.
+    """
+    if folds < 1:
+        raise ConfigError(f"walkforward --folds: {folds} received; at least 1")
+    if mode not in ("expanding", "rolling"):
+        raise ConfigError(f"walkforward --mode: {mode!r} received; allowed: expanding, rolling")
+    if not 0 < min_train_fraction < 1:
+        raise ConfigError(f"walkforward --min-train-fraction: {min_train_fraction} received; must be in (0, 1)")
+    count = len(timestamps)
+    first_test = int(round(count * min_train_fraction))
+    block = (count - first_test) // folds
+    n_val = int(round(count * val_fraction))
+    train_span = first_test - n_val  # fold 0's train (incl. the embargo): the rolling window length
+    fold0_train, val_kept = train_span - embargo, n_val - embargo
+    if block < 1 or val_kept < 1 or fold0_train < 1:
+        raise ConfigError(
+            f"walkforward: {count} samples give fold 0 {fold0_train} train, {val_kept} val and {block} test samples "
+            f"(embargo {embargo}, --min-train-fraction {min_train_fraction}, data.val_fraction {val_fraction}, "
+            f"{folds} folds); use more bars, fewer folds or a larger fraction"
+        )
+    plan = []
+    for k in range(folds):
+        start = first_test + k * block
+        end = start + block if k < folds - 1 else None
+        train_from = None if mode == "expanding" or k == 0 else timestamps[start - first_test].isoformat()
+        plan.append(
+            Fold(
+                index=k,
+                train_start=train_from,
+                val_start=timestamps[start - n_val].isoformat(),
+                test_start=timestamps[start].isoformat(),
+                test_end=None if end is None else timestamps[end].isoformat(),
+            )
+        )
+    return plan
+
+
+def walk_forward(
+    config: ConfigPaths,
+    folds: int = 4,
+    mode: Mode = "expanding",
+    overrides: Union[dict[str, Any], Sequence[str], None] = None,
+    min_train_fraction: float = 0.4,
+) -> WalkForwardResult:
+    """Run a walk-forward evaluation: one fit per fold, nested under one parent MLflow run.
+
+    Args:
+        config: YAML path(s) as for `tradexp fit`.
+        folds: Number of folds (test blocks).
+        mode: `expanding` or `rolling` train window.
+        overrides: Fit overrides (`{"trainer.max_epochs": 2}` or `["--trainer.max_epochs=2"]`).
+        min_train_fraction: Share of samples before the first test block.
+
+    Returns:
+        WalkForwardResult.
+    """
+    from tradexp.api import build, fit, override_args
+
+    user_args = override_args(overrides) if isinstance(overrides, dict) else _normalise_args(list(overrides or []))
+    user_tags = _pop_tags(user_args)
+    planning = build(config, user_args + override_args({k: None for k in Fold(0, None, "", "", None).overrides()}))
+    datamodule = planning.datamodule
+    datamodule.setup()
+    positions = np.arange(datamodule.window - 1, len(datamodule.timestamps) - datamodule.horizon)
+    plan = plan_folds(
+        datamodule.timestamps[positions], folds, mode, datamodule.splits.embargo, datamodule.hparams.val_fraction, min_train_fraction
+    )
+    parent = _ParentRun.open(planning, user_tags)
+    results: list[FoldResult] = []
+    reports = []
+    error: Optional[BaseException] = None
+    try:
+        for fold in plan:
+            tags = {**user_tags, "tradexp.fold": str(fold.index), "tradexp.walk_forward.mode": mode}
+            if parent.run_id:
+                tags.update({"mlflow.parentRunId": parent.run_id, "tradexp.walk_forward": parent.run_id})
+            fold_overrides = {**fold.overrides(), "tracking.run_type": "fold", "tracking.tags": tags}
+            if parent.run_id:
+                fold_overrides.update({"tracking.experiment": parent.experiment, "tracking.run_name": f"{parent.name}/fold-{fold.index}"})
+            outcome = fit(config, user_args + override_args(fold_overrides))
+            splits = outcome.built.datamodule.splits
+            samples = {name: int(len(p)) for name, p in splits.items()}
+            results.append(FoldResult(fold, outcome.run_id, outcome.metrics, samples))
+            evaluation = next((cb for cb in outcome.built.trainer.callbacks if isinstance(cb, TradingEvaluation)), None)
+            reports.append(evaluation.report if evaluation is not None else None)
+            log.info("walk-forward fold %d/%d done: run %s", fold.index + 1, len(plan), outcome.run_id)
+        table = _fold_table(results)
+        aggregate = _aggregate(results)
+        pooled, equity = _pooled(reports)
+        parent.finish(plan, mode, table, aggregate, pooled, equity, config, user_args)
+        return WalkForwardResult(parent.run_id, results, aggregate, table, pooled)
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        parent.close(error)
+
+
+# -- pieces ------------------------------------------------------------------------------------------
+def _normalise_args(args: list[str]) -> list[str]:
+    """`["--a", "1", "--b=2"]` -> `["--a=1", "--b=2"]` (argparse leaves values apart)."""
+    out: list[str] = []
+    for token in args:
+        if out and not token.startswith("--") and "=" not in out[-1]:
+            out[-1] = f"{out[-1]}={token}"
+        else:
+            out.append(token if token.startswith("--") else f"--{token}")
+    return out
+
+
+def _pop_tags(args: list[str]) -> dict[str, str]:
+    """Take the user's `--tracking.tags=...` out of `args` (the folds add their own tags to it)."""
+    tags: dict[str, str] = {}
+    for token in list(args):
+        if token.startswith("--tracking.tags="):
+            tags.update({str(k): str(v) for k, v in (yaml.safe_load(token.split("=", 1)[1]) or {}).items()})
+            args.remove(token)
+    return tags
+
+
+def _headline(metrics: dict[str, float]) -> dict[str, float]:
+    acc = metrics.get("test/acc", metrics.get("test/dir_acc", np.nan))
+    return {
+        "acc": acc,
+        "sharpe": metrics.get("test/trading/sharpe", np.nan),
+        "max_drawdown": metrics.get("test/trading/max_drawdown", np.nan),
+        "annual_return": metrics.get("test/trading/annual_return", np.nan),
+        "acc_pvalue": metrics.get("test/significance/acc_pvalue", np.nan),
+        "sharpe_buy_and_hold": metrics.get("test/baseline/buy_and_hold/sharpe", np.nan),
+    }
+
+
+def _fold_table(results: list[FoldResult]) -> pd.DataFrame:
+    rows = []
+    for r in results:
+        row = {"fold": r.fold.index, "run_id": r.run_id, **{k: v for k, v in vars(r.fold).items() if k != "index"}}
+        row.update({f"n_{k}": v for k, v in r.samples.items()})
+        row.update(_headline(r.metrics))
+        row.update({k: v for k, v in r.metrics.items() if k.startswith("test/")})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _aggregate(results: list[FoldResult]) -> dict[str, float]:
+    """Mean and std (ddof=1 over folds; 0 for one fold) of every test metric: `<name>_mean`, `<name>_std`."""
+    keys = sorted({k for r in results for k in r.metrics if k.startswith("test/")})
+    out: dict[str, float] = {"walk_forward/folds": float(len(results))}
+    for key in keys:
+        values = np.array([r.metrics.get(key, np.nan) for r in results], dtype="float64")
+        values = values[np.isfinite(values)]
+        if len(values):
+            out[f"{key}_mean"] = float(values.mean())
+            out[f"{key}_std"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+    return out
+
+
+def _pooled(reports: list) -> tuple[dict[str, float], Optional[pd.DataFrame]]:
+    """The out-of-sample backtest of all test blocks stitched in time order, and its accuracy test."""
+    reports = [r for r in reports if r is not None]
+    if not reports:
+        return {}, None
+    parts = [r.backtests["model"] for r in reports]
+    stitched = Backtest(
+        positions=np.concatenate([p.positions for p in parts]),
+        gross_returns=np.concatenate([p.gross_returns for p in parts]),
+        costs=np.concatenate([p.costs for p in parts]),
+        returns=np.concatenate([p.returns for p in parts]),
+        forward_returns=np.concatenate([p.forward_returns for p in parts]),
+        timestamps=np.concatenate([p.timestamps for p in parts]) if all(p.timestamps is not None for p in parts) else None,
+        periods_per_year=parts[0].periods_per_year,
+    )
+    pooled = {f"oos/trading/{k}": v for k, v in trading_metrics(stitched).items()}
+    tests = [r.accuracy for r in reports if r.accuracy is not None]
+    if tests:
+        n = sum(t.n for t in tests)
+        up = np.concatenate([p.forward_returns > 0 for p in parts]).mean()
+        reference = min(max(up, 1 - up), 1 - 1e-9)
+        pooled_test = binomial_accuracy_test(sum(t.correct for t in tests), n, reference, tests[0].alpha)
+        pooled.update(
+            {
+                "oos/significance/acc": pooled_test.accuracy,
+                "oos/significance/acc_pvalue": pooled_test.pvalue,
+                "oos/significance/acc_significant": float(pooled_test.significant),
+            }
+        )
+    equity = pd.DataFrame(
+        {"timestamp": stitched.timestamps, "position": stitched.positions, "model_return": stitched.returns, "equity_model": stitched.equity}
+    )
+    return pooled, equity
+
+
+@dataclass
+class _ParentRun:
+    """The walk-forward parent run (None-safe when tracking is off)."""
+
+    client: Any
+    run_id: Optional[str]
+    experiment: Optional[str]
+    name: Optional[str]
+
+    @classmethod
+    def open(cls, planning: Any, user_tags: dict[str, str]) -> "_ParentRun":
+        from tradexp.models.module import net_name
+        from tradexp.tracking.naming import RunIdentity, experiment_name, git_tags, identity_tags, run_name
+        from tradexp.tracking.store import ensure_experiment, open_store, resolve_tracking_uri
+
+        settings = planning.config["tracking"]
+        if not settings["enabled"]:
+            return cls(None, None, None, None)
+        identity = RunIdentity(
+            model=net_name(planning.model.net),
+            dataset=planning.datamodule.dataset_name,
+            stage=settings["stage"],
+            type="walk_forward",
+            purpose=settings["purpose"],
+            dataset_version=settings.get("dataset_version"),
+        )
+        experiment = settings["experiment"] or experiment_name(identity, settings["experiment_template"])
+        name = settings["run_name"] or run_name(identity, settings["run_template"])
+        uri = resolve_tracking_uri(settings["tracking_uri"])
+        client = open_store(uri)
+        experiment_id = ensure_experiment(client, experiment, uri)
+        tags = {**identity_tags(identity, user_tags), **git_tags()}
+        if planning.datamodule.digest:
+            tags["tradexp.dataset.digest"] = planning.datamodule.digest
+        run = client.create_run(experiment_id, run_name=name, tags=tags)
+        return cls(client, run.info.run_id, experiment, name)
+
+    def finish(self, plan, mode, table, aggregate, pooled, equity, config, user_args) -> None:
+        if self.client is None:
+            return
+        paths = [str(config)] if isinstance(config, (str, Path)) else [str(c) for c in config]
+        params = {"walk_forward.folds": len(plan), "walk_forward.mode": mode, "walk_forward.config": ",".join(paths)}
+        self.client.log_batch(self.run_id, params=[Param(k, str(v)) for k, v in params.items()])
+        metrics = [Metric(k, float(v), 0, 0) for k, v in {**aggregate, **pooled}.items() if np.isfinite(v)]
+        for start in range(0, len(metrics), 1000):
+            self.client.log_batch(self.run_id, metrics=metrics[start : start + 1000])
+        spec = {"mode": mode, "config": paths, "overrides": user_args, "folds": [vars(f) for f in plan]}
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            (root / "evaluation").mkdir()
+            table.to_csv(root / "evaluation" / "folds.csv", index=False)
+            (root / "evaluation" / "walk_forward.json").write_text(json.dumps(_jsonable(spec), indent=2))
+            if equity is not None:
+                equity.to_csv(root / "evaluation" / "equity.csv", index=False)
+            draw_folds(_get_folds_info(table.to_dict("records")), root / "plots" / "folds.png")
+            self.client.log_artifacts(self.run_id, str(root))
+
+    def close(self, error: Optional[BaseException]) -> None:
+        if self.client is None:
+            return
+        from tradexp.tracking.logger import run_status_for
+
+        status = run_status_for(error)
+        if error is not None and status != "FINISHED":
+            self.client.set_tag(self.run_id, "tradexp.error", f"{type(error).__name__}: {error}"[:5000])
+        self.client.set_terminated(self.run_id, status)
+
+
+def main(argv: list[str]) -> int:
+    """`tradexp walkforward --config X.yaml --folds 4 --mode expanding|rolling [fit overrides]`."""
+    parser = argparse.ArgumentParser(
+        prog="tradexp walkforward",
+        description="Walk-forward evaluation: one fit per fold, nested MLflow runs, aggregated metrics. "
+        "Any other option is a fit override, e.g. --trainer.max_epochs 5.",
+    )
+    parser.add_argument("--config", action="append", required=True, help="YAML config (repeatable)")
+    parser.add_argument("--folds", type=int, default=4, help="number of test blocks (default 4)")
+    parser.add_argument("--mode", choices=("expanding", "rolling"), default="expanding", help="train window (default expanding)")
+    parser.add_argument("--min-train-fraction", type=float, default=0.4, help="share of samples before the first test block")
+    args, rest = parser.parse_known_args(argv)
+    result = walk_forward(args.config, args.folds, args.mode, rest, args.min_train_fraction)
+    shown = result.table[["fold", "test_start", "n_train", "n_test", "acc", "acc_pvalue", "sharpe", "max_drawdown"]]
+    print(shown.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    sharpe_mean = result.aggregate.get("test/trading/sharpe_mean", float("nan"))
+    print(f"\nwalk-forward parent run: {result.parent_run_id}  mean test Sharpe {sharpe_mean:.3f} over {len(result.folds)} folds")
+    if "oos/trading/sharpe" in result.pooled:
+        print(f"pooled out-of-sample Sharpe {result.pooled['oos/trading/sharpe']:.3f}, accuracy p-value "
+              f"{result.pooled.get('oos/significance/acc_pvalue', float('nan')):.3g}")
+    return 0

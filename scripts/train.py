@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     net = NETS[args.model](n_features=datamodule.n_features, window=args.window)
     model = TradingModule(net=net, task=args.task, lr=args.lr)
 
-    callbacks: list = [ModelCheckpoint(monitor="val/loss", mode="min", save_last=True, filename="best-{epoch:03d}", auto_insert_metric_name=False)]
+    callbacks: list = [ModelCheckpoint(monitor="val/loss", mode="min", save_last=True, filename="epoch{epoch:03d}-step{step}", auto_insert_metric_name=False, save_on_exception=True)]
     if not args.no_callbacks:
         callbacks += default_callbacks()
     logger = False

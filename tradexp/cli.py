@@ -8,23 +8,27 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from tradexp.callback_defaults import DEFAULT_CALLBACKS
 from tradexp.config.parser import TradexpArgumentParser
 from tradexp.config.validation import validate_config
 from tradexp.data.datamodule import BarsDataModule
-from tradexp.errors import TradexpError
+from tradexp.errors import ConfigError, TradexpError
 from tradexp.models.module import TradingModule, net_name
 from tradexp.tracking.config_callback import LogConfigToRun
 from tradexp.tracking.logger import TradexpLogger
 from tradexp.tracking.naming import DEFAULT_EXPERIMENT_TEMPLATE, DEFAULT_RUN_TEMPLATE, RunIdentity, experiment_name, identity_tags, run_name
 from tradexp.tracking.recorder import RunRecorder
+from tradexp.tracking.store import open_store
 from tradexp.training import print_fit_summary, test_best_checkpoint
 
 __all__ = ["TradexpCLI", "TrackingSettings", "main", "EXTRA_COMMANDS"]
@@ -93,8 +97,9 @@ class TradexpCLI(LightningCLI):
                 "checkpoint.monitor": "val/loss",
                 "checkpoint.mode": "min",
                 "checkpoint.save_last": True,
-                "checkpoint.filename": "best-{epoch:03d}",
+                "checkpoint.filename": "epoch{epoch:03d}-step{step}",
                 "checkpoint.auto_insert_metric_name": False,
+                "checkpoint.save_on_exception": True,
             }
         )
 
@@ -115,18 +120,47 @@ class TradexpCLI(LightningCLI):
                 dataset_version=settings.dataset_version,
             )
             tags = identity_tags(identity, settings.tags)
+            name = settings.experiment or experiment_name(identity, settings.experiment_template)
+            run_id = settings.run_id or self._run_to_resume(name, settings.tracking_uri)
             kwargs["logger"] = TradexpLogger(
-                experiment_name=settings.experiment or experiment_name(identity, settings.experiment_template),
+                experiment_name=name,
                 run_name=settings.run_name or run_name(identity, settings.run_template),
                 tracking_uri=settings.tracking_uri,
                 tags=tags,
-                run_id=settings.run_id,
+                run_id=run_id,
                 synchronous=settings.synchronous,
             )
             recorder = RunRecorder(tags=tags)
             trainer_callbacks = list(trainer_config.get("callbacks") or [])
             kwargs["callbacks"] = [*trainer_callbacks, recorder]
         return super().instantiate_trainer(**kwargs)
+
+    def _run_to_resume(self, experiment: str, tracking_uri: Optional[str]) -> Optional[str]:
+        """With `fit --ckpt_path last|PATH`, the MLflow run that wrote that checkpoint (continued, not duplicated).
+
+        Checkpoints live in `<save_dir>/<experiment_id>/<run_id>/checkpoints/`; `last` picks the newest
+        `last.ckpt` of the experiment.
+        """
+        ckpt_path = self.config[self.subcommand].get("ckpt_path") if self.subcommand == "fit" else None
+        if not ckpt_path:
+            return None
+        if ckpt_path == "last":
+            client = open_store(tracking_uri)
+            found = client.get_experiment_by_name(experiment)
+            candidates = sorted(Path("lightning_logs", found.experiment_id).glob("*/checkpoints/last.ckpt"), key=lambda p: p.stat().st_mtime) if found else []
+            if not candidates:
+                raise ConfigError(f"ckpt_path: `last` found no last.ckpt for experiment {experiment!r} under lightning_logs/; pass a checkpoint path")
+            path = candidates[-1].resolve()
+            self.config_init[self.subcommand]["ckpt_path"] = str(path)
+        else:
+            path = Path(ckpt_path).resolve()
+            if not path.is_file():
+                raise ConfigError(f"ckpt_path: {ckpt_path!r} is not a file; pass an existing checkpoint or `last`")
+        run_id = path.parent.parent.name if path.parent.name == "checkpoints" else None
+        if run_id and re.fullmatch(r"[0-9a-f]{32}", run_id):
+            log.info("resuming MLflow run %s from %s", run_id, path)
+            return run_id
+        return None
 
     def after_fit(self) -> None:
         if self._get(self.config, "tracking")["test_after_fit"]:
@@ -142,6 +176,8 @@ EXTRA_COMMANDS: dict[str, str] = {
     "runs": "tradexp.organisation.commands:runs_main",
     "config": "tradexp.organisation.commands:config_main",
     "reproduce": "tradexp.organisation.commands:reproduce_main",
+    "sync": "tradexp.tracking.spool:sync_main",
+    "ui": "tradexp.tracking.ui:ui_main",
 }
 
 
@@ -191,3 +227,6 @@ def main(argv: Optional[list[str]] = None) -> int:
             raise
         print(f"tradexp: error: {exc}", file=sys.stderr)
         return 2
+    except SIGTERMException:
+        print("tradexp: stopped by SIGTERM; the run is marked KILLED and a last checkpoint was written", file=sys.stderr)
+        return 143

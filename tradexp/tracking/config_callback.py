@@ -12,6 +12,8 @@ from tradexp.tracking.logger import flatten_config
 
 __all__ = ["LogConfigToRun"]
 
+_NOT_PARAMS = {"ckpt_path", "tracking.run_id"}
+
 
 class LogConfigToRun(SaveConfigCallback):
     """Stores the fully resolved config in the run: `config/config.yaml` and flattened params.
@@ -31,5 +33,6 @@ class LogConfigToRun(SaveConfigCallback):
         resolved = yaml.safe_load(text)
         for logger in loggers:
             logger.experiment.log_text(logger.run_id, text, "config/config.yaml")
-            params = {k: v for k, v in flatten_config(resolved).items() if not k.startswith("config")}
+            # Keys that legitimately change when a run is resumed are not params.
+            params = {k: v for k, v in flatten_config(resolved).items() if not k.startswith("config") and k not in _NOT_PARAMS}
             logger.log_hyperparams(params)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import tempfile
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Optional
@@ -19,9 +23,13 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.utils.validation import MAX_METRICS_PER_BATCH, MAX_PARAM_VAL_LENGTH, MAX_PARAMS_TAGS_PER_BATCH, MAX_TAG_VAL_LENGTH
 from typing_extensions import override
 
+from tradexp.errors import TrackingError
+from tradexp.tracking.heartbeat import HEARTBEAT_TAG, Heartbeat
+from tradexp.tracking.reaper import DEFAULT_STALE_AFTER_S, reap_stale_runs
+from tradexp.tracking.spool import Spool, is_connection_error, replay_spool
 from tradexp.tracking.store import ensure_experiment, open_store, resolve_tracking_uri
 
-__all__ = ["TradexpLogger", "flatten_config", "run_status_for"]
+__all__ = ["TradexpLogger", "flatten_config", "run_status_for", "check_server", "safe_artifact_path"]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +50,49 @@ def flatten_config(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any
         else:
             flat[name] = value
     return flat
+
+
+def safe_artifact_path(path: str) -> str:
+    """A relative artifact path that cannot leave the run's folder (no absolute path, no `..`).
+
+    Raises:
+        ValueError: For an absolute path or one with a `..` segment.
+    """
+    parts = str(path).replace("\\", "/").split("/")
+    if str(path).startswith(("/", "\\")) or ".." in parts or not str(path).strip() or ":" in parts[0]:
+        raise ValueError(f"artifact path `{path}` must be relative and stay inside the run (no `..`, no absolute path)")
+    return "/".join(p for p in parts if p not in ("", "."))
+
+
+def _file_name(key: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", key).lstrip(".") or "value"
+
+
+def check_server(uri: str, timeout: float = 5.0) -> None:
+    """Fail fast, within `timeout` seconds, when an http(s) tracking server does not answer.
+
+    Raises:
+        TrackingError: Naming the URI and how to fix it.
+    """
+    if not uri.startswith(("http://", "https://")):
+        return
+    try:
+        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout) as response:
+            response.read(64)
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise TrackingError(
+            f"cannot reach the MLflow tracking server at {uri} ({reason}); start it "
+            f"(`mlflow server --host 127.0.0.1 --port ...`), fix MLFLOW_TRACKING_URI, or unset it to use sqlite:///mlflow.db"
+        ) from None
+
+
+def _bound_http_retries() -> None:
+    # MLflow's defaults (7 retries, 120 s timeout, backoff 2) can block a training step for minutes
+    # when the server dies; bounded defaults unless the user chose their own.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
 
 
 def run_status_for(exc: Optional[BaseException]) -> str:
@@ -80,6 +131,13 @@ class TradexpLogger(MLFlowLogger):
         save_dir: Local folder for checkpoints and files written before upload.
         log_checkpoints: Log the best and last checkpoints as artifacts at the end.
         synchronous: False logs metrics asynchronously (flushed at the end); None = MLflow's default.
+        heartbeat_interval: Seconds between heartbeats stamped on the run (`tradexp.heartbeat` tag).
+        reap_stale_after: At run start, mark RUNNING runs of the experiment whose heartbeat is older
+            than this many seconds FAILED (their process died); None disables.
+        server_timeout: Seconds to wait for an http(s) tracking server at start before failing.
+
+    Raises:
+        TrackingError: When an http(s) tracking server does not answer at construction.
     """
 
     def __init__(
@@ -92,8 +150,15 @@ class TradexpLogger(MLFlowLogger):
         save_dir: str = "lightning_logs",
         log_checkpoints: bool = True,
         synchronous: Optional[bool] = None,
+        heartbeat_interval: float = 30.0,
+        reap_stale_after: Optional[float] = DEFAULT_STALE_AFTER_S,
+        server_timeout: float = 5.0,
     ) -> None:
         uri = resolve_tracking_uri(tracking_uri)
+        if uri.startswith(("http://", "https://")):
+            _bound_http_retries()
+            if rank_zero_only.rank == 0:
+                check_server(uri, server_timeout)
         super().__init__(
             experiment_name=experiment_name,
             run_name=run_name,
@@ -111,15 +176,45 @@ class TradexpLogger(MLFlowLogger):
         self._logged_checkpoints: dict[str, float] = {}
         self._checkpoint_callbacks: list[ModelCheckpoint] = []
         self._finalized_status: Optional[str] = None
+        self._heartbeat_interval = heartbeat_interval
+        self._reap_stale_after = reap_stale_after
+        self._heartbeat: Optional[Heartbeat] = None
+        self._spool: Optional[Spool] = None
 
     @property
     @override
     @rank_zero_experiment
     def experiment(self) -> mlflow.MlflowClient:
-        if not self._initialized and self._run_id is None and self._experiment_id is None:
+        if self._initialized:
+            return self._mlflow_client
+        resuming = self._run_id is not None
+        if not resuming and self._experiment_id is None:
             self._mlflow_client = open_store(self._tracking_uri)
             self._experiment_id = ensure_experiment(self._mlflow_client, self._experiment_name, self._tracking_uri)
-        return MLFlowLogger.experiment.fget(self)  # type: ignore[attr-defined]
+        client = MLFlowLogger.experiment.fget(self)  # type: ignore[attr-defined]  # creates or opens the run
+        self._on_run_started(client, resuming)
+        return client
+
+    def _on_run_started(self, client: mlflow.MlflowClient, resuming: bool) -> None:
+        if resuming:
+            run = client.get_run(self._run_id)
+            if run.info.status != "RUNNING":
+                client.update_run(self._run_id, status="RUNNING")
+            resumed = int(run.data.tags.get("tradexp.resumed", "0")) + 1
+            client.set_tag(self._run_id, "tradexp.resumed", str(resumed))
+            for key, value in run.data.params.items():
+                self._logged_params[key] = value
+        if self._reap_stale_after is not None:
+            try:
+                reaped = reap_stale_runs(client, [self._experiment_id], self._reap_stale_after)
+            except Exception as exc:
+                if not is_connection_error(exc):
+                    raise
+                reaped = []
+            if reaped:
+                log.warning("marked %d stale run(s) of experiment %s FAILED: %s", len(reaped), self._experiment_id, reaped)
+        run_id = self._run_id
+        self._heartbeat = Heartbeat(lambda now: client.set_tag(run_id, HEARTBEAT_TAG, f"{now:.0f}"), self._heartbeat_interval).start()
 
     @property
     @override
@@ -131,6 +226,32 @@ class TradexpLogger(MLFlowLogger):
     def tracking_uri(self) -> str:
         return self._tracking_uri
 
+    @property
+    def spool_path(self) -> Optional[Path]:
+        """The local spool file when the server stopped answering during this run, else None."""
+        return self._spool.path if self._spool is not None else None
+
+    def _write(self, op: str, *args: Any, **kwargs: Any) -> None:
+        """Send one write to the store; if the server no longer answers, spool it locally instead."""
+        if self._spool is None:
+            try:
+                getattr(self.experiment, op)(self.run_id, *args, **kwargs)
+                return
+            except Exception as exc:
+                if not is_connection_error(exc):
+                    raise
+                path = Path(self._local_dir) / "spool" / f"{self.run_id}.jsonl"
+                self._spool = Spool(path, self._tracking_uri, self.run_id)
+                log.error("tracking server %s stopped answering (%s); spooling run data to %s", self._tracking_uri, type(exc).__name__, path)
+        if op == "log_batch":
+            self._spool.log_batch(kwargs.get("metrics", ()), kwargs.get("params", ()), kwargs.get("tags", ()))
+        elif op == "log_text":
+            self._spool.log_text(*args)
+        elif op == "set_terminated":
+            self._spool.set_terminated(args[0], int(time.time() * 1000))
+        else:
+            log.warning("tracking server down: `%s` was not recorded", op)
+
     # -- params, tags, metrics ----------------------------------------------------------------
     @override
     @rank_zero_only
@@ -140,20 +261,28 @@ class TradexpLogger(MLFlowLogger):
             params = vars(params)
         flat = flatten_config(params)
         batch: list[Param] = []
+        batch_tags: list[RunTag] = []
         for key, value in flat.items():
             key = re.sub(r"[^A-Za-z0-9_/. -]+", "_", str(key))
             text = "None" if value is None else str(value)
-            if self._logged_params.get(key) == text:
+            previous = self._logged_params.get(key)
+            if previous == text:
+                continue
+            if previous is not None:  # resumed with a changed value: MLflow forbids changing a param
+                log.warning("param %s changed on resume: %r -> %r (recorded as a tag)", key, previous, text)
+                batch_tags.append(RunTag(f"tradexp.param_changed.{key}"[:250], f"{previous} -> {text}"[:MAX_TAG_VAL_LENGTH]))
                 continue
             if len(text) > MAX_PARAM_VAL_LENGTH:
-                artifact = f"config/params/{key}.txt"
+                artifact = f"config/params/{_file_name(key)}.txt"
                 self.log_text(text, artifact)
                 text = text[: MAX_PARAM_VAL_LENGTH - 200] + _LONG_VALUE_MARK + artifact + "]"
-                self.experiment.set_tag(self.run_id, f"tradexp.long_param.{key}", artifact)
+                batch_tags.append(RunTag(f"tradexp.long_param.{key}", artifact))
             self._logged_params[key] = "None" if value is None else str(value)
             batch.append(Param(key=key, value=text))
         for start in range(0, len(batch), MAX_PARAMS_TAGS_PER_BATCH):
-            self.experiment.log_batch(run_id=self.run_id, params=batch[start : start + MAX_PARAMS_TAGS_PER_BATCH], **self._log_batch_kwargs)
+            self._write("log_batch", params=batch[start : start + MAX_PARAMS_TAGS_PER_BATCH], **self._log_batch_kwargs)
+        if batch_tags:
+            self._write("log_batch", tags=batch_tags)
 
     @rank_zero_only
     def set_tags(self, tags: Mapping[str, Any]) -> None:
@@ -162,12 +291,12 @@ class TradexpLogger(MLFlowLogger):
         for key, value in tags.items():
             text = str(value)
             if len(text) > MAX_TAG_VAL_LENGTH:
-                artifact = f"config/tags/{key}.txt"
+                artifact = f"config/tags/{_file_name(key)}.txt"
                 self.log_text(text, artifact)
                 text = text[: MAX_TAG_VAL_LENGTH - 200] + _LONG_VALUE_MARK + artifact + "]"
             batch.append(RunTag(key, text))
         for start in range(0, len(batch), MAX_PARAMS_TAGS_PER_BATCH):
-            self.experiment.log_batch(run_id=self.run_id, tags=batch[start : start + MAX_PARAMS_TAGS_PER_BATCH])
+            self._write("log_batch", tags=batch[start : start + MAX_PARAMS_TAGS_PER_BATCH])
 
     @override
     @rank_zero_only
@@ -182,18 +311,18 @@ class TradexpLogger(MLFlowLogger):
             name = re.sub(r"[^a-zA-Z0-9_/. -]+", "", name)
             batch.append(Metric(key=name, value=float(value), timestamp=timestamp_ms, step=step or 0))
         for start in range(0, len(batch), MAX_METRICS_PER_BATCH):
-            self.experiment.log_batch(run_id=self.run_id, metrics=batch[start : start + MAX_METRICS_PER_BATCH], **self._log_batch_kwargs)
+            self._write("log_batch", metrics=batch[start : start + MAX_METRICS_PER_BATCH], **self._log_batch_kwargs)
 
     # -- artifacts ----------------------------------------------------------------------------
     @rank_zero_only
     def log_text(self, text: str, artifact_file: str) -> None:
         """Write `text` to `artifact_file` (a path inside the run, e.g. `config/config.yaml`)."""
-        self.experiment.log_text(self.run_id, text, artifact_file)
+        self._write("log_text", text, safe_artifact_path(artifact_file))
 
     @rank_zero_only
     def log_file(self, local_path: str | Path, artifact_dir: Optional[str] = None) -> None:
         """Upload one local file into `artifact_dir` of the run."""
-        self.experiment.log_artifact(self.run_id, str(local_path), artifact_dir)
+        self._write("log_artifact", str(local_path), safe_artifact_path(artifact_dir) if artifact_dir else None)
 
     # -- checkpoints and the end of the run ----------------------------------------------------
     @override
@@ -213,9 +342,9 @@ class TradexpLogger(MLFlowLogger):
                 with tempfile.TemporaryDirectory() as tmp:
                     target = Path(tmp) / f"{role}.ckpt"
                     target.symlink_to(Path(path).resolve())
-                    self.experiment.log_artifact(self.run_id, str(target), "checkpoints")
+                    self._write("log_artifact", str(target), "checkpoints")
                 self._logged_checkpoints[path] = mtime
-                self.experiment.set_tag(self.run_id, f"tradexp.checkpoint.{role}", f"checkpoints/{role}.ckpt ({Path(path).name})")
+                self.set_tags({f"tradexp.checkpoint.{role}": f"checkpoints/{role}.ckpt ({Path(path).name})"})
 
     @override
     @rank_zero_only
@@ -227,8 +356,14 @@ class TradexpLogger(MLFlowLogger):
         mlflow_status = run_status_for(exc) if status == "failed" else "FINISHED"
         if status == "failed" and exc is None:
             mlflow_status = "FAILED"
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+            self._heartbeat = None
         if self._synchronous is False:
-            mlflow.flush_async_logging()
+            try:
+                mlflow.flush_async_logging()
+            except Exception as err:
+                log.error("flushing asynchronous MLflow logging failed: %s", err)
         if exc is not None and mlflow_status != "FINISHED":
             self.set_tags({"tradexp.error": f"{type(exc).__name__}: {exc}", "tradexp.status_reason": type(exc).__name__})
         if self._log_checkpoints:
@@ -236,5 +371,22 @@ class TradexpLogger(MLFlowLogger):
                 self._log_checkpoint_files()
             except OSError as err:
                 log.warning("could not log checkpoints to the run: %s", err)
-        self.experiment.set_terminated(self.run_id, mlflow_status)
+        self._write("set_terminated", mlflow_status)
         self._finalized_status = mlflow_status
+        if self._spool is not None:
+            self._replay_spool()
+
+    def _replay_spool(self) -> None:
+        try:
+            counts = replay_spool(self._spool.path, self.experiment)
+        except Exception as exc:
+            if not is_connection_error(exc):
+                raise
+            log.error(
+                "the tracking server %s is still unreachable: run %s stays RUNNING there; its data is kept in %s; "
+                "replay it with `tradexp sync %s` once the server is back",
+                self._tracking_uri, self.run_id, self._spool.path, self._spool.path,
+            )
+            return
+        log.warning("tracking server is back: replayed spooled run data %s", counts)
+        self._spool = None

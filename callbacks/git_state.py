@@ -25,16 +25,18 @@ def _git(args: list[str], cwd: Path, timeout: float = 10.0) -> Optional[str]:
     return done.stdout if done.returncode == 0 else None
 
 
-def git_state(path: str | Path = ".", max_diff_bytes: int = 1_000_000) -> dict:
+def git_state(path: str | Path = ".", max_diff_bytes: int = 1_000_000, max_untracked: int = 200) -> dict:
     """Git facts of the checkout containing `path`.
 
     Args:
         path: Any folder inside the checkout.
         max_diff_bytes: The uncommitted diff is cut to this size (`diff_truncated` says so).
+        max_untracked: At most this many untracked file names are listed (`untracked_count` has all).
 
     Returns:
         `{"available": False, "reason": ...}` outside a checkout or without git; else `commit`,
-        `branch`, `dirty`, `remote` (credentials removed), `diff` (str), `diff_truncated`, `diff_bytes`.
+        `branch`, `dirty`, `remote` (credentials removed), `diff` (str), `diff_truncated`, `diff_bytes`,
+        `untracked` (names of untracked files, not in the diff) and `untracked_count`.
     """
     cwd = Path(path).resolve()
     top = _git(["rev-parse", "--show-toplevel"], cwd)
@@ -46,6 +48,7 @@ def git_state(path: str | Path = ".", max_diff_bytes: int = 1_000_000) -> dict:
     remote = (_git(["config", "--get", "remote.origin.url"], cwd) or "").strip()
     diff = _git(["diff", "HEAD"], cwd) if commit else _git(["diff"], cwd)
     diff = diff or ""
+    untracked = (_git(["ls-files", "--others", "--exclude-standard"], cwd) or "").splitlines()
     encoded = diff.encode()
     truncated = len(encoded) > max_diff_bytes
     if truncated:
@@ -60,4 +63,6 @@ def git_state(path: str | Path = ".", max_diff_bytes: int = 1_000_000) -> dict:
         "diff": diff,
         "diff_bytes": len(encoded),
         "diff_truncated": truncated,
+        "untracked": untracked[:max_untracked],
+        "untracked_count": len(untracked),
     }

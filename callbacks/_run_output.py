@@ -1,0 +1,164 @@
+"""Where the callbacks' files, params, metrics and error notes go: the MLflow run(s) or `trainer.log_dir`.
+
+With an `MLFlowLogger` (any subclass) on the trainer every file becomes an artifact of its run under the
+given folder (`plots/`, `model/`, ...); otherwise files are written under `<trainer.log_dir>/<folder>/`.
+Everything here writes, so it is only called where `trainer.is_global_zero`, except `RunOutput.resolve`,
+which must run on every rank (`trainer.log_dir` is a collective call).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import tempfile
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Iterator, Mapping, Optional
+
+import lightning.pytorch as pl
+from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.loggers import MLFlowLogger
+from typing_extensions import override
+
+log = logging.getLogger(__name__)
+
+ERROR_TAG = "tradexp.callback_errors"
+ERROR_FILE = "callback_errors.txt"
+_MAX_ERROR_CHARS = 500  # one error's text in the tag
+_MAX_TAG_CHARS = 7000  # MLflow allows 8000 per tag value
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "tolist"):  # numpy arrays and scalars, tensors
+        return _plain(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def json_text(value: Any) -> str:
+    """Indented JSON of `value` with numpy values made plain and NaN/inf written as null."""
+    return json.dumps(_plain(value), indent=2, default=str)
+
+
+@dataclass
+class RunOutput:
+    """The destination of one trainer's reports: MLflow runs, or a local folder."""
+
+    mlflow_loggers: list[MLFlowLogger] = field(default_factory=list)
+    local_dir: Optional[Path] = None
+    loggers: list[Any] = field(default_factory=list)
+
+    @classmethod
+    def resolve(cls, trainer: "pl.Trainer") -> "RunOutput":
+        """Find where this trainer's reports go. Call on EVERY rank (`trainer.log_dir` broadcasts)."""
+        mlflow_loggers = [lg for lg in trainer.loggers if isinstance(lg, MLFlowLogger)]
+        local_dir = None
+        if not mlflow_loggers:
+            local_dir = Path(trainer.log_dir or trainer.default_root_dir)
+        return cls(mlflow_loggers=mlflow_loggers, local_dir=local_dir, loggers=list(trainer.loggers))
+
+    @property
+    def key(self) -> str:
+        """Identifies the destination, so a callback records a run's one-off facts once."""
+        if self.mlflow_loggers:
+            return "mlflow:" + ",".join(str(lg.run_id) for lg in self.mlflow_loggers)
+        return f"dir:{self.local_dir}"
+
+    def _local_path(self, artifact_file: str) -> Path:
+        path = Path(self.local_dir or ".") / PurePosixPath(artifact_file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def write_text(self, text: str, artifact_file: str) -> None:
+        """Write `text` as `artifact_file` (a run-relative path such as `model/summary.txt`)."""
+        if not self.mlflow_loggers:
+            self._local_path(artifact_file).write_text(text, encoding="utf-8")
+            return
+        for logger in self.mlflow_loggers:
+            logger.experiment.log_text(logger.run_id, text, artifact_file)
+
+    def write_figure(self, fig: Any, artifact_file: str, dpi: int = 110) -> None:
+        """Save a matplotlib figure as `artifact_file` (PNG)."""
+        if not self.mlflow_loggers:
+            fig.savefig(self._local_path(artifact_file), dpi=dpi, bbox_inches="tight")
+            return
+        folder, name = str(PurePosixPath(artifact_file).parent), PurePosixPath(artifact_file).name
+        with tempfile.TemporaryDirectory() as tmp:
+            local = Path(tmp) / name
+            fig.savefig(local, dpi=dpi, bbox_inches="tight")
+            for logger in self.mlflow_loggers:
+                logger.experiment.log_artifact(logger.run_id, str(local), None if folder == "." else folder)
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Params on every logger (MLflow params, CSVLogger's hparams.yaml, ...)."""
+        for logger in self.loggers:
+            logger.log_hyperparams(dict(params))
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int = 0) -> None:
+        """Metrics on every logger."""
+        if metrics:
+            for logger in self.loggers:
+                logger.log_metrics(dict(metrics), step=step)
+
+    def record_error(self, text: str) -> None:
+        """Append `text` to the run tag `tradexp.callback_errors` (or to `callback_errors.txt`)."""
+        if not self.mlflow_loggers:
+            with self._local_path(ERROR_FILE).open("a", encoding="utf-8") as handle:
+                handle.write(text + "\n")
+            return
+        for logger in self.mlflow_loggers:
+            client, run_id = logger.experiment, logger.run_id
+            previous = client.get_run(run_id).data.tags.get(ERROR_TAG, "")
+            value = f"{previous}; {text}" if previous else text
+            if len(value) > _MAX_TAG_CHARS:
+                value = value[: _MAX_TAG_CHARS - 40] + " ...[more errors cut]"
+            client.set_tag(run_id, ERROR_TAG, value)
+
+
+class ReportingCallback(Callback):
+    """Base of the reporting callbacks: resolves the output on every rank and contains failures.
+
+    A failure inside a guarded hook never stops training: it is logged with its traceback, warned
+    about with the exception text, and appended to the run tag `tradexp.callback_errors` (or to
+    `<log_dir>/callback_errors.txt`); `strict=True` re-raises it instead.
+
+    Args:
+        strict: Raise errors instead of recording them and going on.
+    """
+
+    def __init__(self, strict: bool = False) -> None:
+        if not isinstance(strict, bool):
+            raise TypeError(f"`strict` must be a bool, got {strict!r} ({type(strict).__name__})")
+        self.strict = strict
+        self.output: Optional[RunOutput] = None
+
+    @override
+    def setup(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule", stage: str) -> None:
+        with self.reporting_errors(trainer, "setup"):
+            self.output = RunOutput.resolve(trainer)
+
+    @contextmanager
+    def reporting_errors(self, trainer: "pl.Trainer", hook: str) -> Iterator[None]:
+        """Run the body; on an exception warn, record it on the run and go on (unless `strict`)."""
+        try:
+            yield
+        except Exception as exc:
+            if self.strict:
+                raise
+            text = f"{type(self).__name__}.{hook}: {type(exc).__name__}: {exc}"[:_MAX_ERROR_CHARS]
+            rank = getattr(trainer, "global_rank", 0)
+            log.error("callback error on rank %s (training goes on): %s", rank, text, exc_info=True)
+            warnings.warn(f"{text} -- the callback skipped this step; training goes on (strict=False)", stacklevel=3)
+            if trainer.is_global_zero and self.output is not None:
+                try:
+                    self.output.record_error(text)
+                except Exception as record_exc:  # the store itself failing must not kill the run either
+                    log.error("could not record the callback error on the run: %s", record_exc)

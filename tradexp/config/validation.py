@@ -1,12 +1,34 @@
-"""Domain rules for a resolved config, checked before anything is instantiated or trained."""
+"""Domain rules for a resolved config, checked before anything is instantiated or trained.
+
+Types are jsonargparse's job (`--data.window abc` fails at parse time); these rules are about
+meaning: a window that fits the bars, an embargo that keeps splits apart, a learning rate in range,
+a feature that exists, a checkpoint metric the task logs. Every broken rule is collected and all of
+them are raised together, one line each: `config.path: value received; what is allowed`.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, Optional
 
+from tradexp.config.data_rules import check_data
 from tradexp.errors import ConfigError
+from tradexp.tracking.naming import MAX_EXPERIMENT_NAME, MAX_RUN_NAME, RUN_TYPES, STAGES, tag_key_problem, template_problem
 
-__all__ = ["validate_config"]
+__all__ = ["validate_config", "config_problems", "monitorable_metrics", "METRIC_DIRECTIONS"]
+
+_TASK_METRICS = {
+    "classification": ("loss", "acc", "balanced_acc", "f1", "auroc"),
+    "regression": ("loss", "mse", "mae", "dir_acc"),
+}
+# Whether a larger value is better, for the metric names tradexp logs (used to check `mode`).
+METRIC_DIRECTIONS = {
+    "loss": "min", "mse": "min", "mae": "min",
+    "acc": "max", "balanced_acc": "max", "f1": "max", "auroc": "max", "dir_acc": "max",
+    "sharpe": "max", "sortino": "max", "calmar": "max", "annual_return": "max", "hit_rate": "max",
+}
+_OPTIMIZERS = ("adamw", "adam", "sgd")
+_SCHEDULERS = ("none", "cosine", "plateau")
+_LR_RANGE = (0.0, 1.0)
 
 
 def _get(config: Any, dotted: str, default: Any = None) -> Any:
@@ -14,8 +36,149 @@ def _get(config: Any, dotted: str, default: Any = None) -> Any:
     for part in dotted.split("."):
         if node is None:
             return default
-        node = node.get(part) if hasattr(node, "get") else getattr(node, part, None)
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif hasattr(node, "__contains__") and hasattr(node, "get") and not isinstance(node, (str, bytes)):
+            node = node.get(part) if part in node else None
+        else:
+            node = getattr(node, part, None)
     return default if node is None else node
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    if hasattr(value, "items") and not isinstance(value, dict):
+        value = dict(value.items())
+    return str(value)
+
+
+def monitorable_metrics(task: str) -> list[str]:
+    """The epoch metrics a checkpoint or early stopping can monitor for `task`."""
+    return ["train/loss"] + [f"val/{name}" for name in _TASK_METRICS.get(task, ("loss",))]
+
+
+def _metric_problem(task: str, metric: Any) -> Optional[str]:
+    if metric in monitorable_metrics(task) or str(metric).startswith("val/trading/"):
+        return None
+    known = ", ".join(monitorable_metrics(task))
+    return f"a metric a {task} run logs: {known}, or val/trading/<name> (trading callback)"
+
+
+def _check_monitors(get: Callable[[str], Any], report: Callable[[str, Any, str], None]) -> None:
+    task = get("data.task") or "classification"
+    monitor, mode = get("checkpoint.monitor"), get("checkpoint.mode")
+    if monitor is not None:
+        allowed = _metric_problem(task, monitor)
+        if allowed:
+            report("checkpoint.monitor", monitor, allowed)
+        direction = METRIC_DIRECTIONS.get(str(monitor).rsplit("/", 1)[-1])
+        if not allowed and direction and mode and mode != direction:
+            report("checkpoint.mode", mode, f"{direction} for {monitor} ({'larger' if direction == 'max' else 'smaller'} is better)")
+    if mode not in (None, "min", "max"):
+        report("checkpoint.mode", mode, "min or max")
+    save_top_k = get("checkpoint.save_top_k")
+    if save_top_k is not None and save_top_k < -1:
+        report("checkpoint.save_top_k", save_top_k, "-1 (keep all), 0 (none) or the number of best checkpoints to keep")
+    for position, spec in enumerate(get("trainer.callbacks") or []):
+        init_args = _get(spec, "init_args")
+        callback_monitor = _get(init_args, "monitor") if init_args is not None else None
+        if callback_monitor is not None:
+            allowed = _metric_problem(task, callback_monitor)
+            if allowed:
+                report(f"trainer.callbacks[{position}].init_args.monitor", callback_monitor, allowed)
+
+
+def _check_model(get: Callable[[str], Any], report: Callable[[str, Any, str], None]) -> None:
+    lr = get("model.lr")
+    if lr is not None and not _LR_RANGE[0] < lr <= _LR_RANGE[1]:
+        report("model.lr", lr, f"a learning rate in ({_LR_RANGE[0]:g}, {_LR_RANGE[1]:g}], typically 1e-4 .. 1e-2")
+    weight_decay = get("model.weight_decay")
+    if weight_decay is not None and weight_decay < 0:
+        report("model.weight_decay", weight_decay, "an L2 penalty >= 0")
+    if get("model.optimizer") not in (None, *_OPTIMIZERS):
+        report("model.optimizer", get("model.optimizer"), "one of " + ", ".join(_OPTIMIZERS))
+    if get("model.scheduler") not in (None, *_SCHEDULERS):
+        report("model.scheduler", get("model.scheduler"), "one of " + ", ".join(_SCHEDULERS))
+    pos_weight = get("model.pos_weight")
+    if pos_weight is not None and pos_weight <= 0:
+        report("model.pos_weight", pos_weight, "a weight > 0 for the up class (1 = unweighted)")
+    net = "model.net.init_args"
+    for key in ("hidden_size", "num_layers"):
+        value = get(f"{net}.{key}")
+        if value is not None and value < 1:
+            report(f"{net}.{key}", value, "a whole number >= 1")
+    for key in ("hidden_sizes", "conv_channels", "kernel_sizes"):
+        values = get(f"{net}.{key}")
+        if values is not None and (not list(values) or min(values) < 1):
+            report(f"{net}.{key}", list(values), "a non-empty list of whole numbers >= 1")
+    dropout = get(f"{net}.dropout")
+    if dropout is not None and not 0 <= dropout < 1:
+        report(f"{net}.dropout", dropout, "a probability in [0, 1)")
+
+
+def _check_trainer(get: Callable[[str], Any], report: Callable[[str, Any, str], None]) -> None:
+    max_epochs, max_steps = get("trainer.max_epochs"), get("trainer.max_steps")
+    if max_epochs is not None and max_epochs < 1 and not (max_epochs == -1 and (max_steps or -1) > 0):
+        report("trainer.max_epochs", max_epochs, "a whole number >= 1 (or -1 together with trainer.max_steps > 0)")
+    for key, floor in (("accumulate_grad_batches", 1), ("check_val_every_n_epoch", 1), ("log_every_n_steps", 1)):
+        value = get(f"trainer.{key}")
+        if isinstance(value, int) and value < floor:
+            report(f"trainer.{key}", value, f"a whole number >= {floor}")
+    clip = get("trainer.gradient_clip_val")
+    if isinstance(clip, (int, float)) and clip < 0:
+        report("trainer.gradient_clip_val", clip, "a gradient norm >= 0 (0 or null = no clipping)")
+
+
+def _check_tracking(get: Callable[[str], Any], report: Callable[[str, Any, str], None], note: Callable[[str], None]) -> None:
+    if get("tracking") is None:
+        return
+    stage, run_type = get("tracking.stage"), get("tracking.run_type")
+    if stage is not None and stage not in STAGES:
+        report("tracking.stage", stage, "one of " + ", ".join(STAGES))
+    if run_type is not None and run_type not in RUN_TYPES:
+        report("tracking.run_type", run_type, "one of " + ", ".join(RUN_TYPES))
+    for what in ("experiment", "run"):
+        template = get(f"tracking.{what}_template")
+        problem = template_problem(str(template), what) if template is not None else None
+        if problem:
+            note(problem)
+    for key, limit in (("experiment", MAX_EXPERIMENT_NAME), ("run_name", MAX_RUN_NAME)):
+        name = get(f"tracking.{key}")
+        if name is not None and not 0 < len(str(name)) <= limit:
+            report(f"tracking.{key}", name, f"a name of 1..{limit} characters (MLflow's limit)")
+    for key, value in dict(get("tracking.tags") or {}).items():
+        problem = tag_key_problem(str(key), value)
+        if problem:
+            note(problem)
+    uri = get("tracking.tracking_uri")
+    if uri is not None and "://" not in str(uri):
+        report("tracking.tracking_uri", uri, "a URI with a scheme: sqlite:///path/mlflow.db, http://host:5000, postgresql://...")
+
+
+def config_problems(config: Any) -> list[str]:
+    """Every broken domain rule of a resolved config, one `path: value received; allowed` line each.
+
+    Args:
+        config: The resolved config of one subcommand (jsonargparse Namespace or nested dict).
+    """
+    problems: list[str] = []
+
+    def report(path: str, value: Any, allowed: str) -> None:
+        problems.append(f"{path}: {_shown(value)} received; {allowed}")
+
+    def get(dotted: str) -> Any:
+        return _get(config, dotted)
+
+    if get("data") is not None:
+        check_data(get, report)
+    if get("model") is not None:
+        _check_model(get, report)
+    if get("trainer") is not None:
+        _check_trainer(get, report)
+    _check_monitors(get, report)
+    _check_tracking(get, report, problems.append)
+    return problems
 
 
 def validate_config(config: Any) -> None:
@@ -27,10 +190,7 @@ def validate_config(config: Any) -> None:
     Raises:
         ConfigError: Each problem on its own line as `path: value received; allowed`.
     """
-    problems: list[str] = []
-    val_fraction = _get(config, "data.val_fraction", 0.15)
-    test_fraction = _get(config, "data.test_fraction", 0.15)
-    if val_fraction + test_fraction >= 1:
-        problems.append(f"data.val_fraction + data.test_fraction: {val_fraction} + {test_fraction}; their sum must be below 1")
+    problems = config_problems(config)
     if problems:
-        raise ConfigError(f"{len(problems)} problem(s) in the config:\n  " + "\n  ".join(problems))
+        noun = "problem" if len(problems) == 1 else "problems"
+        raise ConfigError(f"{len(problems)} {noun} in the config, nothing was run:\n  " + "\n  ".join(problems))

@@ -17,6 +17,8 @@ DEFAULT_CALLBACKS: list[dict] = [
         "class_path": "tradexp.evaluation.TradingEvaluation",
         "init_args": {"cost_bps": 1.0, "long_only": False, "no_trade_band": 0.0},
     },
+    # Keep RunReport LAST: it reads what the callbacks above logged into the run.
+    {"class_path": "tradexp.reporting.RunReport", "init_args": {}},
 ]
 
 

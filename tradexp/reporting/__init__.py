@@ -1,0 +1,22 @@
+"""Self-contained HTML reports of a training run, an HPO study and a comparison of runs.
+
+    from tradexp.reporting import run_report, study_report, compare_report
+    run_report(run_id)                                   # -> Path of the HTML, also logged to the run
+    study_report("lstm-study")                           # logged to the study's parent run
+    compare_report(experiment="tradexp/development/synthetic", top=5, metric="test/acc")
+"""
+
+from tradexp.reporting.callback import RunReport
+from tradexp.reporting.collect import ReportError, RunData, collect_run, collect_runs, select_runs
+from tradexp.reporting.training import build_run_html, run_report
+
+__all__ = [
+    "RunReport",
+    "ReportError",
+    "RunData",
+    "collect_run",
+    "collect_runs",
+    "select_runs",
+    "build_run_html",
+    "run_report",
+]

@@ -1,0 +1,351 @@
+"""Read runs, studies and sets of runs from MLflow into plain dataclasses (no HTML, no figures).
+
+    client = MlflowClient(uri)
+    run = collect_run(client, run_id)                 # params, metrics + histories, tags, artifacts
+    run.json("data/splits.json"), run.csv("evaluation/equity.csv"), run.pngs("plots/")
+
+Artifacts are read at the fixed paths every tradexp run uses (`config/`, `environment/`, `model/`,
+`data/`, `plots/`, `predictions/`, `evaluation/`, `hpo/`); a file that is absent is simply absent.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import io
+import json
+import logging
+import re
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Union
+from urllib.parse import urlparse
+from urllib.request import url2pathname
+
+import pandas as pd
+import yaml
+from mlflow import MlflowClient
+from mlflow.entities import Run, ViewType
+from mlflow.exceptions import MlflowException
+
+from tradexp.errors import TradexpError
+
+__all__ = [
+    "MetricPoint",
+    "RunData",
+    "TRAINING_FILES",
+    "COMPARISON_FILES",
+    "STUDY_FILES",
+    "collect_run",
+    "collect_runs",
+    "run_from_entity",
+    "select_runs",
+    "ReportError",
+    "looks_like_run_id",
+]
+
+log = logging.getLogger(__name__)
+
+# Artifacts each report reads (fnmatch patterns over paths inside the run).
+TRAINING_FILES = (
+    "config/config.yaml",
+    "environment/*.json",
+    "environment/*.txt",
+    "environment/*.patch",
+    "model/*",
+    "data/*.json",
+    "data/*.csv",
+    "plots/*.png",
+    "evaluation/*.json",
+    "evaluation/*.csv",
+)
+COMPARISON_FILES = ("predictions/test_predictions.csv", "evaluation/equity.csv")
+STUDY_FILES = ("hpo/*", "plots/*.png")
+_MAX_FILE_BYTES = 25 * 1024 * 1024
+_SKIPPED_DIRS = ("checkpoints", "report")
+_RUN_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+class ReportError(TradexpError):
+    """A report cannot be built: the run, study or selection does not exist (names what does)."""
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    """One logged value of a metric."""
+
+    step: int
+    value: float
+    timestamp: int
+
+
+@dataclass
+class RunData:
+    """Everything a report needs from one MLflow run, as plain Python values.
+
+    `files` holds the contents of the artifacts that were read; `artifacts` lists every artifact
+    path (with its size) whether read or not.
+    """
+
+    run_id: str
+    name: str
+    experiment_id: str
+    experiment_name: str
+    status: str
+    start_time: Optional[int]
+    end_time: Optional[int]
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    histories: dict[str, list[MetricPoint]] = field(default_factory=dict)
+    artifacts: dict[str, Optional[int]] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)
+    datasets: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def type(self) -> str:
+        return self.tags.get("tradexp.type", "")
+
+    @property
+    def duration_s(self) -> Optional[float]:
+        if self.start_time is None or self.end_time is None:
+            return None
+        return max(0.0, (self.end_time - self.start_time) / 1000.0)
+
+    def text(self, path: str) -> Optional[str]:
+        data = self.files.get(path)
+        return None if data is None else data.decode("utf-8", errors="replace")
+
+    def json(self, path: str) -> Any:
+        """Parsed JSON artifact, or None when absent or unreadable (logged)."""
+        text = self.text(path)
+        if text is None:
+            return None
+        try:
+            return json.loads(text)
+        except ValueError as err:
+            log.warning("run %s: `%s` is not valid JSON (%s); shown as missing", self.run_id, path, err)
+            return None
+
+    def yaml(self, path: str) -> Any:
+        text = self.text(path)
+        if text is None:
+            return None
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            log.warning("run %s: `%s` is not valid YAML (%s)", self.run_id, path, err)
+            return None
+
+    def csv(self, path: str) -> Optional[pd.DataFrame]:
+        """CSV artifact as a DataFrame, or None when absent or unreadable (logged)."""
+        data = self.files.get(path)
+        if data is None:
+            return None
+        try:
+            return pd.read_csv(io.BytesIO(data))
+        except (ValueError, pd.errors.ParserError) as err:
+            log.warning("run %s: `%s` is not a readable CSV (%s)", self.run_id, path, err)
+            return None
+
+    def pngs(self, prefix: str) -> dict[str, bytes]:
+        """PNG artifacts under `prefix`, by path, in name order."""
+        return {p: self.files[p] for p in sorted(self.files) if p.startswith(prefix) and p.endswith(".png")}
+
+
+def run_from_entity(run: Run, experiment_name: str = "") -> RunData:
+    """A `RunData` with the run's params, latest metrics and tags (no histories, no files)."""
+    info = run.info
+    datasets = []
+    inputs = getattr(run, "inputs", None)
+    for item in getattr(inputs, "dataset_inputs", None) or []:
+        ds = item.dataset
+        datasets.append({"name": ds.name, "digest": ds.digest, "source": ds.source, "source_type": ds.source_type})
+    return RunData(
+        run_id=info.run_id,
+        name=info.run_name or run.data.tags.get("mlflow.runName", info.run_id),
+        experiment_id=info.experiment_id,
+        experiment_name=experiment_name,
+        status=info.status,
+        start_time=info.start_time,
+        end_time=info.end_time,
+        params=dict(run.data.params),
+        metrics=dict(run.data.metrics),
+        tags=dict(run.data.tags),
+        datasets=datasets,
+    )
+
+
+def _experiment_name(client: MlflowClient, experiment_id: str, cache: dict[str, str]) -> str:
+    if experiment_id not in cache:
+        try:
+            cache[experiment_id] = client.get_experiment(experiment_id).name
+        except MlflowException:
+            cache[experiment_id] = experiment_id
+    return cache[experiment_id]
+
+
+def _list_files(client: MlflowClient, run_id: str, path: Optional[str] = None) -> dict[str, Optional[int]]:
+    out: dict[str, Optional[int]] = {}
+    for item in client.list_artifacts(run_id, path):
+        if item.is_dir:
+            out[item.path + "/"] = None
+            if item.path not in _SKIPPED_DIRS:
+                out.update(_list_files(client, run_id, item.path))
+        else:
+            out[item.path] = item.file_size
+    return out
+
+
+def _local_root(artifact_uri: str) -> Optional[Path]:
+    """The folder of a `file://` artifact location (read directly: no copy, no progress bars)."""
+    if not artifact_uri.startswith("file:"):
+        return None
+    root = Path(url2pathname(urlparse(artifact_uri).path))
+    return root if root.is_dir() else None
+
+
+def _read_files(client: MlflowClient, run_id: str, paths: Iterable[str], artifact_uri: str = "") -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    root = _local_root(artifact_uri)
+    if root is not None:
+        for path in paths:
+            try:
+                files[path] = (root / path).read_bytes()
+            except OSError as err:
+                log.warning("run %s: could not read artifact `%s`: %s", run_id, path, err)
+        return files
+    with tempfile.TemporaryDirectory(prefix="tradexp-report-") as tmp:
+        for path in paths:
+            try:
+                local = client.download_artifacts(run_id, path, tmp)
+                files[path] = Path(local).read_bytes()
+            except (MlflowException, OSError) as err:
+                log.warning("run %s: could not read artifact `%s`: %s", run_id, path, err)
+    return files
+
+
+def _history_keys(metrics: dict[str, float], histories: Union[str, Sequence[str]]) -> list[str]:
+    if histories == "all":
+        return sorted(metrics)
+    return [k for k in histories if k in metrics]
+
+
+def collect_run(
+    client: MlflowClient,
+    run_id: str,
+    *,
+    histories: Union[str, Sequence[str]] = "all",
+    files: Sequence[str] = TRAINING_FILES,
+    run: Optional[Run] = None,
+    experiment_names: Optional[dict[str, str]] = None,
+) -> RunData:
+    """Read one run: params, metrics, tags, metric histories and the artifacts matching `files`.
+
+    Args:
+        client: Client of the tracking store.
+        run_id: The run.
+        histories: `"all"` or the metric names whose full history to read.
+        files: fnmatch patterns of artifact paths to read (`()` reads none; listing is skipped).
+        run: The run entity when already fetched (saves a request).
+        experiment_names: Cache of experiment id -> name shared between calls.
+
+    Raises:
+        ReportError: The run does not exist.
+    """
+    if run is None:
+        try:
+            run = client.get_run(run_id)
+        except MlflowException as err:
+            raise ReportError(f"run `{run_id}` not found in {client.tracking_uri}: {err.message}") from None
+    data = run_from_entity(run, _experiment_name(client, run.info.experiment_id, experiment_names if experiment_names is not None else {}))
+    for key in _history_keys(data.metrics, histories):
+        data.histories[key] = [MetricPoint(int(m.step), float(m.value), int(m.timestamp)) for m in client.get_metric_history(run_id, key)]
+    if files:
+        data.artifacts = _list_files(client, run_id)
+        wanted = [
+            p
+            for p, size in data.artifacts.items()
+            if size is not None and any(fnmatch.fnmatch(p, pat) for pat in files) and size <= _MAX_FILE_BYTES
+        ]
+        data.files = _read_files(client, run_id, wanted, run.info.artifact_uri)
+    return data
+
+
+def collect_runs(
+    client: MlflowClient,
+    run_ids: Sequence[str],
+    *,
+    histories: Union[str, Sequence[str]] = ("train/loss", "val/loss"),
+    files: Sequence[str] = COMPARISON_FILES,
+) -> list[RunData]:
+    """Read several runs (for a comparison) in the given order."""
+    names: dict[str, str] = {}
+    return [collect_run(client, rid, histories=histories, files=files, experiment_names=names) for rid in run_ids]
+
+
+def _lower_is_better(metric: str) -> bool:
+    name = metric.rsplit("/", 1)[-1].lower()
+    return any(word in name for word in ("loss", "mse", "mae", "rmse", "error", "drawdown", "pvalue", "turnover"))
+
+
+def select_runs(
+    client: MlflowClient,
+    *,
+    run_ids: Sequence[str] = (),
+    experiment: Optional[str] = None,
+    filter_string: str = "",
+    top: Optional[int] = None,
+    metric: Optional[str] = None,
+    ascending: Optional[bool] = None,
+) -> list[str]:
+    """Run ids to compare: the given ids, or the runs of `experiment` matching `filter_string`.
+
+    With `metric`, runs are ordered by it (best first: ascending for loss-like names, else
+    descending, unless `ascending` says) and runs without it are dropped; `top` keeps the first K.
+    Study parents and earlier comparison runs are left out of a filter's result.
+
+    Raises:
+        ReportError: Unknown experiment, unknown run id, bad filter, or nothing selected.
+    """
+    if run_ids:
+        for rid in run_ids:
+            try:
+                client.get_run(rid)
+            except MlflowException:
+                raise ReportError(f"run `{rid}` not found in {client.tracking_uri}") from None
+        return list(run_ids)[:top] if top else list(run_ids)
+    if not experiment:
+        raise ReportError("give run ids or `--experiment NAME` (with an optional `--filter` and `--top K --metric NAME`)")
+    exp = client.get_experiment_by_name(experiment)
+    if exp is None:
+        names = sorted(e.name for e in client.search_experiments(view_type=ViewType.ACTIVE_ONLY))
+        raise ReportError(f"experiment `{experiment}` not found; experiments: {', '.join(names) or '(none)'}")
+    order = None
+    if metric:
+        asc = _lower_is_better(metric) if ascending is None else ascending
+        order = [f"metrics.`{metric}` {'ASC' if asc else 'DESC'}"]
+    runs: list[Run] = []
+    token = None
+    try:
+        while True:
+            page = client.search_runs([exp.experiment_id], filter_string, max_results=1000, order_by=order, page_token=token)
+            runs.extend(page)
+            token = page.token
+            if not token:
+                break
+    except MlflowException as err:
+        raise ReportError(f"bad run filter {filter_string!r}: {err.message}") from None
+    runs = [r for r in runs if r.data.tags.get("tradexp.type") not in ("comparison", "hpo_study")]
+    if metric:
+        runs = [r for r in runs if metric in r.data.metrics]
+    if not runs:
+        why = f" with metric `{metric}`" if metric else ""
+        raise ReportError(f"no runs in experiment `{experiment}` match filter {filter_string!r}{why}")
+    ids = [r.info.run_id for r in runs]
+    return ids[:top] if top else ids
+
+
+def looks_like_run_id(text: str) -> bool:
+    return bool(_RUN_ID.match(text))

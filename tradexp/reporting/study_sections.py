@@ -1,0 +1,310 @@
+"""The numbers behind the HPO study report, as pure functions over `StudyData` (no HTML, no drawing)."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import math
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any, NamedTuple, Optional
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from tradexp.reporting.sections import Series, differing_params, is_seed_key
+from tradexp.reporting.study_data import StudyData
+
+__all__ = [
+    "TRIAL_COLUMNS",
+    "trials_frame",
+    "HistoryInfo",
+    "history_info",
+    "ImportanceInfo",
+    "importance_info",
+    "simple_importances",
+    "ParallelInfo",
+    "parallel_info",
+    "intermediate_info",
+    "PruningInfo",
+    "pruning_info",
+    "TimeInfo",
+    "time_info",
+]
+
+log = logging.getLogger(__name__)
+
+TRIAL_COLUMNS = ["number", "state", "value", "epochs", "duration_s", "run_id", "run_name"]
+_STATE_OF_STATUS = {"FINISHED": "COMPLETE", "FAILED": "FAIL", "KILLED": "FAIL", "RUNNING": "RUNNING", "SCHEDULED": "WAITING"}
+
+
+def _number(text: Any) -> Any:
+    """A param string as a float when it is one, else the string."""
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return None
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return float(text)
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return str(text)
+
+
+def _param_names(study: StudyData) -> list[str]:
+    if study.search_space:
+        return list(study.search_space)
+    if study.trials_csv is not None:
+        names = [c.removeprefix("params_") for c in study.trials_csv.columns if str(c).startswith("params_")]
+        if names:
+            return names
+    keys = differing_params([t.params for t in study.trials])
+    return [k for k in keys if not is_seed_key(k) and not k.startswith("tracking.")]
+
+
+def _child_param(params: dict[str, str], name: str) -> Optional[str]:
+    if name in params:
+        return params[name]
+    matches = [k for k in params if k.endswith("." + name)]
+    return params[matches[0]] if len(matches) == 1 else None
+
+
+def trials_frame(study: StudyData) -> tuple[pd.DataFrame, list[str]]:
+    """One row per trial: number, state, value, epochs, duration, run, and the searched params.
+
+    Trial runs in MLflow give the rows; `hpo/trials.csv` (Optuna's own table), when present,
+    gives the authoritative value, state and params of each trial number and adds trials that
+    have no run.
+
+    Returns:
+        The table (sorted by trial number) and the names of the param columns.
+    """
+    params = _param_names(study)
+    rows: dict[int, dict[str, Any]] = {}
+    for i, run in enumerate(study.trials):
+        try:
+            number = int(float(run.tags.get("tradexp.trial", "nan")))
+        except ValueError:
+            number = -1 - i
+        history = run.histories.get(study.metric or "", [])
+        row = {
+            "number": number,
+            "state": run.tags.get("tradexp.trial.state") or _STATE_OF_STATUS.get(run.status, run.status),
+            "value": run.metrics.get(study.metric) if study.metric else None,
+            "epochs": len(history) if history else None,
+            "duration_s": run.duration_s,
+            "run_id": run.run_id,
+            "run_name": run.name,
+            "start_time": run.start_time,
+            "end_time": run.end_time,
+        }
+        row.update({p: _number(_child_param(run.params, p)) for p in params})
+        rows[number] = row
+    csv = study.trials_csv
+    if csv is not None and "number" in csv.columns:
+        for rec in csv.to_dict("records"):
+            number = int(rec["number"])
+            row = rows.setdefault(number, {"number": number, "run_id": None, "run_name": None, "epochs": None, "duration_s": None})
+            if "state" in rec and isinstance(rec["state"], str):
+                row["state"] = rec["state"].removeprefix("TrialState.")
+            if "value" in rec:
+                row["value"] = None if pd.isna(rec["value"]) else float(rec["value"])
+            for key in ("epochs", "user_attrs_epochs", "n_epochs"):
+                if key in rec and not pd.isna(rec[key]):
+                    row["epochs"] = int(rec[key])
+            if row.get("duration_s") is None and "duration" in rec and isinstance(rec["duration"], str):
+                row["duration_s"] = pd.to_timedelta(rec["duration"], errors="coerce").total_seconds()
+            for p in params:
+                if f"params_{p}" in rec:
+                    row[p] = _number(rec[f"params_{p}"])
+    frame = pd.DataFrame(list(rows.values()), columns=TRIAL_COLUMNS + ["start_time", "end_time"] + params)
+    frame = frame.sort_values("number", kind="stable").reset_index(drop=True)
+    frame["value"] = pd.to_numeric(frame["value"], errors="coerce")
+    return frame, params
+
+
+class HistoryInfo(NamedTuple):
+    """Objective value per completed trial and the best value so far."""
+
+    numbers: list[int]
+    values: list[float]
+    best_so_far: list[float]
+    best_number: Optional[int]
+    best_value: Optional[float]
+
+
+def _complete(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[(frame["state"] == "COMPLETE") & frame["value"].notna()]
+
+
+def history_info(frame: pd.DataFrame, direction: str) -> HistoryInfo:
+    done = _complete(frame)
+    values = done["value"].astype(float).to_numpy()
+    if len(values) == 0:
+        return HistoryInfo([], [], [], None, None)
+    best = np.minimum.accumulate(values) if direction == "minimize" else np.maximum.accumulate(values)
+    idx = int(np.argmin(values) if direction == "minimize" else np.argmax(values))
+    numbers = [int(n) for n in done["number"]]
+    return HistoryInfo(numbers, values.tolist(), best.tolist(), numbers[idx], float(values[idx]))
+
+
+class ImportanceInfo(NamedTuple):
+    """Importance per param (sums to 1) and how it was computed."""
+
+    importances: dict[str, float]
+    method: str
+
+
+def simple_importances(frame: pd.DataFrame, params: Sequence[str]) -> dict[str, float]:
+    """Importance from the trials table: |Spearman rho| with the value for numeric params, the
+    correlation ratio eta for categorical ones, normalised to sum to 1 (completed trials only)."""
+    done = _complete(frame)
+    raw: dict[str, float] = {}
+    y = done["value"].astype(float).to_numpy()
+    for p in params:
+        if p not in done.columns:
+            continue
+        col = done[p]
+        numeric = pd.to_numeric(col, errors="coerce")
+        if numeric.notna().all() and len(done) >= 3:
+            if numeric.nunique() < 2:
+                raw[p] = 0.0
+                continue
+            rho = stats.spearmanr(numeric.to_numpy(), y).statistic
+            raw[p] = 0.0 if not np.isfinite(rho) else abs(float(rho))
+        elif len(done) >= 2:
+            groups = [y[(col.astype(str) == level).to_numpy()] for level in col.astype(str).unique()]
+            total = ((y - y.mean()) ** 2).sum()
+            between = sum(len(g) * (g.mean() - y.mean()) ** 2 for g in groups if len(g))
+            raw[p] = 0.0 if total <= 0 else math.sqrt(between / total)
+    norm = sum(raw.values())
+    return {k: (v / norm if norm > 0 else 0.0) for k, v in sorted(raw.items(), key=lambda kv: -kv[1])}
+
+
+def _optuna_importances(settings: dict[str, Any]) -> Optional[tuple[dict[str, float], str]]:
+    storage = settings.get("storage") or settings.get("storage_url")
+    name = settings.get("study_name") or settings.get("name")
+    if not storage or not name or not isinstance(storage, str):
+        return None
+    import optuna
+
+    if importlib.util.find_spec("sklearn") is not None:
+        evaluator, method = optuna.importance.FanovaImportanceEvaluator(seed=0), "fANOVA (Optuna, from the study's storage)"
+    else:
+        evaluator, method = optuna.importance.PedAnovaImportanceEvaluator(), "PED-ANOVA (Optuna, from the study's storage; fANOVA needs scikit-learn)"
+    try:
+        study = optuna.load_study(study_name=str(name), storage=storage)
+        if len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))) < 2:
+            return None
+        values = optuna.importance.get_param_importances(study, evaluator=evaluator)
+    except Exception as err:  # noqa: BLE001 - any storage/optuna failure falls back to the simple method
+        log.warning("optuna importances unavailable for study %r (%s: %s); using the trials table", name, type(err).__name__, err)
+        return None
+    return {k: float(v) for k, v in values.items()}, method
+
+
+def importance_info(study: StudyData, frame: pd.DataFrame, params: Sequence[str]) -> ImportanceInfo:
+    """Importances from the study's Optuna storage when it can be opened, else `simple_importances`."""
+    found = _optuna_importances(study.settings)
+    if found:
+        return ImportanceInfo(*found)
+    return ImportanceInfo(
+        simple_importances(frame, params),
+        "simple: |Spearman rho| (numeric) or correlation ratio eta (categorical) with the objective over completed trials, "
+        "normalised to sum to 1 (the study's Optuna storage was not available)",
+    )
+
+
+class ParallelInfo(NamedTuple):
+    """Completed trials as lines across one axis per param (scaled to [0, 1]) and the objective."""
+
+    axes: list[str]
+    tick_labels: list[list[tuple[float, str]]]
+    lines: np.ndarray  # (n_trials, n_axes) in [0, 1]
+    values: np.ndarray  # (n_trials,)
+
+
+def parallel_info(frame: pd.DataFrame, params: Sequence[str], metric: str) -> ParallelInfo:
+    done = _complete(frame)
+    axes, ticks, columns = [], [], []
+    for name in [*params, "value"]:
+        if name not in done.columns:
+            continue
+        col = done[name]
+        numeric = pd.to_numeric(col, errors="coerce")
+        if numeric.notna().all():
+            lo, hi = float(numeric.min()), float(numeric.max())
+            span = hi - lo or 1.0
+            columns.append(((numeric - lo) / span).to_numpy(dtype=float))
+            ticks.append([(0.0, f"{lo:.3g}"), (1.0, f"{hi:.3g}")])
+        else:
+            levels = sorted(col.astype(str).unique())
+            pos = {lvl: (i / (len(levels) - 1) if len(levels) > 1 else 0.5) for i, lvl in enumerate(levels)}
+            columns.append(col.astype(str).map(pos).to_numpy(dtype=float))
+            ticks.append([(pos[lvl], lvl) for lvl in levels])
+        axes.append(metric if name == "value" else name)
+    lines = np.column_stack(columns) if columns else np.zeros((len(done), 0))
+    return ParallelInfo(axes, ticks, lines, done["value"].to_numpy(dtype=float))
+
+
+def intermediate_info(study: StudyData, frame: pd.DataFrame) -> list[tuple[Series, str]]:
+    """Each trial's objective per epoch (from its metric history) with the trial's state."""
+    state = dict(zip(frame["run_id"], frame["state"]))
+    out = []
+    for run in study.trials:
+        points = run.histories.get(study.metric or "", [])
+        if points:
+            out.append((Series(run.tags.get("tradexp.trial", run.name), list(range(1, len(points) + 1)), [p.value for p in points]), str(state.get(run.run_id, ""))))
+    return out
+
+
+class PruningInfo(NamedTuple):
+    counts: dict[str, int]
+    n_trials: int
+    pruned_fraction: float
+    mean_epochs_complete: Optional[float]
+    mean_epochs_pruned: Optional[float]
+    max_epochs: Optional[int]
+    epochs_saved_fraction: Optional[float]
+    pruned_at: dict[int, int]
+
+
+def pruning_info(frame: pd.DataFrame) -> PruningInfo:
+    """Trial counts per state, when pruned trials stopped, and the share of epochs pruning saved.
+
+    Saved share = epochs not run by pruned trials / epochs all trials would have run at the
+    longest trial's length.
+    """
+    counts = dict(Counter(str(s) for s in frame["state"]))
+    n = len(frame)
+    epochs = pd.to_numeric(frame["epochs"], errors="coerce")
+    pruned = frame["state"] == "PRUNED"
+    complete = frame["state"] == "COMPLETE"
+    max_epochs = int(epochs.max()) if epochs.notna().any() else None
+    saved = None
+    if max_epochs and epochs.notna().any():
+        run = epochs.fillna(max_epochs)
+        saved = float((max_epochs - run[pruned]).sum() / (max_epochs * n)) if n else None
+    pruned_at = dict(sorted(Counter(int(e) for e in epochs[pruned].dropna()).items()))
+    mean = lambda mask: float(epochs[mask].mean()) if epochs[mask].notna().any() else None  # noqa: E731
+    return PruningInfo(counts, n, float(pruned.sum() / n) if n else 0.0, mean(complete), mean(pruned), max_epochs, saved, pruned_at)
+
+
+class TimeInfo(NamedTuple):
+    wall_s: Optional[float]
+    trials_total_s: float
+    by_state: dict[str, tuple[int, float, float, float]]  # state -> (n, total, mean, median) seconds
+
+
+def time_info(study: StudyData, frame: pd.DataFrame) -> TimeInfo:
+    """Wall time of the study (first trial start or parent start, to the last end) and time per state."""
+    starts = [t for t in [study.parent.start_time, *frame["start_time"].dropna()] if t is not None]
+    ends = [t for t in [study.parent.end_time, *frame["end_time"].dropna()] if t is not None]
+    wall = (max(ends) - min(starts)) / 1000.0 if starts and ends else None
+    durations = pd.to_numeric(frame["duration_s"], errors="coerce")
+    by_state = {}
+    for state, group in durations.groupby(frame["state"]):
+        g = group.dropna()
+        if len(g):
+            by_state[str(state)] = (len(g), float(g.sum()), float(g.mean()), float(g.median()))
+    return TimeInfo(wall, float(durations.sum(skipna=True)), by_state)

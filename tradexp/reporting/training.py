@@ -1,0 +1,277 @@
+"""The training report: everything one run recorded, as one self-contained HTML file.
+
+    from tradexp.reporting import run_report
+    path = run_report("c45ef4211942404998a0a96778e993b5")   # also logged as report/run_report.html
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Optional
+
+from mlflow import MlflowClient
+
+from tradexp.reporting.collect import RunData, collect_run
+from tradexp.reporting.figures import draw_curve_panels
+from tradexp.reporting.publish import default_report_path, log_report, when, write_report
+from tradexp.reporting.render import (
+    Html,
+    esc,
+    figure_grid,
+    fmt_value,
+    image,
+    json_view,
+    kv_table,
+    missing,
+    note,
+    page,
+    pre,
+    section,
+    sub_section,
+    table,
+    tabs,
+)
+from tradexp.reporting.sections import learning_curve_info, metric_groups
+from tradexp.tracking.store import open_store
+
+__all__ = ["build_run_html", "run_report", "RUN_REPORT_FILE"]
+
+log = logging.getLogger(__name__)
+
+RUN_REPORT_FILE = "run_report.html"
+_DATA_PLOTS = ("plots/feature_histograms.png", "plots/correlation.png", "plots/drift.png")
+_OWN_PLOTS = ("plots/learning_curves.png", *_DATA_PLOTS)
+
+
+def _status(status: str) -> Html:
+    return Html(f'<span class="status-{esc(status)}">{esc(status)}</span>')
+
+
+def _duration(seconds: Optional[float]) -> str:
+    if seconds is None:
+        return ""
+    minutes, sec = divmod(seconds, 60)
+    hours, minutes = divmod(int(minutes), 60)
+    return f"{hours}h {minutes:02d}m {sec:04.1f}s" if hours else f"{minutes}m {sec:04.1f}s"
+
+
+def _summary(run: RunData) -> list[Html]:
+    tags = run.tags
+    splits = run.json("data/splits.json") or {}
+    git = run.json("environment/git.json") or {}
+    dataset = run.datasets[0] if run.datasets else {}
+    items: dict[str, Any] = {
+        "run name": run.name,
+        "run id": run.run_id,
+        "experiment": run.experiment_name,
+        "status": _status(run.status),
+        "type": tags.get("tradexp.type", ""),
+        "model": tags.get("tradexp.model", ""),
+        "stage": tags.get("tradexp.stage", ""),
+        "purpose": tags.get("tradexp.purpose", ""),
+        "started": when(run.start_time),
+        "ended": when(run.end_time) if run.status != "RUNNING" else "(still running when this report was written)",
+        "duration": _duration(run.duration_s),
+        "git commit": git.get("commit") or tags.get("tradexp.git.commit") or tags.get("mlflow.source.git.commit", ""),
+        "git branch": git.get("branch") or tags.get("mlflow.source.git.branch", ""),
+        "git dirty": git.get("dirty", tags.get("tradexp.git.dirty", "")),
+        "dataset": splits.get("dataset") or tags.get("tradexp.dataset") or dataset.get("name", ""),
+        "data digest": splits.get("digest") or tags.get("tradexp.dataset.digest") or dataset.get("digest", ""),
+        "data source": splits.get("source") or dataset.get("source", ""),
+    }
+    if splits:
+        items.update({"bars": splits.get("n_bars"), "first bar": splits.get("first_bar"), "last bar": splits.get("last_bar"), "embargo (bars)": splits.get("embargo_bars")})
+    for key in ("tradexp.error", "tradexp.callback_errors"):
+        if key in tags:
+            items[key] = tags[key]
+    out: list[Html] = [kv_table({k: v for k, v in items.items() if v not in (None, "")})]
+    bounds = splits.get("boundaries") or {k.removeprefix("tradexp.split."): v for k, v in tags.items() if k.startswith("tradexp.split.")}
+    samples = splits.get("samples", {})
+    names = [n for n in ("train", "val", "test") if f"{n}_start" in bounds or n in samples]
+    if names:
+        rows = [[n, bounds.get(f"{n}_start", ""), bounds.get(f"{n}_end", ""), samples.get(n)] for n in names]
+        out += [Html("<h3>Splits</h3>"), table(["split", "first window end", "last window end", "samples"], rows, sortable=False)]
+    else:
+        out.append(missing("split dates"))
+    out.append(sub_section(f"All tags ({len(tags)})", table(["tag", "value"], sorted(tags.items()), filterable=True)))
+    return out
+
+
+def _configuration(run: RunData) -> list[Html]:
+    panels = []
+    text = run.text("config/config.yaml")
+    if text is not None:
+        panels.append(("config/config.yaml", pre(text)))
+    if run.params:
+        panels.append((f"params ({len(run.params)})", table(["param", "value"], sorted(run.params.items()), filterable=True, scroll=True)))
+    return [tabs(panels)] if panels else [missing("configuration")]
+
+
+def _architecture(run: RunData) -> list[Html]:
+    out: list[Html] = []
+    png = run.files.get("model/architecture.png")
+    if png:
+        out.append(image(png, "architecture diagram", "model/architecture.png"))
+    summary = run.text("model/summary.txt")
+    if summary:
+        out.append(pre(summary))
+    arch = run.json("model/architecture.json")
+    if arch is not None:
+        out.append(sub_section("model/architecture.json", json_view(arch)))
+    if not out:
+        out.append(note(f"net: {run.params.get('model.net.class_path', 'unknown')}"))
+        out.append(missing("architecture summary and diagram"))
+    return out
+
+
+def _data(run: RunData) -> list[Html]:
+    out: list[Html] = []
+    dist = run.json("data/distribution.json")
+    out.append(json_view(dist) if dist is not None else missing("data distributions (data/distribution.json)"))
+    drift = run.csv("data/drift.csv")
+    if drift is not None:
+        out += [Html("<h3>Drift (data/drift.csv)</h3>"), table(list(drift.columns), drift.itertuples(index=False), filterable=True, scroll=True)]
+    plots = {p: run.files[p] for p in _DATA_PLOTS if p in run.files}
+    if plots:
+        out.append(figure_grid(plots))
+    scaler = run.json("data/scaler.json")
+    if scaler is not None:
+        out.append(sub_section("Scaler fitted on the training rows (data/scaler.json)", json_view(scaler)))
+    return out
+
+
+def _final_values(run: RunData) -> Html:
+    epochs = {p.step: p.value for p in run.histories.get("epoch", [])}
+    rows = []
+    for key, points in sorted(run.histories.items()):
+        if key == "epoch" or key.startswith("test/") or not points:
+            continue
+        values = [p.value for p in points]
+        lower = "loss" in key or key.endswith(("mse", "mae"))
+        best = min(range(len(values)), key=values.__getitem__) if lower else max(range(len(values)), key=values.__getitem__)
+        at = int(epochs[points[best].step]) if points[best].step in epochs else f"step {points[best].step}"
+        rows.append([key, values[-1], values[best], at, len(values)])
+    return table(["metric", "last", "best", "best at epoch", "points"], rows)
+
+
+def _learning_curves(run: RunData) -> list[Html]:
+    png = draw_curve_panels(learning_curve_info(run.histories))
+    out: list[Html] = [image(png, "learning curves") if png else missing("metric histories")]
+    if png:
+        out.append(_final_values(run))
+    callback_png = run.files.get("plots/learning_curves.png")
+    if callback_png:
+        out.append(sub_section("plots/learning_curves.png (drawn during training)", image(callback_png, "plots/learning_curves.png")))
+    return out
+
+
+def _metrics(run: RunData) -> list[Html]:
+    groups = metric_groups(run.metrics)
+    out: list[Html] = [Html("<h3>Classification / regression (test split)</h3>")]
+    out.append(table(["metric", "value"], groups.test.items()) if groups.test else missing("test metrics"))
+    out.append(Html("<h3>Trading (test split)</h3>"))
+    if groups.trading or groups.baselines:
+        names = list(dict.fromkeys([*groups.trading, *(k for b in groups.baselines.values() for k in b)]))
+        rows = [["model", *(groups.trading.get(n) for n in names)]]
+        rows += [[b, *(vals.get(n) for n in names)] for b, vals in groups.baselines.items()]
+        out.append(table(["strategy", *names], rows, row_classes=["best"] + [""] * len(groups.baselines)))
+    else:
+        out.append(missing("trading metrics"))
+    trading_csv = run.csv("evaluation/trading.csv")
+    if trading_csv is not None:
+        out.append(sub_section("evaluation/trading.csv", table(list(trading_csv.columns), trading_csv.itertuples(index=False))))
+    out.append(Html("<h3>Significance</h3>"))
+    sig = run.json("evaluation/significance.json")
+    if groups.significance:
+        out.append(table(["test", "value"], groups.significance.items()))
+    if sig is not None:
+        out.append(sub_section("evaluation/significance.json", json_view(sig)))
+    if not groups.significance and sig is None:
+        out.append(missing("significance tests"))
+    if groups.validation:
+        out.append(sub_section(f"Final validation metrics ({len(groups.validation)})", table(["metric", "value"], groups.validation.items())))
+    if groups.other:
+        out.append(sub_section(f"Other metrics ({len(groups.other)})", table(["metric", "value"], groups.other.items())))
+    return out
+
+
+def _plots(run: RunData) -> list[Html]:
+    plots = {p: png for p, png in run.pngs("plots/").items() if p not in _OWN_PLOTS}
+    return [figure_grid(plots)] if plots else [missing("evaluation plots (plots/*.png)")]
+
+
+def _environment(run: RunData) -> list[Html]:
+    out: list[Html] = []
+    env = run.json("environment/environment.json")
+    if isinstance(env, dict):
+        packages = env.get("packages") if isinstance(env.get("packages"), dict) else None
+        rest = {k: v for k, v in env.items() if k != "packages"}
+        out.append(json_view(rest))
+        if packages:
+            out.append(sub_section(f"Packages ({len(packages)})", table(["package", "version"], sorted(packages.items()), filterable=True, scroll=True)))
+    elif run.text("environment/packages.txt"):
+        out.append(sub_section("environment/packages.txt", pre(run.text("environment/packages.txt") or "")))
+    else:
+        out.append(missing("environment (environment/environment.json)"))
+    git = run.json("environment/git.json")
+    if isinstance(git, dict):
+        out += [Html("<h3>Git</h3>"), json_view({k: v for k, v in git.items() if k != "diff"})]
+    diff = run.text("environment/git_diff.patch")
+    if diff:
+        out.append(sub_section("Uncommitted changes (environment/git_diff.patch)", pre(diff)))
+    if run.artifacts:
+        rows = [[p, size] for p, size in sorted(run.artifacts.items()) if size is not None]
+        out.append(sub_section(f"Artifacts of the run ({len(rows)} files)", table(["path", "bytes"], rows, filterable=True, scroll=True)))
+    return out
+
+
+def build_run_html(run: RunData) -> Html:
+    """The training report of a collected run (pure: no I/O)."""
+    sections = [
+        section("Summary", _summary(run)),
+        section("Configuration", _configuration(run)),
+        section("Architecture", _architecture(run)),
+        section("Data", _data(run)),
+        section("Learning curves", _learning_curves(run)),
+        section("Test metrics", _metrics(run)),
+        section("Evaluation plots", _plots(run)),
+        section("Environment", _environment(run), open=False),
+    ]
+    test_acc = run.metrics.get("test/acc")
+    headline = f" · test/acc {fmt_value(test_acc)}" if test_acc is not None else ""
+    subtitle = f"training report · {run.experiment_name} · {run.status}{headline} · run {run.run_id}"
+    return page(f"Run {run.name}", subtitle, sections, kind="training")
+
+
+def run_report(
+    run_id: str,
+    path: Optional[str | Path] = None,
+    *,
+    tracking_uri: Optional[str] = None,
+    log_to_run: bool = True,
+    client: Optional[MlflowClient] = None,
+) -> Path:
+    """Write the training report of a run and log it to the run as `report/run_report.html`.
+
+    Args:
+        run_id: The MLflow run.
+        path: Where to write the HTML (default `reports/run_<run_id>.html`).
+        tracking_uri: The store (default `MLFLOW_TRACKING_URI`, else `sqlite:///mlflow.db`).
+        log_to_run: Also log the file into the run.
+        client: An open client (overrides `tracking_uri`).
+
+    Returns:
+        The absolute path of the written file.
+
+    Raises:
+        ReportError: The run does not exist.
+    """
+    client = client or open_store(tracking_uri)
+    run = collect_run(client, run_id)
+    html = build_run_html(run)
+    out = write_report(html, Path(path) if path else default_report_path("run", run_id))
+    if log_to_run:
+        log_report(client, run_id, html, RUN_REPORT_FILE)
+    log.info("training report of run %s: %s", run_id, out)
+    return out

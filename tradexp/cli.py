@@ -7,168 +7,34 @@
 
 from __future__ import annotations
 
-import logging
-import re
+import importlib
 import sys
-from pathlib import Path
-from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
-from lightning.pytorch.utilities.exceptions import SIGTERMException
-
-from tradexp.callback_defaults import DEFAULT_CALLBACKS
-from tradexp.config.parser import TradexpArgumentParser
-from tradexp.config.validation import validate_config
-from tradexp.data.datamodule import BarsDataModule
-from tradexp.errors import ConfigError, TradexpError
-from tradexp.models.module import TradingModule, net_name
-from tradexp.tracking.config_callback import LogConfigToRun
-from tradexp.tracking.logger import TradexpLogger
-from tradexp.tracking.naming import DEFAULT_EXPERIMENT_TEMPLATE, DEFAULT_RUN_TEMPLATE, RunIdentity, experiment_name, identity_tags, run_name
-from tradexp.tracking.recorder import RunRecorder
-from tradexp.tracking.store import open_store
-from tradexp.training import print_fit_summary, test_best_checkpoint
+from tradexp.errors import TradexpError
 
 __all__ = ["TradexpCLI", "TrackingSettings", "main", "EXTRA_COMMANDS"]
 
-log = logging.getLogger(__name__)
 
-
-@dataclass
-class TrackingSettings:
-    """Where and how the run is recorded in MLflow.
-
-    Args:
-        enabled: Record the run in MLflow (False = no logger).
-        tracking_uri: MLflow store; default `MLFLOW_TRACKING_URI`, else `sqlite:///mlflow.db`.
-        experiment: Experiment name; default from `experiment_template`.
-        run_name: Run name; default from `run_template`.
-        stage: development, staging or production.
-        purpose: Short free text for names and the `tradexp.purpose` tag.
-        dataset_version: Version label of the data (e.g. `2024-06`): the `tradexp.dataset.version` tag.
-        tags: Extra tags set on the run.
-        experiment_template: Fields: stage, type, model, dataset, dataset_version, purpose, timestamp, date.
-        run_template: Same fields as `experiment_template`.
-        run_type: training, reproduction, ... (the `tradexp.type` tag; set by tradexp's own commands).
-        run_id: Continue this run (used when resuming from a checkpoint).
-        synchronous: False logs metrics asynchronously (flushed at the end).
-        test_after_fit: Evaluate the best checkpoint on the test split after `fit`.
-    """
-
-    enabled: bool = True
-    tracking_uri: Optional[str] = None
-    experiment: Optional[str] = None
-    run_name: Optional[str] = None
-    stage: str = "development"
-    purpose: str = ""
-    dataset_version: Optional[str] = None
-    tags: dict[str, str] = field(default_factory=dict)
-    experiment_template: str = DEFAULT_EXPERIMENT_TEMPLATE
-    run_template: str = DEFAULT_RUN_TEMPLATE
-    run_type: str = "training"
-    run_id: Optional[str] = None
-    synchronous: Optional[bool] = None
-    test_after_fit: bool = True
-
-
-class TradexpCLI(LightningCLI):
-    """LightningCLI with tradexp's data/model wiring, MLflow tracking and test-after-fit."""
-
-    def __init__(self, args: Any = None, run: bool = True, **kwargs: Any) -> None:
-        kwargs.setdefault("save_config_callback", LogConfigToRun)
-        kwargs.setdefault("save_config_kwargs", {"save_to_log_dir": False, "overwrite": True})
-        kwargs.setdefault("auto_configure_optimizers", False)
-        kwargs.setdefault("trainer_defaults", {"max_epochs": 20, "enable_autolog_hparams": False, "deterministic": True})
-        kwargs.setdefault("parser_kwargs", {"parser_mode": "yaml"})
-        kwargs.setdefault("parser_class", TradexpArgumentParser)
-        super().__init__(TradingModule, BarsDataModule, args=args, run=run, **kwargs)
-
-    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
-        parser.link_arguments("data.n_features", "model.net.init_args.n_features", apply_on="instantiate")
-        parser.link_arguments("data.window", "model.net.init_args.window", apply_on="parse")
-        parser.link_arguments("data.task", "model.task", apply_on="parse")
-        parser.add_class_arguments(TrackingSettings, "tracking")
-        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
-        parser.set_defaults(
-            {
-                "trainer.callbacks": [dict(spec) for spec in DEFAULT_CALLBACKS] or None,
-                "checkpoint.monitor": "val/loss",
-                "checkpoint.mode": "min",
-                "checkpoint.save_last": True,
-                "checkpoint.filename": "epoch{epoch:03d}-step{step}",
-                "checkpoint.auto_insert_metric_name": False,
-                "checkpoint.save_on_exception": True,
-            }
-        )
-
-    def before_instantiate_classes(self) -> None:
-        config = self.config[self.subcommand] if self.subcommand else self.config
-        validate_config(config)
-
-    def instantiate_trainer(self, **kwargs: Any) -> Any:
-        settings = self._get(self.config_init, "tracking")
-        trainer_config = self._get(self.config_init, "trainer", default={})
-        if settings.enabled and trainer_config.get("logger") in (None, True):
-            identity = RunIdentity(
-                model=net_name(self.model.net),
-                dataset=self.datamodule.dataset_name,
-                stage=settings.stage,
-                type=settings.run_type,
-                purpose=settings.purpose,
-                dataset_version=settings.dataset_version,
-            )
-            tags = identity_tags(identity, settings.tags)
-            name = settings.experiment or experiment_name(identity, settings.experiment_template)
-            run_id = settings.run_id or self._run_to_resume(name, settings.tracking_uri)
-            kwargs["logger"] = TradexpLogger(
-                experiment_name=name,
-                run_name=settings.run_name or run_name(identity, settings.run_template),
-                tracking_uri=settings.tracking_uri,
-                tags=tags,
-                run_id=run_id,
-                synchronous=settings.synchronous,
-            )
-            recorder = RunRecorder(tags=tags)
-            trainer_callbacks = list(trainer_config.get("callbacks") or [])
-            kwargs["callbacks"] = [*trainer_callbacks, recorder]
-        return super().instantiate_trainer(**kwargs)
-
-    def _run_to_resume(self, experiment: str, tracking_uri: Optional[str]) -> Optional[str]:
-        """With `fit --ckpt_path last|PATH`, the MLflow run that wrote that checkpoint (continued, not duplicated).
-
-        Checkpoints live in `<save_dir>/<experiment_id>/<run_id>/checkpoints/`; `last` picks the newest
-        `last.ckpt` of the experiment.
-        """
-        ckpt_path = self.config[self.subcommand].get("ckpt_path") if self.subcommand == "fit" else None
-        if not ckpt_path:
-            return None
-        if ckpt_path == "last":
-            client = open_store(tracking_uri)
-            found = client.get_experiment_by_name(experiment)
-            candidates = sorted(Path("lightning_logs", found.experiment_id).glob("*/checkpoints/last.ckpt"), key=lambda p: p.stat().st_mtime) if found else []
-            if not candidates:
-                raise ConfigError(f"ckpt_path: `last` found no last.ckpt for experiment {experiment!r} under lightning_logs/; pass a checkpoint path")
-            path = candidates[-1].resolve()
-            self.config_init[self.subcommand]["ckpt_path"] = str(path)
-        else:
-            path = Path(ckpt_path).resolve()
-            if not path.is_file():
-                raise ConfigError(f"ckpt_path: {ckpt_path!r} is not a file; pass an existing checkpoint or `last`")
-        run_id = path.parent.parent.name if path.parent.name == "checkpoints" else None
-        if run_id and re.fullmatch(r"[0-9a-f]{32}", run_id):
-            log.info("resuming MLflow run %s from %s", run_id, path)
-            return run_id
-        return None
-
-    def after_fit(self) -> None:
-        if self._get(self.config, "tracking")["test_after_fit"]:
-            test_best_checkpoint(self.trainer, self.model, self.datamodule)
-        print_fit_summary(self.trainer)
+def __getattr__(name: str) -> Any:
+    # LightningCLI (and with it all of Lightning) is imported only when a training command runs,
+    # so `tradexp --help` and the look-back commands start fast.
+    if name in ("TradexpCLI", "TrackingSettings"):
+        return getattr(importlib.import_module("tradexp.lightning_cli"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # Commands that are not Lightning trainer entry points; each maps to `module:function(argv) -> int`.
+_DESCRIPTIONS = {
+    "hpo": "tune a model with Optuna (parent run + one child run per trial)",
+    "walkforward": "walk-forward evaluation: K folds as nested runs + aggregate",
+    "report": "self-contained HTML report of a run, a study or a comparison",
+    "runs": "list runs filtered by tags, status and metrics (--reap marks dead runs FAILED)",
+    "config": "config diff RUN_A RUN_B",
+    "reproduce": "re-run a run from its stored config and compare",
+    "sync": "replay run data spooled while the tracking server was down",
+    "ui": "MLflow UI on the store (binds 127.0.0.1)",
+}
 EXTRA_COMMANDS: dict[str, str] = {
     "hpo": "tradexp.hpo.command:main",
     "walkforward": "tradexp.evaluation.walk_forward:main",
@@ -186,20 +52,19 @@ def _print_help() -> None:
         "usage: tradexp COMMAND [options]",
         "",
         "training (LightningCLI; `tradexp COMMAND --help` for every option):",
-        "  fit        train a model, then test the best checkpoint",
-        "  validate   evaluate on the validation split",
-        "  test       evaluate on the test split",
-        "  predict    predict on the test split",
+        "  fit          train a model, then test the best checkpoint",
+        "  validate     evaluate on the validation split",
+        "  test         evaluate on the test split",
+        "  predict      predict on the test split",
     ]
     if EXTRA_COMMANDS:
-        lines += ["", "experiments:"] + [f"  {name}" for name in EXTRA_COMMANDS]
+        lines += ["", "experiments (`tradexp COMMAND --help`):"]
+        lines += [f"  {name:<13}{_DESCRIPTIONS.get(name, '')}" for name in EXTRA_COMMANDS]
     lines += ["", "Start with: tradexp fit --config configs/lstm.yaml --trainer.max_epochs 2"]
     print("\n".join(lines))
 
 
 def _resolve(target: str) -> Callable[[list[str]], int]:
-    import importlib
-
     module, _, function = target.partition(":")
     return getattr(importlib.import_module(module), function)
 
@@ -220,6 +85,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     try:
         if args[0] in EXTRA_COMMANDS:
             return int(_resolve(EXTRA_COMMANDS[args[0]])(args[1:]) or 0)
+        from tradexp.lightning_cli import TradexpCLI
+
         TradexpCLI(args=args if argv is not None or debug else None)
         return 0
     except (TradexpError, ValueError) as exc:
@@ -227,6 +94,8 @@ def main(argv: Optional[list[str]] = None) -> int:
             raise
         print(f"tradexp: error: {exc}", file=sys.stderr)
         return 2
-    except SIGTERMException:
+    except SystemExit as exc:
+        if type(exc).__name__ != "SIGTERMException":  # Lightning's, raised when the loop saw SIGTERM
+            raise
         print("tradexp: stopped by SIGTERM; the run is marked KILLED and a last checkpoint was written", file=sys.stderr)
         return 143

@@ -48,6 +48,9 @@ class TrackingSettings:
         run_type: training, reproduction, ... (the `tradexp.type` tag; set by tradexp's own commands).
         run_id: Continue this run (used when resuming from a checkpoint).
         synchronous: False logs metrics asynchronously (flushed at the end).
+        heartbeat_interval: Seconds between heartbeats stamped on the run (finds runs of killed processes).
+        reap_stale_after: At start, mark RUNNING runs of the experiment without a heartbeat for this many
+            seconds FAILED (their process died); null disables.
         test_after_fit: Evaluate the best checkpoint on the test split after `fit`.
     """
 
@@ -64,6 +67,8 @@ class TrackingSettings:
     run_type: str = "training"
     run_id: Optional[str] = None
     synchronous: Optional[bool] = None
+    heartbeat_interval: float = 30.0
+    reap_stale_after: Optional[float] = 180.0
     test_after_fit: bool = True
 
 
@@ -123,6 +128,8 @@ class TradexpCLI(LightningCLI):
                 tags=tags,
                 run_id=run_id,
                 synchronous=settings.synchronous,
+                heartbeat_interval=settings.heartbeat_interval,
+                reap_stale_after=settings.reap_stale_after,
             )
             recorder = RunRecorder(tags=tags)
             trainer_callbacks = list(trainer_config.get("callbacks") or [])

@@ -115,7 +115,7 @@ def _draw_label_balance(labels: dict[str, dict], targets: dict[str, Optional[np.
         ax.set_xlabel("target")
         ax.set_ylabel("density")
     ax.legend(fontsize=8)
-    ax.set_title("Label balance per split")
+    ax.set_title("Label balance per split" if task == "classification" else "Target distribution per split")
     return fig
 
 

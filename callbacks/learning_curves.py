@@ -16,6 +16,7 @@ from typing import Any, NamedTuple, Optional, Sequence
 
 import lightning.pytorch as pl
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 from typing_extensions import override
 
 from callbacks._figures import subplots
@@ -81,6 +82,7 @@ def _draw_learning_curves(info: CurveInfo) -> Any:
             ax.set_yscale("log")
         ax.set_title(panel.title)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     for k in range(len(info.panels), nrows * ncols):

@@ -13,6 +13,12 @@ from lightning.pytorch.callbacks import Callback
 __all__ = ["DEFAULT_CALLBACKS", "default_callbacks"]
 
 DEFAULT_CALLBACKS: list[dict] = [
+    # The generic reporting callbacks of `callbacks/` (model/, environment/, data/, plots/, predictions/).
+    {"class_path": "callbacks.ArchitectureSummary", "init_args": {}},
+    {"class_path": "callbacks.EnvironmentCapture", "init_args": {}},
+    {"class_path": "callbacks.DataDistribution", "init_args": {}},
+    {"class_path": "callbacks.LearningCurves", "init_args": {"every_n_epochs": 5}},
+    {"class_path": "callbacks.EvaluationPlots", "init_args": {}},
     {
         "class_path": "tradexp.evaluation.TradingEvaluation",
         "init_args": {"cost_bps": 1.0, "long_only": False, "no_trade_band": 0.0},

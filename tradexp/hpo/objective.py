@@ -1,0 +1,175 @@
+"""One trial = one tradexp fit: sample the space, build the fit as `tradexp fit` would, train, report."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import optuna
+from mlflow import MlflowClient
+from mlflow.entities import Metric, RunTag
+
+from tradexp.hpo.pruning import MetricNotFoundError, OptunaPruning
+from tradexp.hpo.selection import ValidationSharpe
+from tradexp.hpo.settings import HpoSettings
+
+__all__ = ["StudyContext", "TrialObjective", "TrialFailed", "trial_overrides", "STATE_TAG"]
+
+log = logging.getLogger(__name__)
+
+STATE_TAG = "tradexp.trial.state"
+
+# Quiet, test-free fits: the test split never takes part in selection.
+_TRIAL_DEFAULTS = {
+    "trainer.enable_progress_bar": False,
+    "trainer.enable_model_summary": False,
+}
+
+
+class TrialFailed(Exception):
+    """A trial raised an ordinary error (recorded on its run and in Optuna as FAIL); the study goes on."""
+
+
+@dataclass
+class StudyContext:
+    """What every trial of one study shares (picklable: it travels to worker processes).
+
+    Args:
+        settings: The study settings.
+        experiment: MLflow experiment of the parent and child runs.
+        parent_run_id: The study's parent MLflow run.
+        tracking_uri: The MLflow store.
+        base_tags: Tags of the base config (`tracking.tags`), kept on every trial.
+    """
+
+    settings: HpoSettings
+    experiment: str
+    parent_run_id: str
+    tracking_uri: str
+    base_tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def study_name(self) -> str:
+        return str(self.settings.study_name)
+
+
+def _light_callbacks() -> list[dict[str, Any]]:
+    """The default callbacks a trial keeps without `trial_reports`: trading evaluation, no plots."""
+    from tradexp.callback_defaults import DEFAULT_CALLBACKS
+
+    keep = []
+    for spec in DEFAULT_CALLBACKS:
+        if spec["class_path"].endswith("TradingEvaluation"):
+            keep.append({"class_path": spec["class_path"], "init_args": {**spec.get("init_args", {}), "plots": False}})
+    return keep
+
+
+def trial_overrides(context: StudyContext, params: dict[str, Any], tags: dict[str, str], run_name: str, reports: bool = False) -> dict[str, Any]:
+    """The config overrides of one fit: defaults < HPO overrides < sampled params < tracking wiring.
+
+    Args:
+        reports: Keep the base config's callbacks; False keeps only the cheap trading evaluation.
+    """
+    settings = context.settings
+    light = {} if reports else {"trainer.callbacks": _light_callbacks()}
+    return {
+        **_TRIAL_DEFAULTS,
+        **light,
+        **settings.overrides,
+        **params,
+        "checkpoint.monitor": settings.metric,
+        "checkpoint.mode": "min" if settings.direction == "minimize" else "max",
+        "tracking.tracking_uri": context.tracking_uri,
+        "tracking.experiment": context.experiment,
+        "tracking.run_name": run_name,
+        "tracking.tags": {**context.base_tags, "tradexp.study": context.study_name, **tags},
+    }
+
+
+class TrialObjective:
+    """The Optuna objective: returns the best epoch's value of the study metric on validation.
+
+    Records on the Optuna trial (user attrs): `mlflow_run_id`, `epochs_run`, `train_seconds`,
+    `overhead_seconds` (time in the trial outside the train/val loops), `val_sharpe*`; on the child
+    MLflow run: `tradexp.trial.state` = COMPLETE, PRUNED or FAIL.
+
+    Args:
+        context: The study the trials belong to.
+    """
+
+    def __init__(self, context: StudyContext) -> None:
+        self.context = context
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        from tradexp.api import build
+
+        started = time.perf_counter()
+        settings = self.context.settings
+        sampled = settings.search_space.sample(trial)
+        tags = {
+            "mlflow.parentRunId": self.context.parent_run_id,
+            "tradexp.trial": str(trial.number),
+        }
+        inherited = trial.user_attrs.get("trial_number")  # a retried trial inherits its dead original's attrs
+        if inherited is not None and inherited != trial.number:
+            tags["tradexp.trial.retry_of"] = str(inherited)
+            trial.set_user_attr("retry_of", inherited)
+        trial.set_user_attr("trial_number", trial.number)
+        overrides = {
+            **trial_overrides(
+                self.context, settings.search_space.to_overrides(sampled), tags, f"{self.context.study_name}-trial-{trial.number:04d}", settings.trial_reports
+            ),
+            "tracking.run_type": "hpo_trial",
+            "tracking.test_after_fit": False,
+        }
+        pruning = OptunaPruning(trial, settings.metric, settings.direction)  # type: ignore[arg-type]
+        sharpe = ValidationSharpe()
+        run_id: Optional[str] = None
+        try:
+            built = build(settings.base_config, overrides, callbacks=[pruning, sharpe])
+            run_id = built.run_id  # creates the child run now, so a killed trial can be found later
+            trial.set_user_attr("mlflow_run_id", run_id)
+            built.trainer.fit(built.model, datamodule=built.datamodule)
+        except optuna.TrialPruned:
+            self._record(trial, run_id, "PRUNED", pruning, sharpe, started)
+            raise
+        except MetricNotFoundError:
+            self._record(trial, run_id, "FAIL", pruning, sharpe, started)
+            raise
+        except (Exception, SystemExit) as exc:  # SystemExit: the config parser rejected the sampled values
+            self._record(trial, run_id, "FAIL", pruning, sharpe, started)
+            log.warning("trial %d failed: %s: %s", trial.number, type(exc).__name__, exc)
+            raise TrialFailed(f"trial {trial.number} failed: {type(exc).__name__}: {exc}") from exc
+        self._record(trial, run_id, "COMPLETE", pruning, sharpe, started)
+        return pruning.best_value
+
+    def _record(
+        self, trial: optuna.Trial, run_id: Optional[str], state: str, pruning: OptunaPruning, sharpe: ValidationSharpe, started: float
+    ) -> None:
+        epoch = pruning.best_epoch if state == "COMPLETE" else max(pruning.values, default=None)
+        stats = sharpe.per_epoch.get(epoch) if epoch is not None else None
+        attrs: dict[str, Any] = {
+            "epochs_run": pruning.epochs_run,
+            "train_seconds": round(pruning.train_seconds, 4),
+            "best_epoch": pruning.best_epoch,
+        }
+        if stats is not None:
+            attrs.update(val_sharpe=stats.sharpe, val_sharpe_n_obs=stats.n_obs, val_sharpe_skew=stats.skew, val_sharpe_kurtosis=stats.kurtosis)
+        if pruning.pruned_epoch is not None:
+            attrs["pruned_epoch"] = pruning.pruned_epoch
+        if run_id is not None:
+            tags = {STATE_TAG: state, "tradexp.trial.epochs_run": str(pruning.epochs_run)}
+            if state == "COMPLETE":
+                tags["tradexp.trial.value"] = repr(pruning.best_value)
+            if pruning.pruned_epoch is not None:
+                tags["tradexp.trial.pruned_epoch"] = str(pruning.pruned_epoch)
+            metrics = []
+            if stats is not None:
+                now = int(time.time() * 1000)
+                metrics.append(Metric("val/sharpe_per_bar", stats.sharpe, now, epoch or 0))
+            MlflowClient(self.context.tracking_uri).log_batch(run_id, metrics=metrics, tags=[RunTag(k, v) for k, v in tags.items()])
+        attrs["overhead_seconds"] = round(time.perf_counter() - started - pruning.train_seconds, 4)
+        for key, value in attrs.items():
+            trial.set_user_attr(key, value)

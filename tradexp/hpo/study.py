@@ -1,0 +1,361 @@
+"""Run a study: prepare once, fan out to workers, summarise on the parent run, optionally retrain the best.
+
+    from tradexp.hpo import run_study
+    result = run_study("configs/hpo/mlp.yaml", {"trainer.max_epochs": 3}, n_trials=8)
+    result.best_trial.number, result.best_value, result.parent_run_id
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Optional, Union
+
+import optuna
+from optuna.exceptions import ExperimentalWarning
+from optuna.trial import FrozenTrial, TrialState
+
+from callbacks.git_state import git_state, strip_credentials
+from tradexp.errors import ConfigError
+from tradexp.hpo.objective import StudyContext, TrialFailed, TrialObjective, trial_overrides
+from tradexp.hpo.parent import StudyRun, reconcile_child_runs
+from tradexp.hpo.selection import deflated_sharpe_of_best
+from tradexp.hpo.settings import HpoSettings, build_pruner, build_sampler, flatten_overrides, load_settings
+from tradexp.hpo.storage import create_or_load_study, default_storage_url, open_storage
+
+__all__ = ["StudyResult", "run_study", "prepare_context"]
+
+log = logging.getLogger(__name__)
+
+_MAX_CONSECUTIVE_FAILURES = 3
+
+
+@dataclass
+class StudyResult:
+    """What a study invocation leaves: the best trial, counts, the parent run, the retrain's test score."""
+
+    study_name: str
+    storage: str
+    parent_run_id: str
+    best_trial: Optional[FrozenTrial]
+    n_trials: int
+    states: dict[str, int] = field(default_factory=dict)
+    test_value: Optional[float] = None
+    retrain_run_id: Optional[str] = None
+    deflated_sharpe: Optional[float] = None
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def best_value(self) -> Optional[float]:
+        return None if self.best_trial is None else self.best_trial.value
+
+    @property
+    def best_params(self) -> dict[str, Any]:
+        return {} if self.best_trial is None else dict(self.best_trial.params)
+
+
+def prepare_context(settings: HpoSettings) -> tuple[StudyContext, dict[str, str]]:
+    """Build the base config once with one example of every searched key (checks keys and values
+    before any trial) and derive the experiment, tracking URI and parent-run tags.
+
+    Raises:
+        ConfigError: When the base config with the search space does not parse.
+    """
+    from tradexp.api import build
+    from tradexp.models.module import net_name
+    from tradexp.tracking.naming import RunIdentity, experiment_name, identity_tags
+    from tradexp.tracking.store import resolve_tracking_uri
+
+    probe = {**settings.overrides, **settings.search_space.example_overrides(), "tracking.run_type": "hpo_study"}
+    try:
+        built = build(settings.base_config, probe)
+    except SystemExit:
+        raise ConfigError(
+            f"the base config {settings.base_config} does not accept the search space or overrides (see the message above); "
+            f"searched keys: {settings.search_space.names()}"
+        ) from None
+    tracking = built.config.tracking
+    identity = RunIdentity(
+        model=net_name(built.model.net), dataset=built.datamodule.dataset_name, stage=tracking.stage, type="hpo_study", purpose=tracking.purpose
+    )
+    experiment = tracking.experiment or experiment_name(identity, tracking.experiment_template)
+    tracking_uri = resolve_tracking_uri(tracking.tracking_uri)
+    base_tags = {str(k): str(v) for k, v in (tracking.tags or {}).items()}
+    tags = identity_tags(identity, {**base_tags, "tradexp.study": str(settings.study_name)})
+    tags["tradexp.git.commit"] = git_state(".").get("commit") or "none"
+    tags["mlflow.runName"] = str(settings.study_name)
+    context = StudyContext(settings=settings, experiment=experiment, parent_run_id="", tracking_uri=tracking_uri, base_tags=base_tags)
+    return context, tags
+
+
+class _Progress:
+    """A tqdm bar over this invocation's trials with the best value so far (off unless asked)."""
+
+    def __init__(self, total: Optional[int], name: str, enabled: bool, start_number: int) -> None:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=total, desc=name, unit="trial", disable=not enabled, dynamic_ncols=True)
+        self.start_number = start_number
+
+    def update(self, study: optuna.Study, *_: Any) -> None:
+        trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL))
+        done = sum(1 for t in trials if t.number >= self.start_number)
+        self.bar.update(max(0, min(done, self.bar.total or done) - self.bar.n))
+        complete = [t for t in trials if t.state == TrialState.COMPLETE]
+        if complete:
+            self.bar.set_postfix(best=f"{study.best_value:.5g}", trial=study.best_trial.number, refresh=False)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+class _StopAfterFailures:
+    """Stop this worker's optimisation after several failed trials in a row (a broken setup)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.streak = 0
+
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        self.streak = self.streak + 1 if trial.state == TrialState.FAIL else 0
+        if self.streak >= self.limit:
+            log.error("%d trials failed in a row; stopping the study (see the trial runs' `tradexp.error` tags)", self.streak)
+            study.stop()
+
+
+def _optimize(
+    context: StudyContext,
+    storage_url: str,
+    n_trials: Optional[int],
+    timeout: Optional[float],
+    seed_offset: int,
+    extra_callbacks: tuple[Callable, ...] = (),
+) -> None:
+    """Load the study in this process and run up to `n_trials` trials of it."""
+    settings = context.settings
+    storage = open_storage(storage_url, settings.heartbeat_interval, settings.max_retry)
+    study = optuna.load_study(
+        study_name=context.study_name, storage=storage, sampler=build_sampler(settings.sampler, seed_offset), pruner=build_pruner(settings.pruner)
+    )
+    callbacks: list[Callable] = [_StopAfterFailures(_MAX_CONSECUTIVE_FAILURES), *extra_callbacks]
+    if settings.max_trials is not None:
+        callbacks.append(optuna.study.MaxTrialsCallback(settings.max_trials, states=(TrialState.COMPLETE, TrialState.PRUNED)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        study.optimize(TrialObjective(context), n_trials=n_trials, timeout=timeout, callbacks=callbacks, catch=(TrialFailed,), gc_after_trial=False)
+
+
+def _worker_main(context: StudyContext, storage_url: str, n_trials: Optional[int], timeout: Optional[float], seed_offset: int, threads: int, quiet: bool, errors: Any) -> None:
+    """Entry point of one local worker process (spawned): split the cores, quiet the logs, optimise."""
+    import torch
+
+    torch.set_num_threads(threads)
+    if quiet:
+        _quiet_logs()
+    try:
+        _optimize(context, storage_url, n_trials, timeout, seed_offset)
+    except BaseException as exc:
+        errors.put(f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def _quiet_logs() -> None:
+    """Trial fits talk a lot (GPU lines, seeds, deprecations); a study shows its own progress instead."""
+    for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=UserWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+
+
+def _split(n_trials: Optional[int], workers: int) -> list[Optional[int]]:
+    if n_trials is None:
+        return [None] * workers
+    return [n_trials // workers + (1 if i < n_trials % workers else 0) for i in range(workers)]
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _run_workers(context: StudyContext, storage_url: str, study: optuna.Study, progress: _Progress, seed_base: int, quiet: bool) -> None:
+    settings = context.settings
+    counts = [n for n in _split(settings.n_trials, settings.workers) if n != 0]
+    threads = max(1, _cores() // len(counts))
+    spawn = multiprocessing.get_context("spawn")
+    errors = spawn.Queue()
+    processes = [
+        spawn.Process(
+            target=_worker_main,
+            args=(context, storage_url, n, settings.timeout, seed_base + index, threads, quiet, errors),
+            name=f"tradexp-hpo-worker-{index}",
+        )
+        for index, n in enumerate(counts)
+    ]
+    for process in processes:
+        process.start()
+    try:
+        while any(p.is_alive() for p in processes):
+            progress.update(study)
+            time.sleep(1.0)
+    except BaseException:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join(timeout=30)
+        raise
+    for process in processes:
+        process.join()
+    progress.update(study)
+    failed = [p for p in processes if p.exitcode != 0]
+    if failed:
+        messages = []
+        while not errors.empty():
+            messages.append(errors.get())
+        detail = "; ".join(messages) or f"exit codes {[p.exitcode for p in failed]}"
+        error = ConfigError if "MetricNotFoundError" in detail else RuntimeError
+        raise error(f"{len(failed)} of {len(processes)} HPO workers stopped: {detail}")
+
+
+def _retrain_best(context: StudyContext, best: FrozenTrial) -> tuple[Optional[float], Optional[str]]:
+    """Retrain the best configuration and test it: its own run (type training, purpose best-of-study)."""
+    from tradexp.api import fit
+
+    settings = context.settings
+    tags = {"tradexp.study.parent_run": context.parent_run_id, "tradexp.study.best_trial": str(best.number)}
+    overrides = {
+        **trial_overrides(context, settings.search_space.to_overrides(best.params), tags, f"{context.study_name}-best-trial-{best.number:04d}", reports=True),
+        "tracking.run_type": "training",
+        "tracking.purpose": "best-of-study",
+        "tracking.test_after_fit": True,
+    }
+    result = fit(settings.base_config, overrides, test=True)
+    test_key = "test/" + settings.metric.split("/", 1)[-1]
+    return result.metrics.get(test_key), result.run_id
+
+
+def run_study(
+    config_path: Union[str, Path],
+    overrides: Optional[Mapping[str, Any]] = None,
+    n_trials: Optional[int] = None,
+    *,
+    workers: Optional[int] = None,
+    storage: Optional[str] = None,
+    study_name: Optional[str] = None,
+    timeout: Optional[float] = None,
+    max_trials: Optional[int] = None,
+    retrain_best: Optional[bool] = None,
+    progress: bool = False,
+    quiet: bool = False,
+) -> StudyResult:
+    """Run (or resume) the study of an HPO YAML; the same call again adds trials to the same study.
+
+    Args:
+        config_path: HPO YAML (`configs/hpo/lstm.yaml`).
+        overrides: Dotted overrides of the base training config (`{"trainer.max_epochs": 3}`).
+        n_trials: Trials this call adds (default: the YAML's `n_trials`).
+        workers: Local worker processes (torch threads are split between them).
+        storage: Optuna storage URL (PostgreSQL for many machines); default next to `mlflow.db`.
+        study_name: Study name (default from the YAML, else `hpo-<file stem>`).
+        timeout: Seconds this call may spend starting trials.
+        max_trials: Stop once the study holds this many finished trials.
+        retrain_best: Retrain the best configuration and test it at the end.
+        progress: Show a progress bar with the best value so far.
+        quiet: Silence the per-trial Lightning chatter.
+
+    Returns:
+        StudyResult with the best trial (None when no trial completed) and the parent run id.
+
+    Raises:
+        ConfigError: A bad HPO file or option, or the study metric is never logged.
+    """
+    options = {
+        "n_trials": n_trials, "workers": workers, "storage": storage, "study_name": study_name,
+        "timeout": timeout, "max_trials": max_trials, "retrain_best": retrain_best, "overrides": flatten_overrides(overrides),
+    }
+    settings = load_settings(config_path, options)
+    if quiet:
+        _quiet_logs()
+    context, parent_tags = prepare_context(settings)
+    storage_url = settings.storage or default_storage_url(context.tracking_uri)
+    settings.storage = storage_url
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        rdb = open_storage(storage_url, settings.heartbeat_interval, settings.max_retry)
+        study, created = create_or_load_study(
+            context.study_name, rdb, settings.direction, build_sampler(settings.sampler), build_pruner(settings.pruner)
+        )
+        optuna.storages.fail_stale_trials(study)
+    parent = StudyRun.open(study, created, context.tracking_uri, context.experiment, parent_tags)
+    context.parent_run_id = parent.run_id
+    start_number = len(study.trials)
+    bar = _Progress(settings.n_trials, context.study_name, progress, start_number)
+    try:
+        parent.log_settings(settings, storage_url)
+        reconcile_child_runs(study, parent.client)
+        if settings.workers == 1:
+            _optimize(context, storage_url, settings.n_trials, settings.timeout, start_number, (bar.update,))
+        else:
+            _run_workers(context, storage_url, study, bar, start_number, quiet)
+    except KeyboardInterrupt as exc:
+        bar.close()
+        parent.end("KILLED", exc)
+        raise
+    except BaseException as exc:
+        bar.close()
+        _finish_trials(study, parent)
+        parent.log_summary(study, settings, {})
+        parent.end("FAILED", exc)
+        raise
+    bar.close()
+    _finish_trials(study, parent)
+    return _summarise(study, settings, context, parent, storage_url)
+
+
+def _finish_trials(study: optuna.Study, parent: StudyRun) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
+    reconcile_child_runs(study, parent.client)
+
+
+def _summarise(study: optuna.Study, settings: HpoSettings, context: StudyContext, parent: StudyRun, storage_url: str) -> StudyResult:
+    extra: dict[str, Any] = {}
+    deflated = deflated_sharpe_of_best(study)
+    if deflated is not None:
+        extra.update(deflated)
+    try:
+        best: Optional[FrozenTrial] = study.best_trial
+    except ValueError:  # no completed trial yet
+        best = None
+    test_value = retrain_run = None
+    if settings.retrain_best and best is not None:
+        test_value, retrain_run = _retrain_best(context, best)
+        if test_value is not None:
+            extra["best_test_value"] = float(test_value)
+        extra["best_retrain_run_id"] = retrain_run
+        parent.client.set_tag(parent.run_id, "tradexp.hpo.best_retrain_run", str(retrain_run))
+    summary = parent.log_summary(study, settings, extra)
+    parent.end("FINISHED")
+    return StudyResult(
+        study_name=study.study_name,
+        storage=strip_credentials(storage_url),
+        parent_run_id=parent.run_id,
+        best_trial=best,
+        n_trials=summary["n_trials"],
+        states=summary["states"],
+        test_value=test_value,
+        retrain_run_id=retrain_run,
+        deflated_sharpe=None if deflated is None else deflated["deflated_sharpe"],
+        summary=summary,
+    )

@@ -259,6 +259,7 @@ class TradexpLogger(MLFlowLogger):
         """Log params flattened with dots; never cut, never re-log an unchanged value."""
         if not isinstance(params, Mapping):
             params = vars(params)
+        _ = self.experiment  # opens the run first: a resumed run's params must be known before comparing
         flat = flatten_config(params)
         batch: list[Param] = []
         batch_tags: list[RunTag] = []

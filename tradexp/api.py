@@ -119,3 +119,83 @@ def fit(
     checkpoint = built.trainer.checkpoint_callback
     best = getattr(checkpoint, "best_model_path", None) or None
     return FitResult(run_id=built.run_id, metrics=metrics, best_checkpoint=best, built=built)
+
+
+# -- organisation: configs, runs, reproduction (notebook counterparts of `tradexp config|runs|reproduce`) --
+def load_config(
+    config: Union[str, Path, Iterable[Union[str, Path]], None] = None,
+    overrides: Overrides = None,
+) -> dict[str, Any]:
+    """Parse YAML path(s) + overrides as `tradexp fit` does, check every domain rule, build nothing.
+
+        cfg = load_config("configs/lstm.yaml", {"model.lr": 3e-3})
+        cfg["data"]["window"]
+
+    Returns:
+        The resolved config as a nested dict (what a run stores as `config/config.yaml`).
+
+    Raises:
+        ConfigError: Every broken rule, one line each. ValueError: a value of the wrong type.
+    """
+    from tradexp.config.loading import load_config as _load
+
+    return _load(config, overrides)
+
+
+def list_runs(tracking_uri: Optional[str] = None, metrics: Optional[Sequence[str]] = None, **query: Any) -> "Any":
+    """Runs as a pandas DataFrame (one row per run: ids, tags, status, all metrics), like `tradexp runs`.
+
+        list_runs(model="lstm", where=["test/acc>0.52"], sort="test/acc")
+
+    Args:
+        tracking_uri: Store (default `MLFLOW_TRACKING_URI`, else `./mlflow.db`).
+        metrics: Metric columns to keep (default: all metrics of the runs).
+        **query: Fields of `tradexp.organisation.RunQuery`: model, stage, type, dataset, purpose,
+            status, experiment, tags, where, parent, since, sort, ascending, limit.
+    """
+    import pandas as pd
+
+    from tradexp.organisation.run_query import ROW_FIELDS, RunQuery, find_runs, run_rows
+    from tradexp.tracking.store import open_store
+
+    runs, experiments = find_runs(open_store(tracking_uri), RunQuery(**query))
+    rows, _ = run_rows(runs, experiments, metrics)
+    frame = pd.DataFrame(rows)
+    if metrics is not None and len(frame):
+        frame = frame[[c for c in ROW_FIELDS if c in frame.columns] + [m for m in metrics if m in frame.columns]]
+    return frame
+
+
+def diff_configs(run_a: Union[str, Mapping[str, Any]], run_b: Union[str, Mapping[str, Any]], tracking_uri: Optional[str] = None) -> list:
+    """What changed between two configs: run ids (their stored config) or resolved config dicts.
+
+    Returns:
+        A list of `tradexp.config.ConfigChange(path, kind, before, after)`; kind is changed/added/removed.
+    """
+    from tradexp.config.history import diff_configs as _diff, run_config
+    from tradexp.tracking.store import open_store
+
+    client = None
+    sides = []
+    for side in (run_a, run_b):
+        if isinstance(side, Mapping):
+            sides.append(side)
+        else:
+            client = client or open_store(tracking_uri)
+            sides.append(run_config(client, side))
+    return _diff(sides[0], sides[1])
+
+
+def reproduce(run_id: str, overrides: Overrides = None, tracking_uri: Optional[str] = None, check_only: bool = False) -> Any:
+    """Re-run a run from its stored config and seed as a new `reproduction` run, like `tradexp reproduce`.
+
+    Returns:
+        `tradexp.organisation.Reproduction`: `differences` (code, packages, data found before
+        starting), `run_id` of the new run, `metrics` (original vs reproduction), `test_metrics_match`.
+    """
+    from tradexp.organisation.reproduce import reproduce_run
+
+    return reproduce_run(run_id, overrides, tracking_uri=tracking_uri, check_only=check_only)
+
+
+__all__ += ["load_config", "list_runs", "diff_configs", "reproduce"]

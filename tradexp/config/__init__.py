@@ -1,5 +1,6 @@
-"""Configuration: domain validation (and, later, history and diff)."""
+"""Configuration: domain validation, loading without training, history and diff."""
 
-from tradexp.config.validation import validate_config
+from tradexp.config.history import ConfigChange, diff_configs, run_config
+from tradexp.config.validation import config_problems, validate_config
 
-__all__ = ["validate_config"]
+__all__ = ["validate_config", "config_problems", "ConfigChange", "diff_configs", "run_config"]

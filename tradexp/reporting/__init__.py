@@ -8,15 +8,24 @@
 
 from tradexp.reporting.callback import RunReport
 from tradexp.reporting.collect import ReportError, RunData, collect_run, collect_runs, select_runs
+from tradexp.reporting.comparison import build_comparison_html, compare_report
+from tradexp.reporting.study import build_study_html, study_report
+from tradexp.reporting.study_data import StudyData, collect_study
 from tradexp.reporting.training import build_run_html, run_report
 
 __all__ = [
     "RunReport",
     "ReportError",
     "RunData",
+    "StudyData",
     "collect_run",
     "collect_runs",
+    "collect_study",
     "select_runs",
     "build_run_html",
+    "build_study_html",
+    "build_comparison_html",
     "run_report",
+    "study_report",
+    "compare_report",
 ]

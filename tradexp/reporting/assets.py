@@ -34,6 +34,8 @@ details.section[open] > summary { border-bottom:1px solid var(--line); border-ra
 details.section > .body { padding:10px 14px; overflow-x:auto; }
 details.sub { margin:8px 0; }
 details.sub > summary { cursor:pointer; color:var(--accent); }
+.jv { display:flex; flex-wrap:wrap; gap:0 28px; align-items:flex-start; }
+.jv-block { max-width:100%; overflow-x:auto; }
 h3 { font-size:14px; margin:14px 0 6px; }
 p.missing { color:var(--muted); font-style:italic; margin:6px 0; }
 p.note { color:var(--muted); margin:6px 0; font-size:13px; }

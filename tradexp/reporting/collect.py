@@ -43,6 +43,7 @@ __all__ = [
     "select_runs",
     "ReportError",
     "looks_like_run_id",
+    "lower_is_better",
 ]
 
 log = logging.getLogger(__name__)
@@ -285,9 +286,10 @@ def collect_runs(
     return [collect_run(client, rid, histories=histories, files=files, experiment_names=names) for rid in run_ids]
 
 
-def _lower_is_better(metric: str) -> bool:
+def lower_is_better(metric: str) -> bool:
+    """True for loss-like metric names (loss, mse, mae, error, pvalue, turnover); pass `ascending` otherwise."""
     name = metric.rsplit("/", 1)[-1].lower()
-    return any(word in name for word in ("loss", "mse", "mae", "rmse", "error", "drawdown", "pvalue", "turnover"))
+    return any(word in name for word in ("loss", "mse", "mae", "rmse", "error", "pvalue", "turnover"))
 
 
 def select_runs(
@@ -324,7 +326,7 @@ def select_runs(
         raise ReportError(f"experiment `{experiment}` not found; experiments: {', '.join(names) or '(none)'}")
     order = None
     if metric:
-        asc = _lower_is_better(metric) if ascending is None else ascending
+        asc = lower_is_better(metric) if ascending is None else ascending
         order = [f"metrics.`{metric}` {'ASC' if asc else 'DESC'}"]
     runs: list[Run] = []
     token = None

@@ -10,7 +10,7 @@ from typing import Optional
 
 from mlflow import MlflowClient
 
-__all__ = ["write_report", "log_report", "default_report_path", "when"]
+__all__ = ["write_report", "log_report", "default_report_path", "when", "duration_text"]
 
 
 def default_report_path(kind: str, ident: str) -> Path:
@@ -41,3 +41,12 @@ def when(ms: Optional[int]) -> str:
     if ms is None:
         return ""
     return _dt.datetime.fromtimestamp(ms / 1000.0, tz=_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def duration_text(seconds: Optional[float]) -> str:
+    """`1h 02m 03.4s` / `2m 03.4s` ('' when unknown)."""
+    if seconds is None:
+        return ""
+    minutes, sec = divmod(seconds, 60)
+    hours, minutes = divmod(int(minutes), 60)
+    return f"{hours}h {minutes:02d}m {sec:04.1f}s" if hours else f"{minutes}m {sec:04.1f}s"

@@ -35,6 +35,7 @@ __all__ = [
     "note",
     "json_view",
     "page",
+    "status_badge",
 ]
 
 _ids = itertools.count(1)
@@ -71,6 +72,8 @@ def fmt_value(value: Any) -> str:
             return "nan"
         if math.isinf(value):
             return "inf" if value > 0 else "-inf"
+        if value.is_integer() and abs(value) < 1e6:
+            return str(int(value))
         if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-3):
             return f"{value:.4g}"
         return f"{value:.4f}"
@@ -117,7 +120,7 @@ def table(
         values = sorted({str(r[col]) for r in rows if col < len(r) and not isinstance(r[col], Html)})
         options = "".join(f'<option value="{esc(v)}">{esc(v)}</option>' for v in values)
         label = esc(columns[col]) if col < len(columns) else "column"
-        tools.append(f'<select class="table-select" data-table="{tid}" data-col="{col}" aria-label="{label}"><option value="">all {label}</option>{options}</select>')
+        tools.append(f'<select class="table-select" data-table="{tid}" data-col="{col}" aria-label="{label}"><option value="">{label}: all</option>{options}</select>')
     if tools:
         tools.append(f'<span class="row-count" data-table="{tid}">{len(rows)} rows</span>')
     head = "".join(f"<th>{esc(c)}</th>" for c in columns)
@@ -198,6 +201,11 @@ def pre(text: str, limit: int = 200_000) -> Html:
     return Html(f"<pre>{esc(text + cut)}</pre>")
 
 
+def status_badge(status: str) -> Html:
+    """A run or trial status, coloured by CSS class."""
+    return Html(f'<span class="status-{esc(status)}">{esc(status)}</span>')
+
+
 def missing(what: str) -> Html:
     """The standard line for a part of a report that the run did not record."""
     return Html(f'<p class="missing">{esc(what)}: not recorded for this run.</p>')
@@ -211,25 +219,73 @@ def _is_scalar(value: Any) -> bool:
     return value is None or isinstance(value, (str, int, float, bool))
 
 
-def json_view(obj: Any) -> Html:
-    """Any JSON value as tables: scalars as key/value, dicts of dicts as a matrix, lists of dicts as rows."""
-    if isinstance(obj, Mapping) and obj and all(_is_scalar(v) for v in obj.values()):
-        return kv_table(obj)
-    if isinstance(obj, Mapping) and obj and all(isinstance(v, Mapping) and all(_is_scalar(x) for x in v.values()) for v in obj.values()):
-        columns = list(dict.fromkeys(k for v in obj.values() for k in v))
-        return table(["", *columns], [[str(name), *(v.get(c) for c in columns)] for name, v in obj.items()])
-    if isinstance(obj, list) and obj and all(isinstance(v, Mapping) and all(_is_scalar(x) for x in v.values()) for v in obj):
+def _is_flat(value: Any) -> bool:
+    """A scalar or a short list of scalars (shown inline as `[a, b]`)."""
+    return _is_scalar(value) or (isinstance(value, list) and len(value) <= 12 and all(_is_scalar(v) for v in value))
+
+
+def _flat_value(value: Any) -> Any:
+    if isinstance(value, list):
+        return "[" + ", ".join(fmt_value(v) for v in value) + "]"
+    return value
+
+
+def _flatten(obj: Mapping[str, Any], prefix: str = "") -> Optional[dict[str, Any]]:
+    """`{"counts": {"0": 3}}` -> `{"counts.0": 3}`; None when something is not flat."""
+    out: dict[str, Any] = {}
+    for key, value in obj.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            inner = _flatten(value, name + ".")
+            if inner is None:
+                return None
+            out.update(inner)
+        elif _is_flat(value):
+            out[name] = _flat_value(value)
+        else:
+            return None
+    return out
+
+
+def _matrix(rows: Mapping[str, Mapping[str, Any]]) -> Optional[Html]:
+    flat = {name: _flatten(v) for name, v in rows.items()}
+    if any(f is None for f in flat.values()):
+        return None
+    columns = list(dict.fromkeys(k for f in flat.values() for k in f))  # type: ignore[union-attr]
+    if len(columns) > 24:
+        return None
+    return table(["", *columns], [[str(name), *(f.get(c) for c in columns)] for name, f in flat.items()])  # type: ignore[union-attr]
+
+
+def json_view(obj: Any, depth: int = 0) -> Html:
+    """Any JSON value as tables: scalars as key/value, dicts of dicts as a matrix, lists of dicts
+    as rows, lists of scalars inline, dicts of matrices as tabs; anything else as indented JSON."""
+    if _is_flat(obj) and not isinstance(obj, str):
+        return Html(f"<code>{esc(_flat_value(obj))}</code>")
+    if isinstance(obj, list) and obj and all(_is_scalar(v) for v in obj):
+        return Html(f"<p><code>{esc(', '.join(fmt_value(v) for v in obj))}</code></p>")
+    if isinstance(obj, list) and obj and all(isinstance(v, Mapping) and all(_is_flat(x) for x in v.values()) for v in obj):
         columns = list(dict.fromkeys(k for v in obj for k in v))
-        return table(columns, [[v.get(c) for c in columns] for v in obj])
+        return table(columns, [[_flat_value(v.get(c)) for c in columns] for v in obj], filterable=len(obj) > 10, scroll=len(obj) > 20)
+    if isinstance(obj, list) and obj and len(obj) <= 60 and all(isinstance(v, list) and all(_is_scalar(x) for x in v) for v in obj):
+        width = max(len(v) for v in obj)
+        return table([""] * width, obj, sortable=False)
     if isinstance(obj, Mapping) and obj:
-        parts = []
+        if all(isinstance(v, Mapping) and v for v in obj.values()):
+            matrix = _matrix(obj)
+            if matrix is not None:
+                return matrix
+            if depth < 3 and all(all(isinstance(x, Mapping) for x in v.values()) for v in obj.values()):
+                return tabs([(str(k), json_view(v, depth + 1)) for k, v in obj.items()])
+        flat = _flatten(obj)
+        if flat is not None and len(flat) <= 40:
+            return kv_table(flat)
+        scalars = {k: _flat_value(v) for k, v in obj.items() if _is_flat(v)}
+        parts: list[Html] = [Html(f'<div class="jv-block">{kv_table(scalars)}</div>')] if scalars else []
         for key, value in obj.items():
-            if _is_scalar(value):
-                parts.append(kv_table({key: value}))
-            else:
-                parts.append(Html(f"<h3>{esc(key)}</h3>"))
-                parts.append(json_view(value))
-        return _join(parts)
+            if not _is_flat(value):
+                parts.append(Html(f'<div class="jv-block"><h3>{esc(key)}</h3>{json_view(value, depth + 1)}</div>'))
+        return Html(f'<div class="jv">{_join(parts)}</div>')
     return pre(json.dumps(obj, indent=2, default=str))
 
 

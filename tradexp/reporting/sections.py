@@ -125,7 +125,9 @@ def learning_curve_info(histories: Mapping[str, list[MetricPoint]], max_panels: 
     groups: dict[str, list[tuple[str, list[MetricPoint]]]] = defaultdict(list)
     for key in sorted(histories):
         points = histories[key]
-        if key == "epoch" or key.startswith(("test/", "hpo/")) or key.endswith("_step") or not points:
+        if key == "epoch" or key.startswith(("test/", "hpo/", "data/")) or key.endswith("_step") or not points:
+            continue
+        if not key.startswith(("train/", "val/")) and len(points) < 2:  # a value logged once is no curve
             continue
         base, _ = _split_key(key)
         base = base.removesuffix("_epoch")
@@ -238,7 +240,7 @@ def prediction_curves(predictions: Optional[pd.DataFrame]) -> tuple[Optional[Roc
 
 # -- equity ----------------------------------------------------------------------------------
 _TIME_COLUMNS = ("timestamp", "date", "datetime", "time")
-_EQUITY_COLUMNS = ("equity", "model", "strategy", "net_equity", "cumulative_return")
+_EQUITY_COLUMNS = ("equity_model", "equity", "model", "strategy", "net_equity", "cumulative_return")
 _LABEL_COLUMNS = ("strategy", "name", "series", "label")
 
 
@@ -253,7 +255,9 @@ def equity_series(frame: Optional[pd.DataFrame], label: str = "model") -> Option
         names = df[label_col].astype(str)
         df = df[names == "model"] if (names == "model").any() else df[names == names.iloc[0]]
     numeric = [c for c in df.columns if c not in (time_col, label_col) and pd.api.types.is_numeric_dtype(df[c])]
-    value_col = next((c for c in numeric if str(c).lower() in _EQUITY_COLUMNS), numeric[0] if numeric else None)
+    lowered = {str(c).lower(): c for c in numeric}
+    value_col = next((lowered[n] for n in _EQUITY_COLUMNS if n in lowered), None)
+    value_col = value_col or next((c for c in numeric if "equity" in str(c).lower()), numeric[0] if numeric else None)
     if value_col is None:
         return None
     if time_col is not None:

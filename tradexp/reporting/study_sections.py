@@ -26,6 +26,7 @@ __all__ = [
     "simple_importances",
     "ParallelInfo",
     "parallel_info",
+    "log_scaled_params",
     "intermediate_info",
     "PruningInfo",
     "pruning_info",
@@ -224,7 +225,17 @@ class ParallelInfo(NamedTuple):
     values: np.ndarray  # (n_trials,)
 
 
-def parallel_info(frame: pd.DataFrame, params: Sequence[str], metric: str) -> ParallelInfo:
+def log_scaled_params(search_space: Optional[dict[str, Any]]) -> set[str]:
+    """Params the search space samples on a log scale (`log: true` or a type naming `log`)."""
+    out = set()
+    for name, spec in (search_space or {}).items():
+        if isinstance(spec, dict) and (spec.get("log") is True or "log" in str(spec.get("type", "")).lower()):
+            out.add(name)
+    return out
+
+
+def parallel_info(frame: pd.DataFrame, params: Sequence[str], metric: str, log_params: Sequence[str] = ()) -> ParallelInfo:
+    """Axes scaled to [0, 1] (log10 first for `log_params`); categories evenly spaced in name order."""
     done = _complete(frame)
     axes, ticks, columns = [], [], []
     for name in [*params, "value"]:
@@ -234,15 +245,18 @@ def parallel_info(frame: pd.DataFrame, params: Sequence[str], metric: str) -> Pa
         numeric = pd.to_numeric(col, errors="coerce")
         if numeric.notna().all():
             lo, hi = float(numeric.min()), float(numeric.max())
-            span = hi - lo or 1.0
-            columns.append(((numeric - lo) / span).to_numpy(dtype=float))
+            scaled = numeric
+            if name in log_params and lo > 0:
+                scaled = np.log10(numeric)
+            s_lo, s_hi = float(scaled.min()), float(scaled.max())
+            columns.append(((scaled - s_lo) / (s_hi - s_lo or 1.0)).to_numpy(dtype=float))
             ticks.append([(0.0, f"{lo:.3g}"), (1.0, f"{hi:.3g}")])
         else:
             levels = sorted(col.astype(str).unique())
             pos = {lvl: (i / (len(levels) - 1) if len(levels) > 1 else 0.5) for i, lvl in enumerate(levels)}
             columns.append(col.astype(str).map(pos).to_numpy(dtype=float))
             ticks.append([(pos[lvl], lvl) for lvl in levels])
-        axes.append(metric if name == "value" else name)
+        axes.append(metric if name == "value" else f"{name} (log)" if name in log_params else name)
     lines = np.column_stack(columns) if columns else np.zeros((len(done), 0))
     return ParallelInfo(axes, ticks, lines, done["value"].to_numpy(dtype=float))
 

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any, Optional
@@ -14,10 +15,9 @@ from mlflow import MlflowClient
 
 from tradexp.reporting.collect import RunData, collect_run
 from tradexp.reporting.figures import draw_curve_panels
-from tradexp.reporting.publish import default_report_path, log_report, when, write_report
+from tradexp.reporting.publish import default_report_path, duration_text, log_report, when, write_report
 from tradexp.reporting.render import (
     Html,
-    esc,
     figure_grid,
     fmt_value,
     image,
@@ -28,6 +28,7 @@ from tradexp.reporting.render import (
     page,
     pre,
     section,
+    status_badge,
     sub_section,
     table,
     tabs,
@@ -40,20 +41,9 @@ __all__ = ["build_run_html", "run_report", "RUN_REPORT_FILE"]
 log = logging.getLogger(__name__)
 
 RUN_REPORT_FILE = "run_report.html"
-_DATA_PLOTS = ("plots/feature_histograms.png", "plots/correlation.png", "plots/drift.png")
+_DATA_PLOTS = ("plots/feature_histograms.png", "plots/correlation.png", "plots/drift.png", "plots/label_balance.png")
 _OWN_PLOTS = ("plots/learning_curves.png", *_DATA_PLOTS)
-
-
-def _status(status: str) -> Html:
-    return Html(f'<span class="status-{esc(status)}">{esc(status)}</span>')
-
-
-def _duration(seconds: Optional[float]) -> str:
-    if seconds is None:
-        return ""
-    minutes, sec = divmod(seconds, 60)
-    hours, minutes = divmod(int(minutes), 60)
-    return f"{hours}h {minutes:02d}m {sec:04.1f}s" if hours else f"{minutes}m {sec:04.1f}s"
+_DISTRIBUTION_MAIN = ("summary", "labels", "n_samples")
 
 
 def _summary(run: RunData) -> list[Html]:
@@ -65,14 +55,14 @@ def _summary(run: RunData) -> list[Html]:
         "run name": run.name,
         "run id": run.run_id,
         "experiment": run.experiment_name,
-        "status": _status(run.status),
+        "status": status_badge(run.status),
         "type": tags.get("tradexp.type", ""),
         "model": tags.get("tradexp.model", ""),
         "stage": tags.get("tradexp.stage", ""),
         "purpose": tags.get("tradexp.purpose", ""),
         "started": when(run.start_time),
         "ended": when(run.end_time) if run.status != "RUNNING" else "(still running when this report was written)",
-        "duration": _duration(run.duration_s),
+        "duration": duration_text(run.duration_s),
         "git commit": git.get("commit") or tags.get("tradexp.git.commit") or tags.get("mlflow.source.git.commit", ""),
         "git branch": git.get("branch") or tags.get("mlflow.source.git.branch", ""),
         "git dirty": git.get("dirty", tags.get("tradexp.git.dirty", "")),
@@ -128,8 +118,17 @@ def _architecture(run: RunData) -> list[Html]:
 def _data(run: RunData) -> list[Html]:
     out: list[Html] = []
     dist = run.json("data/distribution.json")
-    out.append(json_view(dist) if dist is not None else missing("data distributions (data/distribution.json)"))
     drift = run.csv("data/drift.csv")
+    if isinstance(dist, dict):
+        shown = {k: v for k, v in dist.items() if k in _DISTRIBUTION_MAIN or len(json.dumps(v, default=str)) < 600}
+        more = {k: v for k, v in dist.items() if k not in shown and not (k == "drift" and drift is not None)}
+        out.append(json_view(shown))
+        if more:
+            out.append(sub_section(f"More from data/distribution.json: {', '.join(map(str, more))}", json_view(more)))
+    elif dist is not None:
+        out.append(json_view(dist))
+    else:
+        out.append(missing("data distributions (data/distribution.json)"))
     if drift is not None:
         out += [Html("<h3>Drift (data/drift.csv)</h3>"), table(list(drift.columns), drift.itertuples(index=False), filterable=True, scroll=True)]
     plots = {p: run.files[p] for p in _DATA_PLOTS if p in run.files}
@@ -141,12 +140,11 @@ def _data(run: RunData) -> list[Html]:
     return out
 
 
-def _final_values(run: RunData) -> Html:
+def _final_values(run: RunData, keys: list[str]) -> Html:
     epochs = {p.step: p.value for p in run.histories.get("epoch", [])}
     rows = []
-    for key, points in sorted(run.histories.items()):
-        if key == "epoch" or key.startswith("test/") or not points:
-            continue
+    for key in keys:
+        points = run.histories[key]
         values = [p.value for p in points]
         lower = "loss" in key or key.endswith(("mse", "mae"))
         best = min(range(len(values)), key=values.__getitem__) if lower else max(range(len(values)), key=values.__getitem__)
@@ -156,10 +154,11 @@ def _final_values(run: RunData) -> Html:
 
 
 def _learning_curves(run: RunData) -> list[Html]:
-    png = draw_curve_panels(learning_curve_info(run.histories))
+    panels = learning_curve_info(run.histories)
+    png = draw_curve_panels(panels)
     out: list[Html] = [image(png, "learning curves") if png else missing("metric histories")]
     if png:
-        out.append(_final_values(run))
+        out.append(_final_values(run, sorted(s.label for p in panels for s in p.series)))
     callback_png = run.files.get("plots/learning_curves.png")
     if callback_png:
         out.append(sub_section("plots/learning_curves.png (drawn during training)", image(callback_png, "plots/learning_curves.png")))
@@ -173,9 +172,9 @@ def _metrics(run: RunData) -> list[Html]:
     out.append(Html("<h3>Trading (test split)</h3>"))
     if groups.trading or groups.baselines:
         names = list(dict.fromkeys([*groups.trading, *(k for b in groups.baselines.values() for k in b)]))
-        rows = [["model", *(groups.trading.get(n) for n in names)]]
-        rows += [[b, *(vals.get(n) for n in names)] for b, vals in groups.baselines.items()]
-        out.append(table(["strategy", *names], rows, row_classes=["best"] + [""] * len(groups.baselines)))
+        baselines = list(groups.baselines)
+        rows = [[n, groups.trading.get(n), *(groups.baselines[b].get(n) for b in baselines)] for n in names]
+        out.append(table(["metric", "model", *(f"baseline: {b}" for b in baselines)], rows))
     else:
         out.append(missing("trading metrics"))
     trading_csv = run.csv("evaluation/trading.csv")
@@ -206,7 +205,7 @@ def _environment(run: RunData) -> list[Html]:
     env = run.json("environment/environment.json")
     if isinstance(env, dict):
         packages = env.get("packages") if isinstance(env.get("packages"), dict) else None
-        rest = {k: v for k, v in env.items() if k != "packages"}
+        rest = {k: v for k, v in env.items() if k != "packages" and not (k == "git" and "environment/git.json" in run.files)}
         out.append(json_view(rest))
         if packages:
             out.append(sub_section(f"Packages ({len(packages)})", table(["package", "version"], sorted(packages.items()), filterable=True, scroll=True)))

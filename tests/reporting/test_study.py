@@ -1,0 +1,117 @@
+"""`tradexp report study` on a real Optuna study mirrored into a real MLflow store."""
+
+from __future__ import annotations
+
+import re
+
+import optuna
+import pytest
+from mlflow import MlflowClient
+
+from tests.reporting.builders import make_study
+from tests.reporting.conftest import XSS_NAME, XSS_PARAM, check_clean, check_sorting, column_values
+from tradexp.cli import main
+from tradexp.reporting import collect_study, study_report
+from tradexp.reporting.render import fmt_value
+from tradexp.reporting.study_sections import history_info, pruning_info, simple_importances, trials_frame
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+@pytest.fixture
+def study(mlflow_uri, tmp_path):
+    client = MlflowClient(mlflow_uri)
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    parent_id, optuna_study = make_study(client, "toy-study", n_trials=14, storage=storage)
+    return client, parent_id, optuna_study
+
+
+def _value_cell(value: float) -> str:
+    return f'data-v="{float(value)!r}">{fmt_value(value)}</td>'
+
+
+def test_report_study_command_writes_logs_and_matches_optuna(study, tmp_path, capsys):
+    client, parent_id, optuna_study = study
+    out = tmp_path / "study.html"
+    assert main(["report", "study", "toy-study", "-o", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == str(out.resolve())
+    html = out.read_text()
+    best = optuna_study.best_trial
+    # overview: best trial and value as Optuna has them
+    assert f"<tr><th>best trial</th><td class=\"num\" data-v=\"{float(best.number)!r}\">{best.number}</td></tr>" in html
+    assert f"<th>best value</th><td class=\"num\" {_value_cell(best.value)}" in html
+    # every trial's state and value are in the trials table, as Optuna and MLflow hold them
+    rows = re.findall(r'<tr[^>]*><td class="num" data-v="([0-9.]+)">\d+</td><td>(\w+)</td><td class="num" data-v="([^"]+)"', html)
+    assert len(rows) == len(optuna_study.trials)
+    for (number, state, value), trial in zip(rows, optuna_study.trials):
+        assert int(float(number)) == trial.number and state == trial.state.name
+        assert float(value) == trial.value
+    # counts per state and the method of importances
+    states = [t.state.name for t in optuna_study.trials]
+    assert f"<th>trials PRUNED</th><td class=\"num\" data-v=\"{float(states.count('PRUNED'))!r}\">" in html
+    assert "from the study&#x27;s storage" in html
+    assert "Parallel coordinates" in html and 'alt="parallel coordinates"' in html
+    # logged into the parent run
+    assert "report/study_report.html" in {a.path for a in client.list_artifacts(parent_id, "report")}
+
+
+def test_study_found_by_parent_or_trial_run_id(study, tmp_path):
+    client, parent_id, _ = study
+    trial_run = client.search_runs([client.get_run(parent_id).info.experiment_id], "tags.`tradexp.trial` = '3'")[0]
+    for ident in (parent_id, trial_run.info.run_id):
+        data = collect_study(client, ident)
+        assert data.parent.run_id == parent_id and len(data.trials) == 14
+
+
+def test_numbers_of_the_study_sections(study):
+    client, parent_id, optuna_study = study
+    data = collect_study(client, parent_id)
+    frame, params = trials_frame(data)
+    assert params == ["model.lr", "model.net.hidden_size", "model.optimizer"]
+    hist = history_info(frame, data.direction)
+    assert hist.best_number == optuna_study.best_trial.number and hist.best_value == optuna_study.best_value
+    assert all(a >= b for a, b in zip(hist.best_so_far, hist.best_so_far[1:]))  # minimising: never rises
+    pruning = pruning_info(frame)
+    pruned = [t for t in optuna_study.trials if t.state == optuna.trial.TrialState.PRUNED]
+    assert pruning.counts.get("PRUNED", 0) == len(pruned)
+    # a pruned trial ran fewer epochs than the 5 of a complete one; saved share follows from that
+    epochs = {t.number: len(t.intermediate_values) for t in optuna_study.trials}
+    assert frame.set_index("number")["epochs"].to_dict() == epochs
+    assert pruning.epochs_saved_fraction == pytest.approx(sum(5 - epochs[t.number] for t in pruned) / (5 * 14))
+    importances = simple_importances(frame, params)
+    assert sum(importances.values()) == pytest.approx(1.0) and set(importances) == set(params)
+
+
+def test_without_optuna_storage_importances_come_from_the_trials_table(mlflow_uri, tmp_path):
+    client = MlflowClient(mlflow_uri)
+    make_study(client, "in-memory", n_trials=8, storage=None)
+    html = study_report("in-memory", tmp_path / "s.html", client=client, log_to_run=False).read_text()
+    assert "simple: |Spearman rho|" in html and "storage was not available" in html
+
+
+def test_unknown_study_is_one_line_naming_the_studies_that_exist(study, capsys):
+    assert main(["report", "study", "no-such-study"]) == 2
+    err = capsys.readouterr().err
+    assert "no study `no-such-study`" in err and "toy-study" in err and "Traceback" not in err
+
+
+def test_study_report_in_chromium_sorts_filters_and_runs_no_injected_markup(mlflow_uri, tmp_path, report_browser):
+    client = MlflowClient(mlflow_uri)
+    make_study(client, XSS_NAME, n_trials=10, storage=None, evil=XSS_PARAM)
+    out = study_report(XSS_NAME, tmp_path / "study.html", client=client)
+    html = out.read_text()
+    assert "<script>alert(1)" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;" in html
+    opened = report_browser.open(out, tmp_path / "study_report.png")
+    page = opened.page
+    check_sorting(page, "#trial-table", 2)  # value column
+    page.select_option('select.table-select[data-table="trial-table"]', "PRUNED")
+    states = column_values(page, "#trial-table", 1)
+    assert states and set(states) == {"PRUNED"}
+    page.select_option('select.table-select[data-table="trial-table"]', "")
+    page.fill('input.table-filter[data-table="trial-table"]', "trial-003")
+    assert len(column_values(page, "#trial-table", 0)) == 1
+    assert page.locator('.row-count[data-table="trial-table"]').inner_text() == "1 of 10 rows"
+    assert page.title().startswith("Study <script>")  # shown as text, not run
+    check_clean(opened)
+    page.close()

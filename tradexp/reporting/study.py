@@ -1,0 +1,189 @@
+"""The HPO study report: settings, search space, history, importances, trials, pruning, time.
+
+    from tradexp.reporting import study_report
+    study_report("lstm-study")          # or the parent run id; logged as report/study_report.html
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Optional
+
+import pandas as pd
+from mlflow import MlflowClient
+
+from callbacks.git_state import strip_credentials
+from tradexp.reporting.figures import draw_history, draw_importances, draw_intermediate, draw_parallel
+from tradexp.reporting.publish import default_report_path, duration_text, log_report, when, write_report
+from tradexp.reporting.render import Html, esc, figure_grid, image, json_view, kv_table, missing, note, page, section, status_badge, table
+from tradexp.reporting.study_data import StudyData, collect_study
+from tradexp.reporting.study_sections import (
+    history_info,
+    importance_info,
+    intermediate_info,
+    log_scaled_params,
+    parallel_info,
+    pruning_info,
+    time_info,
+    trials_frame,
+)
+from tradexp.tracking.store import open_store
+
+__all__ = ["build_study_html", "study_report", "STUDY_REPORT_FILE"]
+
+log = logging.getLogger(__name__)
+
+STUDY_REPORT_FILE = "study_report.html"
+
+
+def _redacted(settings: dict[str, Any]) -> dict[str, Any]:
+    return {k: strip_credentials(v) if isinstance(v, str) and "://" in v else v for k, v in settings.items()}
+
+
+def _cell(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    if hasattr(value, "item"):  # numpy scalar -> Python
+        return value.item()
+    return value
+
+
+def _trials_table(frame: pd.DataFrame, params: list[str], best: Optional[int]) -> Html:
+    columns = ["number", "state", "value", "epochs", "duration_s", *params, "run_name", "run_id"]
+    rows = [[_cell(rec.get(c)) for c in columns] for rec in frame.to_dict("records")]
+    classes = ["best" if best is not None and rec["number"] == best else "" for rec in frame.to_dict("records")]
+    headers = ["trial", "state", "value", "epochs", "duration (s)", *params, "run", "run id"]
+    return table(headers, rows, filterable=True, select_columns=[1], row_classes=classes, scroll=len(rows) > 25, table_id="trial-table")
+
+
+def _best(study: StudyData, frame: pd.DataFrame, params: list[str], best: Optional[int]) -> list[Html]:
+    if best is None:
+        return [missing("a completed trial")]
+    row = frame[frame["number"] == best].iloc[0]
+    items: dict[str, Any] = {"trial": best, f"value ({study.metric})": _cell(row["value"]), "state": row["state"], "run id": _cell(row["run_id"])}
+    items.update({f"param {p}": _cell(row[p]) for p in params})
+    out: list[Html] = [kv_table(items)]
+    trial_run = next((t for t in study.trials if t.run_id == row["run_id"]), None)
+    test = {k: v for k, v in (trial_run.metrics if trial_run else {}).items() if k.startswith("test/")}
+    if test:
+        out += [Html("<h3>Test score of the best trial (not used for selection)</h3>"), table(["metric", "value"], sorted(test.items()))]
+    for run in study.related:
+        scores = {k: v for k, v in run.metrics.items() if k.startswith("test/")}
+        out.append(Html(f"<h3>Related run {esc(run.name)} ({esc(run.type or 'run')})</h3>"))
+        out.append(table(["metric", "value"], sorted(scores.items())) if scores else missing("test metrics"))
+    if not test and not study.related:
+        out.append(missing("a test score of the best configuration"))
+    if study.parent.metrics:
+        out.append(Html("<h3>Metrics on the study run</h3>"))
+        out.append(table(["metric", "value"], sorted(study.parent.metrics.items())))
+    return out
+
+
+def _pruning(study: StudyData, frame: pd.DataFrame) -> list[Html]:
+    info = pruning_info(frame)
+    items = {
+        "trials": info.n_trials,
+        **{f"trials {state}": n for state, n in sorted(info.counts.items())},
+        "pruned share": info.pruned_fraction,
+        "mean epochs (complete)": info.mean_epochs_complete,
+        "mean epochs (pruned)": info.mean_epochs_pruned,
+        "longest trial (epochs)": info.max_epochs,
+        "epochs saved by pruning (share)": info.epochs_saved_fraction,
+    }
+    out: list[Html] = [kv_table({k: v for k, v in items.items() if v is not None})]
+    if info.pruned_at:
+        out.append(table(["pruned after epoch", "trials"], info.pruned_at.items()))
+    png = draw_intermediate(intermediate_info(study, frame), study.metric or "objective")
+    out.append(image(png, "intermediate values") if png else missing("per-epoch values of the trials"))
+    return out
+
+
+def _time(study: StudyData, frame: pd.DataFrame) -> list[Html]:
+    info = time_info(study, frame)
+    out: list[Html] = [kv_table({"wall time": duration_text(info.wall_s), "sum of trial durations": duration_text(info.trials_total_s)})]
+    if info.by_state:
+        rows = [[state, n, total, mean, median] for state, (n, total, mean, median) in sorted(info.by_state.items())]
+        out.append(table(["state", "trials", "total (s)", "mean (s)", "median (s)"], rows))
+    return out
+
+
+def build_study_html(study: StudyData) -> Html:
+    """The study report of a collected study (pure: no I/O apart from opening the Optuna storage)."""
+    frame, params = trials_frame(study)
+    metric = study.metric or "objective"
+    hist = history_info(frame, study.direction)
+    counts = frame["state"].value_counts().to_dict()
+    parent = study.parent
+    overview = {
+        "study": study.name,
+        "parent run": parent.name,
+        "parent run id": parent.run_id,
+        "experiment": parent.experiment_name,
+        "status": status_badge(parent.status),
+        "objective": f"{metric} ({study.direction})",
+        "trials": len(frame),
+        **{f"trials {k}": v for k, v in sorted(counts.items())},
+        "best trial": hist.best_number,
+        "best value": hist.best_value,
+        "started": when(parent.start_time),
+        "ended": when(parent.end_time) if parent.status != "RUNNING" else "(running)",
+    }
+    settings = [Html("<h3>Settings (hpo/study.json)</h3>"), json_view(_redacted(study.settings)) if study.settings else missing("study settings")]
+    settings += [Html("<h3>Search space (hpo/search_space.json)</h3>"), json_view(study.search_space) if study.search_space else missing("search space")]
+    if not study.search_space and params:
+        settings.append(note("searched params inferred from the trials: " + ", ".join(params)))
+    imp = importance_info(study, frame, params)
+    imp_png = draw_importances(imp)
+    importances = [note(f"method: {imp.method}")]
+    importances += [image(imp_png, "parameter importances"), table(["param", "importance"], imp.importances.items())] if imp_png else [missing("importances (needs completed trials)")]
+    par_png = draw_parallel(parallel_info(frame, params, metric, sorted(log_scaled_params(study.search_space))))
+    hist_png = draw_history(hist, metric, study.direction)
+    plots = parent.pngs("plots/")
+    sections = [
+        section("Study", kv_table({k: v for k, v in overview.items() if v is not None})),
+        section("Settings and search space", settings),
+        section("Optimisation history", image(hist_png, "optimisation history") if hist_png else missing("completed trials")),
+        section("Importances", importances),
+        section("Parallel coordinates", image(par_png, "parallel coordinates") if par_png else missing("two or more searched params with completed trials")),
+        section("Trials", _trials_table(frame, params, hist.best_number)),
+        section("Best trial", _best(study, frame, params, hist.best_number)),
+        section("Pruning", _pruning(study, frame)),
+        section("Time spent", _time(study, frame)),
+        section("Study plots", figure_grid(plots) if plots else missing("study plots (plots/*.png on the study run)"), open=False),
+    ]
+    subtitle = f"HPO study report · {parent.experiment_name} · {len(frame)} trials · best {metric} {hist.best_value}"
+    return page(f"Study {study.name}", subtitle, sections, kind="study")
+
+
+def study_report(
+    name_or_run_id: str,
+    path: Optional[str | Path] = None,
+    *,
+    tracking_uri: Optional[str] = None,
+    log_to_run: bool = True,
+    client: Optional[MlflowClient] = None,
+) -> Path:
+    """Write the report of an HPO study and log it to the study's parent run (`report/study_report.html`).
+
+    Args:
+        name_or_run_id: Study name (`tradexp.study` tag), parent run id, or a trial's run id.
+        path: Where to write the HTML (default `reports/study_<name>.html`).
+        tracking_uri: The store (default `MLFLOW_TRACKING_URI`, else `sqlite:///mlflow.db`).
+        log_to_run: Also log the file into the parent run.
+        client: An open client (overrides `tracking_uri`).
+
+    Returns:
+        The absolute path of the written file.
+
+    Raises:
+        ReportError: No such study.
+    """
+    client = client or open_store(tracking_uri)
+    study = collect_study(client, name_or_run_id)
+    html = build_study_html(study)
+    out = write_report(html, Path(path) if path else default_report_path("study", study.name))
+    if log_to_run:
+        log_report(client, study.parent.run_id, html, STUDY_REPORT_FILE)
+    log.info("study report of %s: %s", study.name, out)
+    return out

@@ -88,12 +88,12 @@ class RunOutput:
     def write_figure(self, fig: Any, artifact_file: str, dpi: int = 110) -> None:
         """Save a matplotlib figure as `artifact_file` (PNG)."""
         if not self.mlflow_loggers:
-            fig.savefig(self._local_path(artifact_file), dpi=dpi, bbox_inches="tight")
+            fig.savefig(self._local_path(artifact_file), dpi=dpi)
             return
         folder, name = str(PurePosixPath(artifact_file).parent), PurePosixPath(artifact_file).name
         with tempfile.TemporaryDirectory() as tmp:
             local = Path(tmp) / name
-            fig.savefig(local, dpi=dpi, bbox_inches="tight")
+            fig.savefig(local, dpi=dpi)
             for logger in self.mlflow_loggers:
                 logger.experiment.log_artifact(logger.run_id, str(local), None if folder == "." else folder)
 

@@ -96,7 +96,7 @@ class LearningCurves(ReportingCallback):
 
     Values are read from `trainer.callback_metrics` at the end of each training epoch (step-level
     `*_step` values are skipped; validation values are kept only for epochs where validation ran) and
-    the learning rate from `trainer.optimizers`. Drawn on global rank zero only.
+    the learning rate from `trainer.optimizers` at the start of each epoch (the rate it trained with). Drawn on global rank zero only.
 
     Args:
         every_n_epochs: Redraw every this many epochs (>= 0; 0 = only at the end of fit).
@@ -118,6 +118,22 @@ class LearningCurves(ReportingCallback):
         self.max_panels = max_panels
         self.history: list[dict[str, float]] = []
         self._validated_epoch: Optional[int] = None
+        self._epoch_lr: dict[str, float] = {}
+
+    @staticmethod
+    def _learning_rates(trainer: "pl.Trainer") -> dict[str, float]:
+        rates = {}
+        for i, optimizer in enumerate(trainer.optimizers):
+            for g, group in enumerate(optimizer.param_groups):
+                name = "lr" if len(trainer.optimizers) == 1 and len(optimizer.param_groups) == 1 else f"lr/optimizer{i}/group{g}"
+                rates[name] = float(group["lr"])
+        return rates
+
+    @override
+    def on_train_epoch_start(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule") -> None:
+        # Epoch-interval schedulers step after the last batch, before the epoch-end hooks: read the
+        # rate the epoch was trained with now.
+        self._epoch_lr = self._learning_rates(trainer)
 
     @override
     def on_validation_epoch_end(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule") -> None:
@@ -145,10 +161,7 @@ class LearningCurves(ReportingCallback):
             if self.metrics is not None and not any(fnmatch.fnmatchcase(key, pattern) for pattern in self.metrics):
                 continue
             row[key] = float(value)
-        for i, optimizer in enumerate(trainer.optimizers):
-            for g, group in enumerate(optimizer.param_groups):
-                name = "lr" if len(trainer.optimizers) == 1 and len(optimizer.param_groups) == 1 else f"lr/optimizer{i}/group{g}"
-                row[name] = float(group["lr"])
+        row.update(self._epoch_lr or self._learning_rates(trainer))
         self.history = [r for r in self.history if r["epoch"] != row["epoch"]] + [row]
 
     def _draw(self, trainer: "pl.Trainer") -> None:

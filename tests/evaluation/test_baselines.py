@@ -40,3 +40,13 @@ def test_evaluation_puts_every_baseline_on_the_same_bars():
     model_turnover = report.metrics["model"]["turnover"]
     assert report.metrics["random"]["turnover"] == pytest.approx(model_turnover, rel=0.2)
     assert report.annualisation.periods_per_year == 252 and "assumed" in report.annualisation.rule
+
+
+def test_horizon_three_tests_accuracy_on_non_overlapping_samples():
+    rng = np.random.default_rng(2)
+    forward = rng.normal(0, 0.01, 90)
+    report = evaluate_predictions(rng.random(90), forward, None, "classification", 0.5, horizon=3)
+    assert report.accuracy.n == 30
+    assert report.backtests["model"].periods_per_year == 84
+    assert report.flat_metrics()["test/trading/steps_per_year"] == 84
+    assert "one sample in 3" in report.notes[0]

@@ -15,9 +15,13 @@ from tradexp.cli import main
 from tradexp.data import best_direction_accuracy
 from tradexp.evaluation import TradingEvaluation
 
+# Only this callback (the other default callbacks' plots and reports are not under test here).
+ONLY_TRADING = {"trainer.callbacks": [{"class_path": "tradexp.evaluation.TradingEvaluation"}]}
+
 # A tiny MLP on the last returns only: fits 3000 bars in a few seconds.
 SMALL_MLP = {
     **TINY,
+    **ONLY_TRADING,
     "data.features": ["log_return_1"],
     "data.batch_size": 128,
     "model.net.init_args.hidden_sizes": [16],
@@ -59,7 +63,7 @@ def test_every_fit_run_carries_trading_metrics_baselines_significance_and_tables
 
 
 def test_buy_and_hold_is_computed_on_exactly_the_test_bars(mlflow_uri, tiny):
-    result = fit(CONFIGS / "mlp.yaml", tiny)
+    result = fit(CONFIGS / "mlp.yaml", {**tiny, **ONLY_TRADING})
     test = result.built.datamodule.split_data("test")
     cost = 1.0 / 10_000  # the default 1 bp, paid once to enter
     expected = (1 + np.expm1(test["forward_returns"][0]) - cost) * np.exp(test["forward_returns"][1:].sum()) - 1
@@ -99,7 +103,7 @@ def test_planted_signal_is_found_significant_and_stays_below_the_ceiling(mlflow_
 @pytest.mark.slow  # ~20 s on 2 shared cores: 8,000 bars
 def test_spy_daily_run_shows_trading_metrics(mlflow_uri, tiny):
     path = shared_file("spy_daily.csv")
-    result = fit(CONFIGS / "mlp.yaml", {**tiny, "trainer.max_epochs": 1, "data.path": str(path)})
+    result = fit(CONFIGS / "mlp.yaml", {**tiny, **ONLY_TRADING, "trainer.max_epochs": 1, "data.path": str(path)})
     m = result.metrics
     assert m["test/trading/periods_per_year"] == 252
     assert m["test/trading/n_periods"] > 1000

@@ -79,8 +79,11 @@ def test_cli_style_overrides_are_joined():
     ]
 
 
+@pytest.mark.slow  # five fits: ~15 s alone, a minute on 2 busy cores
 def test_walkforward_cli_leaves_four_nested_fold_runs_and_the_aggregate(mlflow_uri, capsys):
-    code = main(["walkforward", "--config", str(CONFIGS / "mlp.yaml"), "--folds", "4", "--mode", "rolling", *override_args(TINY)])
+    only_trading = {"trainer.callbacks": [{"class_path": "tradexp.evaluation.TradingEvaluation"}]}
+    args = override_args({**TINY, **only_trading})
+    code = main(["walkforward", "--config", str(CONFIGS / "mlp.yaml"), "--folds", "4", "--mode", "rolling", *args])
     assert code == 0
     client = MlflowClient(mlflow_uri)
     runs = client.search_runs([e.experiment_id for e in client.search_experiments()])

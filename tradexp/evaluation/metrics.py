@@ -73,7 +73,7 @@ def infer_periods_per_year(timestamps: np.ndarray, override: Optional[float] = N
         ValueError: When fewer than 2 timestamps are given and no override.
     """
     index = pd.DatetimeIndex(timestamps)
-    spacing = float(np.median(np.diff(index.asi8))) / 1e9 if len(index) > 1 else float("nan")
+    spacing = float(np.median(np.diff(index.values) / np.timedelta64(1, "s"))) if len(index) > 1 else float("nan")
     if override is not None:
         if override <= 0:
             raise ValueError(f"`periods_per_year` must be > 0, got {override}")

@@ -92,7 +92,8 @@ class TradingReport:
         out = {f"{split}/trading/{k}": v for k, v in self.metrics["model"].items()}
         for name in STRATEGIES[1:]:
             out.update({f"{split}/baseline/{name}/{k}": v for k, v in self.metrics[name].items()})
-        out[f"{split}/trading/periods_per_year"] = self.annualisation.periods_per_year
+        out[f"{split}/trading/periods_per_year"] = self.annualisation.periods_per_year  # bars per year
+        out[f"{split}/trading/steps_per_year"] = self.backtests["model"].periods_per_year  # / horizon
         sig = f"{split}/significance"
         if self.accuracy is not None:
             a = self.accuracy
@@ -158,7 +159,7 @@ class TradingReport:
         """What `evaluation/trading.json` holds: settings, annualisation and every strategy's metrics."""
         return {
             "settings": asdict(self.settings),
-            "annualisation": self.annualisation._asdict(),
+            "annualisation": {**self.annualisation._asdict(), "steps_per_year": self.backtests["model"].periods_per_year},
             "horizon": self.horizon,
             "return_accounting": (
                 "position at bar t earns exp(forward log return) - 1; cost_bps per unit |position change|; "
@@ -222,7 +223,7 @@ def evaluate_predictions(
     model = backtests["model"]
     notes = []
     if horizon > 1:
-        notes.append(f"horizon {horizon}: backtest and accuracy test use every {horizon}th sample (non-overlapping)")
+        notes.append(f"horizon {horizon}: backtest and accuracy test use one sample in {horizon} (non-overlapping steps)")
     accuracy = sharpe = None
     psr = float("nan")
     if significance and len(model.returns) >= 3:

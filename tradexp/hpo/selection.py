@@ -142,5 +142,5 @@ def deflated_sharpe_of_best(study: optuna.Study) -> Optional[dict[str, float]]:
     return {
         "deflated_sharpe": value if math.isfinite(value) else float("nan"),
         "best_val_sharpe": float(attrs["val_sharpe"]),
-        "n_trials": float(len(sharpes)),
+        "deflated_sharpe_n_trials": float(len(sharpes)),
     }

@@ -71,7 +71,13 @@ def prepare_context(settings: HpoSettings) -> tuple[StudyContext, dict[str, str]
     from tradexp.tracking.naming import RunIdentity, experiment_name, identity_tags
     from tradexp.tracking.store import resolve_tracking_uri
 
-    probe = {**settings.overrides, **settings.search_space.example_overrides(), "tracking.run_type": "hpo_study"}
+    probe = {
+        **settings.overrides,
+        **settings.search_space.example_overrides(),
+        "checkpoint.monitor": settings.metric,
+        "checkpoint.mode": "min" if settings.direction == "minimize" else "max",
+        "tracking.run_type": "hpo_study",
+    }
     try:
         built = build(settings.base_config, probe)
     except SystemExit:
@@ -79,6 +85,8 @@ def prepare_context(settings: HpoSettings) -> tuple[StudyContext, dict[str, str]
             f"the base config {settings.base_config} does not accept the search space or overrides (see the message above); "
             f"searched keys: {settings.search_space.names()}"
         ) from None
+    except ConfigError as exc:
+        raise ConfigError(f"the study cannot run (its `metric` is also each trial's `checkpoint.monitor`): {exc}") from None
     tracking = built.config.tracking
     identity = RunIdentity(
         model=net_name(built.model.net), dataset=built.datamodule.dataset_name, stage=tracking.stage, type="hpo_study", purpose=tracking.purpose

@@ -97,7 +97,7 @@ def _get_confusion_info(target: np.ndarray, probs: np.ndarray, threshold: float 
 def _get_calibration_info(target: np.ndarray, probs: np.ndarray, bins: int = 10) -> CalibrationInfo:
     """Mean predicted probability and observed share of `up` per equal-width probability bin."""
     edges = np.linspace(0.0, 1.0, bins + 1)
-    index = np.clip(np.digitize(probs, edges[1:-1]), 0, bins - 1)
+    index = np.clip(np.searchsorted(edges[1:-1], probs, side="left"), 0, bins - 1)  # (lo, hi] like scikit-learn
     counts = np.bincount(index, minlength=bins)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_predicted = np.bincount(index, weights=probs, minlength=bins) / counts

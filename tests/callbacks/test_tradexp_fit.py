@@ -1,0 +1,90 @@
+"""The callbacks inside `tradexp fit`: on by default, every artifact in the run, switchable in YAML, DDP-safe."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from tests.callbacks.conftest import assert_real_png, run_artifacts
+from tests.callbacks.tiny import ALL_FILES
+from tests.conftest import CONFIGS, ROOT, TINY
+from tradexp.api import override_args
+from tradexp.cli import main
+
+REGRESSION_FILES = [f for f in ALL_FILES if f not in {"plots/roc.png", "plots/pr.png", "plots/confusion_matrix.png", "plots/calibration.png", "plots/probability_hist.png"}]
+REGRESSION_FILES += ["plots/pred_vs_actual.png", "plots/residuals.png"]
+
+
+def _only_run(uri: str):
+    client = MlflowClient(uri)
+    (run,) = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    return client, run
+
+
+@pytest.mark.parametrize(
+    ("config", "extra"),
+    [
+        ("lstm", {}),
+        pytest.param("mlp", {"data.task": "regression"}, marks=pytest.mark.slow),
+        pytest.param("gru", {}, marks=pytest.mark.slow),
+        pytest.param("cnn_lstm", {}, marks=pytest.mark.slow),
+    ],
+)
+def test_tradexp_fit_leaves_every_callback_artifact(mlflow_uri: str, config: str, extra: dict):
+    assert main(["fit", "--config", str(CONFIGS / f"{config}.yaml"), *override_args({**TINY, **extra})]) == 0
+    client, run = _only_run(mlflow_uri)
+    artifacts = run_artifacts(client, run.info.run_id)
+    expected = REGRESSION_FILES if extra.get("data.task") == "regression" else ALL_FILES
+    assert set(expected) <= set(artifacts), sorted(set(expected) - set(artifacts))
+    assert run.info.status == "FINISHED" and "tradexp.callback_errors" not in run.data.tags
+    folder = Path(client.download_artifacts(run.info.run_id, "", "download"))
+    for name in (f for f in expected if f.endswith(".png")):
+        assert_real_png((folder / name).read_bytes())
+    # the test predictions line up with the test split's timestamps (time order, one row per sample)
+    splits = json.loads((folder / "data/splits.json").read_text())
+    predictions = pd.read_csv(folder / "predictions/test_predictions.csv", parse_dates=["timestamp"])
+    assert list(predictions.columns) == ["timestamp", "target", "pred", "forward_return"]
+    assert len(predictions) == splits["samples"]["test"]
+    assert predictions["timestamp"].iloc[0] == pd.Timestamp(splits["boundaries"]["test_start"])
+    assert predictions["timestamp"].iloc[-1] == pd.Timestamp(splits["boundaries"]["test_end"])
+    assert predictions["timestamp"].is_monotonic_increasing
+    distribution = json.loads((folder / "data/distribution.json").read_text())
+    assert distribution["source"] == "describe()" and "rsi_14" in distribution["feature_names"]
+    assert distribution["scaler"] is not None and distribution["n_samples"]["test"] == splits["samples"]["test"]
+    assert int(run.data.params["model.params.total"]) > 0
+    assert f"data/drift/test/psi/{distribution['feature_names'][0]}" in run.data.metrics
+
+
+def test_a_yaml_callback_list_switches_the_others_off(mlflow_uri: str):
+    only_curves = [{"class_path": "callbacks.LearningCurves", "init_args": {"every_n_epochs": 1}}]
+    assert main(["fit", "--config", str(CONFIGS / "mlp.yaml"), *override_args({**TINY, "trainer.callbacks": only_curves})]) == 0
+    client, run = _only_run(mlflow_uri)
+    artifacts = set(run_artifacts(client, run.info.run_id))
+    assert "plots/learning_curves.png" in artifacts
+    assert not artifacts & {"model/summary.txt", "environment/environment.json", "data/drift.csv", "plots/roc.png"}
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_ddp_two_processes_make_one_run_with_one_copy_of_each_artifact(mlflow_uri: str, tmp_path: Path):
+    command = [sys.executable, "-m", "tradexp", "fit", "--config", str(CONFIGS / "mlp.yaml"), *override_args(TINY),
+               "--trainer.strategy=ddp", "--trainer.devices=2", "--trainer.accelerator=cpu"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MLFLOW_TRACKING_URI": mlflow_uri}
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=540)
+    assert done.returncode == 0, done.stderr[-3000:]
+    client, run = _only_run(mlflow_uri)
+    artifacts = run_artifacts(client, run.info.run_id)
+    assert set(ALL_FILES) <= set(artifacts), sorted(set(ALL_FILES) - set(artifacts))
+    assert len(artifacts) == len(set(artifacts))
+    assert run.info.status == "FINISHED" and "tradexp.callback_errors" not in run.data.tags
+    on_disk = [p for p in tmp_path.rglob("*") if p.name in {"roc.png", "summary.txt", "environment.json", "drift.csv"}]
+    assert sorted(p.name for p in on_disk) == ["drift.csv", "environment.json", "roc.png", "summary.txt"]  # one copy each, in the store
+    environment = json.loads(Path(client.download_artifacts(run.info.run_id, "environment/environment.json", str(tmp_path / "dl"))).read_text())
+    assert environment["trainer"]["world_size"] == 2 and environment["trainer"]["strategy"] == "DDPStrategy"

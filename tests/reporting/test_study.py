@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import shutil
+from dataclasses import dataclass
+from typing import Iterator
 
 import optuna
 import pytest
@@ -18,12 +21,33 @@ from tradexp.reporting.study_sections import history_info, pruning_info, simple_
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
+@dataclass
+class Studies:
+    client: MlflowClient
+    parent_id: str
+    optuna_study: optuna.Study
+
+
+@pytest.fixture(scope="module")
+def studies(tmp_path_factory, _migrated_store) -> Iterator[Studies]:
+    """One real store for the module with three studies: `toy-study` (Optuna sqlite storage, 14
+    trials), `in-memory` (no storage, 8 trials) and one whose names carry markup (10 trials)."""
+    root = tmp_path_factory.mktemp("studies")
+    shutil.copyfile(_migrated_store, root / "mlflow.db")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        mp.setenv("MLFLOW_TRACKING_URI", uri)
+        client = MlflowClient(uri)
+        parent_id, optuna_study = make_study(client, "toy-study", n_trials=14, storage=f"sqlite:///{root / 'optuna.db'}")
+        make_study(client, "in-memory", n_trials=8, storage=None)
+        make_study(client, XSS_NAME, n_trials=10, storage=None, evil=XSS_PARAM)
+        yield Studies(client, parent_id, optuna_study)
+
+
 @pytest.fixture
-def study(mlflow_uri, tmp_path):
-    client = MlflowClient(mlflow_uri)
-    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
-    parent_id, optuna_study = make_study(client, "toy-study", n_trials=14, storage=storage)
-    return client, parent_id, optuna_study
+def study(studies):
+    return studies.client, studies.parent_id, studies.optuna_study
 
 
 def _value_cell(value: float) -> str:
@@ -57,7 +81,7 @@ def test_report_study_command_writes_logs_and_matches_optuna(study, tmp_path, ca
 
 def test_study_found_by_parent_or_trial_run_id(study, tmp_path):
     client, parent_id, _ = study
-    trial_run = client.search_runs([client.get_run(parent_id).info.experiment_id], "tags.`tradexp.trial` = '3'")[0]
+    trial_run = client.search_runs([client.get_run(parent_id).info.experiment_id], f"tags.`tradexp.trial` = '3' and tags.mlflow.parentRunId = '{parent_id}'")[0]
     for ident in (parent_id, trial_run.info.run_id):
         data = collect_study(client, ident)
         assert data.parent.run_id == parent_id and len(data.trials) == 14
@@ -82,9 +106,8 @@ def test_numbers_of_the_study_sections(study):
     assert sum(importances.values()) == pytest.approx(1.0) and set(importances) == set(params)
 
 
-def test_without_optuna_storage_importances_come_from_the_trials_table(mlflow_uri, tmp_path):
-    client = MlflowClient(mlflow_uri)
-    make_study(client, "in-memory", n_trials=8, storage=None)
+def test_without_optuna_storage_importances_come_from_the_trials_table(studies, tmp_path):
+    client = studies.client
     html = study_report("in-memory", tmp_path / "s.html", client=client, log_to_run=False).read_text()
     assert "simple: |Spearman rho|" in html and "storage was not available" in html
 
@@ -95,9 +118,8 @@ def test_unknown_study_is_one_line_naming_the_studies_that_exist(study, capsys):
     assert "no study `no-such-study`" in err and "toy-study" in err and "Traceback" not in err
 
 
-def test_study_report_in_chromium_sorts_filters_and_runs_no_injected_markup(mlflow_uri, tmp_path, report_browser):
-    client = MlflowClient(mlflow_uri)
-    make_study(client, XSS_NAME, n_trials=10, storage=None, evil=XSS_PARAM)
+def test_study_report_in_chromium_sorts_filters_and_runs_no_injected_markup(studies, tmp_path, report_browser):
+    client = studies.client
     out = study_report(XSS_NAME, tmp_path / "study.html", client=client)
     html = out.read_text()
     assert "<script>alert(1)" not in html and "<img src=x" not in html

@@ -19,7 +19,7 @@ from mlflow import MlflowClient
 from tradexp.reporting.collect import RunData, collect_runs, lower_is_better, select_runs
 from tradexp.reporting.figures import MAX_LEGEND, draw_curve_panels, draw_roc_pr, draw_series
 from tradexp.reporting.publish import default_report_path, log_report, write_report
-from tradexp.reporting.render import Html, esc, image, missing, note, page, section, table
+from tradexp.reporting.render import Html, esc, image, missing, note, page, section, table, tabs
 from tradexp.reporting.sections import (
     differing_params,
     equity_series,
@@ -38,24 +38,33 @@ COMPARISON_REPORT_FILE = "comparison_report.html"
 _MAX_METRIC_COLUMNS = 40
 
 
-def comparison_metrics(runs: Sequence[RunData], metric: Optional[str] = None) -> list[str]:
-    """Metric columns: the chosen metric, then test, trading, baseline and validation metrics."""
-    names = {k for r in runs for k in r.metrics if k != "epoch"}
+def comparison_metrics(runs: Sequence[RunData], metric: Optional[str] = None) -> dict[str, list[str]]:
+    """Metric columns by group: headline (the chosen metric, then `test/<name>`), trading
+    (`test/trading/...`), validation (`val/...`) and other (baselines, significance, data, ...)."""
+    names = sorted({k for r in runs for k in r.metrics if k != "epoch"})
+    groups: dict[str, list[str]] = {"headline": [], "trading": [], "validation": [], "other": []}
+    if metric in names:
+        groups["headline"].append(metric)
+    for key in names:
+        if key == metric:
+            continue
+        if key.startswith("test/trading/"):
+            groups["trading"].append(key)
+        elif key.startswith("test/") and key.count("/") == 1:
+            groups["headline"].append(key)
+        elif key.startswith("val/"):
+            groups["validation"].append(key)
+        else:
+            groups["other"].append(key)
+    return {name: keys for name, keys in groups.items() if keys}
 
-    def rank(key: str) -> tuple:
-        group = 0 if key == metric else 1 if key.startswith("test/") and key.count("/") == 1 else 2 if key.startswith("test/trading/") else 3 if key.startswith("test/") else 4 if key.startswith("val/") else 5
-        return group, key
 
-    return sorted(names, key=rank)
+def _seed_text(run: RunData, keys: Sequence[str]) -> str:
+    return ", ".join(f"{k}={run.params.get(k, '')}" for k in keys)
 
 
-def _seeds(run: RunData) -> str:
-    return ", ".join(f"{k}={v}" for k, v in sorted(run.params.items()) if is_seed_key(k))
-
-
-def _metrics_table(runs: Sequence[RunData], metrics: list[str], metric: Optional[str]) -> list[Html]:
-    shown = metrics[:_MAX_METRIC_COLUMNS]
-    rows = [[r.name, r.run_id, r.tags.get("tradexp.model", ""), r.status, _seeds(r), *(r.metrics.get(m) for m in shown)] for r in runs]
+def _metrics_tables(runs: Sequence[RunData], groups: dict[str, list[str]], metric: Optional[str]) -> list[Html]:
+    seed_keys = [k for k in differing_params([r.params for r in runs]) if is_seed_key(k)]
     classes = None
     if metric and runs:
         values = [r.metrics.get(metric) for r in runs]
@@ -63,10 +72,16 @@ def _metrics_table(runs: Sequence[RunData], metrics: list[str], metric: Optional
         if known:
             best = min(known) if lower_is_better(metric) else max(known)
             classes = ["best" if v == best else "" for v in values]
-    out = [table(["run", "run id", "model", "status", "seeds", *shown], rows, filterable=True, select_columns=[2], row_classes=classes, scroll=len(runs) > 20)]
-    if len(metrics) > len(shown):
-        out.append(note(f"{len(metrics) - len(shown)} more metrics not shown: {', '.join(metrics[len(shown):])}"))
-    return out
+    panels = []
+    for name, keys in groups.items():
+        shown = keys[:_MAX_METRIC_COLUMNS]
+        seeds = ["seeds"] if seed_keys else []
+        rows = [[r.name, r.run_id, r.tags.get("tradexp.model", ""), r.status, *([_seed_text(r, seed_keys)] if seed_keys else []), *(r.metrics.get(m) for m in shown)] for r in runs]
+        body = [table(["run", "run id", "model", "status", *seeds, *shown], rows, filterable=True, select_columns=[2], row_classes=classes, scroll=len(runs) > 20, table_id=f"metrics-{name}")]
+        if len(keys) > len(shown):
+            body.append(note(f"{len(keys) - len(shown)} more metrics not shown: {', '.join(keys[len(shown):])}"))
+        panels.append((f"{name} ({len(keys)})", Html("".join(body))))
+    return [tabs(panels)] if panels else [missing("metrics")]
 
 
 def _config_table(runs: Sequence[RunData]) -> list[Html]:
@@ -112,7 +127,7 @@ def _equity(runs: Sequence[RunData]) -> list[Html]:
 
 
 def _seed_section(runs: Sequence[RunData], metrics: list[str]) -> list[Html]:
-    groups = seed_groups(runs, [m for m in metrics if m.startswith("test/")] or metrics[:10])
+    groups = seed_groups(runs, metrics)
     if not groups:
         return [note("No runs repeat one configuration with different seeds.")]
     out: list[Html] = []
@@ -126,17 +141,18 @@ def _seed_section(runs: Sequence[RunData], metrics: list[str]) -> list[Html]:
 
 def build_comparison_html(runs: Sequence[RunData], *, metric: Optional[str] = None, selection: str = "") -> Html:
     """The comparison report of collected runs (pure: no I/O)."""
-    metrics = comparison_metrics(runs, metric)
+    groups = comparison_metrics(runs, metric)
+    headline = groups.get("headline", []) + groups.get("trading", [])
     curve_keys = ["val/loss", "train/loss"]
     if metric and metric.startswith("test/") and f"val/{metric.removeprefix('test/')}" not in curve_keys:
         curve_keys.append(f"val/{metric.removeprefix('test/')}")
     sections = [
-        section("Runs and metrics", [note(selection)] + _metrics_table(runs, metrics, metric)),
+        section("Runs and metrics", [note(selection)] + _metrics_tables(runs, groups, metric)),
         section("Configuration differences", _config_table(runs)),
         section("Learning curves", _curves(runs, curve_keys)),
         section("ROC and precision-recall", _roc_pr(runs)),
         section("Equity curves", _equity(runs)),
-        section("Seeds: mean and spread", _seed_section(runs, metrics)),
+        section("Seeds: mean and spread", _seed_section(runs, headline or groups.get("validation", []))),
     ]
     experiments = sorted({r.experiment_name for r in runs})
     return page(f"Comparison of {len(runs)} runs", f"comparison report · {', '.join(experiments)}", sections, kind="comparison")

@@ -301,7 +301,8 @@ def seed_groups(runs: Sequence[RunData], metrics: Sequence[str]) -> list[SeedGro
     differing = [k for k in differing_params([r.params for r in runs]) if not is_seed_key(k) and not k.startswith("tracking.")]
     groups = []
     for members in grouped.values():
-        seeds = [", ".join(f"{k}={v}" for k, v in sorted(r.params.items()) if is_seed_key(k)) for r in members]
+        varying = [k for k in differing_params([r.params for r in members]) if is_seed_key(k)]
+        seeds = [", ".join(f"{k}={r.params.get(k)}" for k in varying) for r in members]
         if len(members) < 2 or len(set(seeds)) < 2:
             continue
         first = members[0]

@@ -150,7 +150,7 @@ def _final_values(run: RunData, keys: list[str]) -> Html:
         best = min(range(len(values)), key=values.__getitem__) if lower else max(range(len(values)), key=values.__getitem__)
         at = int(epochs[points[best].step]) if points[best].step in epochs else f"step {points[best].step}"
         rows.append([key, values[-1], values[best], at, len(values)])
-    return table(["metric", "last", "best", "best at epoch", "points"], rows)
+    return table(["metric", "last", "best", "best at epoch", "points"], rows, table_id="final-values")
 
 
 def _learning_curves(run: RunData) -> list[Html]:

@@ -71,3 +71,25 @@ def test_strict_refuses_to_start_when_something_differs(store, capsys):
     assert out.strip().splitlines()[-1] == "--strict: not started because of the differences above"
     runs = store.client.search_runs([store.client.get_run(original).info.experiment_id], f"tags.`{REPRODUCES_TAG}` = '{original}'")
     assert runs == []
+
+
+def test_a_trial_is_reproduced_as_a_standalone_run_on_the_exact_file(store):
+    from tradexp.organisation.reproduce import reproduction_config
+
+    run = store.client.get_run(store.mlp_csv.run_id)
+    stored = {
+        "ckpt_path": None,
+        "data": {"path": "bars.csv"},
+        "tracking": {
+            "run_type": "hpo_trial",
+            "run_name": "study-1/trial-3",
+            "run_id": "abc",
+            "tags": {"team": "alpha", "mlflow.parentRunId": "p1", "tradexp.study": "s1", "tradexp.trial": "3"},
+        },
+    }
+    config = reproduction_config(stored, run, "tradexp/development/bars", store.uri)
+    assert "ckpt_path" not in config
+    assert config["data"]["path"] == str(store.csv.resolve())
+    assert config["tracking"]["tags"] == {"team": "alpha", REPRODUCES_TAG: run.info.run_id}
+    assert (config["tracking"]["run_type"], config["tracking"]["run_name"], config["tracking"]["run_id"]) == ("reproduction", None, None)
+    assert (config["tracking"]["experiment"], config["tracking"]["tracking_uri"]) == ("tradexp/development/bars", store.uri)

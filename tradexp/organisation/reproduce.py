@@ -29,7 +29,7 @@ from tradexp.config.loading import TRAINER_ONLY_KEYS, load_config
 from tradexp.tracking.naming import git_tags, package_version_tags
 from tradexp.tracking.store import open_store
 
-__all__ = ["Difference", "MetricChange", "Reproduction", "compare_with_now", "current_data", "metric_changes", "reproduce_run", "REPRODUCES_TAG"]
+__all__ = ["Difference", "MetricChange", "Reproduction", "compare_with_now", "reproduction_config", "current_data", "metric_changes", "reproduce_run", "REPRODUCES_TAG"]
 
 log = logging.getLogger(__name__)
 
@@ -193,12 +193,15 @@ def metric_changes(original: dict[str, float], reproduction: dict[str, float]) -
     return [MetricChange(n, original.get(n), reproduction.get(n)) for n in names]
 
 
-def _prepare_config(stored: dict[str, Any], run: Run, experiment: str, tracking_uri: str) -> dict[str, Any]:
+def reproduction_config(stored: dict[str, Any], run: Run, experiment: str, tracking_uri: str) -> dict[str, Any]:
     """The stored config set up to run again: a new run of type reproduction, linked, same store."""
     config = {k: v for k, v in stored.items() if k not in TRAINER_ONLY_KEYS}
     tracking = dict(config.get("tracking") or {})
     tracking.update(run_type="reproduction", run_id=None, run_name=None, experiment=experiment, tracking_uri=tracking_uri)
-    tracking["tags"] = {**(tracking.get("tags") or {}), REPRODUCES_TAG: run.info.run_id}
+    # Keep the user's tags; drop the ones that placed the original in a study, a walk-forward or
+    # under a parent run: the reproduction stands alone, linked by `tradexp.reproduces`.
+    inherited = {k: v for k, v in (tracking.get("tags") or {}).items() if not str(k).startswith(("tradexp.", "mlflow."))}
+    tracking["tags"] = {**inherited, REPRODUCES_TAG: run.info.run_id}
     config["tracking"] = tracking
     source = run.data.tags.get("tradexp.dataset.source", "")
     data = dict(config.get("data") or {})
@@ -239,7 +242,7 @@ def reproduce_run(
     client = open_store(tracking_uri)
     run = get_run(client, run_id)
     experiment = client.get_experiment(run.info.experiment_id).name
-    config = _prepare_config(run_config(client, run_id), run, experiment, client.tracking_uri)
+    config = reproduction_config(run_config(client, run_id), run, experiment, client.tracking_uri)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "config.yaml"
         path.write_text(yaml.safe_dump(config, sort_keys=False))

@@ -37,6 +37,11 @@ def print_fit_summary(trainer: "pl.Trainer") -> None:
     print()
     for logger in trainer.loggers:
         if isinstance(logger, MLFlowLogger):
+            spool = getattr(logger, "spool_path", None)
+            if spool is not None:  # the tracking server is down: asking it anything would fail
+                print(f"MLflow run: {logger.run_id}  NOT complete on {logger.tracking_uri} (server unreachable)")
+                print(f"  kept in:  {spool}   replay with: tradexp sync {spool}")
+                continue
             experiment = logger.experiment.get_experiment(logger.experiment_id)
             print(f"MLflow run: {logger.run_id}  (experiment {experiment.name!r})")
             uri = logger.experiment.tracking_uri

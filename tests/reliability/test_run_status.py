@@ -13,6 +13,7 @@ from mlflow import MlflowClient
 
 from tests.conftest import CONFIGS, TINY
 from tests.reliability.conftest import LONG_FIT, NO_REPORTING, TRACEBACK, artifact_paths, finish, first_run_with_metric, output, spawn, the_run, wait_until
+from tests.reliability.test_resume import assert_steps_never_decrease
 from tests.reliability.faults import FAULT_MESSAGE, StepModel
 from tradexp.api import override_args
 from tradexp.cli import main
@@ -93,8 +94,20 @@ def test_signal_marks_the_run_killed_with_metrics_and_a_last_checkpoint(mlflow_u
     assert steps == sorted(steps) and len(set(steps)) == len(steps)
 
     assert TRACEBACK not in stderr + stdout
-    if signum == signal.SIGTERM:
-        assert "stopped by SIGTERM" in stderr
+    if signum == signal.SIGINT:
+        return
+    assert "stopped by SIGTERM" in stderr
+
+    # After the kill, `--ckpt_path last` continues the same run, and its steps only go forward.
+    epochs = checkpoint["epoch"] + 2
+    assert main(["fit", *LONG_FIT, *NO_REPORTING, f"--trainer.max_epochs={epochs}", "--ckpt_path=last"]) == 0
+    resumed = the_run(client)
+    assert resumed.info.run_id == run.info.run_id and resumed.info.status == "FINISHED"
+    assert resumed.data.tags["tradexp.resumed"] == "1"
+    assert resumed.data.tags["tradexp.param_changed.trainer.max_epochs"] == f"100000 -> {epochs}"
+    for key in ("train/loss", "val/loss", "epoch"):
+        assert_steps_never_decrease(client, run.info.run_id, key)
+    assert max(m.value for m in client.get_metric_history(run.info.run_id, "epoch")) == epochs - 1
 
 
 @pytest.mark.slow

@@ -249,6 +249,8 @@ class TradexpLogger(MLFlowLogger):
             self._spool.log_text(*args)
         elif op == "set_terminated":
             self._spool.set_terminated(args[0], int(time.time() * 1000))
+        elif op == "log_artifact":
+            self._spool.log_artifact(*args)
         else:
             log.warning("tracking server down: `%s` was not recorded", op)
 

@@ -1,7 +1,7 @@
 """A local spool for run data the tracking server could not take, and the replay that syncs it.
 
 When the server stops answering mid-run, `TradexpLogger` appends every further write (metrics,
-params, tags, text artifacts, the final status) to `<save_dir>/spool/<run_id>.jsonl`. At the end it
+params, tags, text artifacts, files (copied next to it), the final status) to `<save_dir>/spool/<run_id>.jsonl`. At the end it
 tries to replay once; if the server is still down the file stays, the run stays RUNNING on the
 server (never FINISHED with gaps), and `tradexp sync <spool file>` replays it later.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,14 @@ class Spool:
     def set_terminated(self, status: str, end_time: int) -> None:
         self._append({"op": "set_terminated", "status": status, "end_time": end_time})
 
+    def log_artifact(self, local_path: str, artifact_path: str | None = None) -> None:
+        """Keep a copy of the file (its name may be a temporary link) in `<run_id>.files/` and record it."""
+        folder = self.path.with_suffix(".files") / (artifact_path or "")
+        folder.mkdir(parents=True, exist_ok=True)
+        copy = folder / Path(local_path).name
+        shutil.copyfile(local_path, copy)
+        self._append({"op": "log_artifact", "local_path": str(copy), "artifact_path": artifact_path})
+
 
 def replay_spool(path: Path, client: MlflowClient | None = None) -> dict[str, int]:
     """Replay a spool file into its run, then delete the file; returns counts of what was replayed.
@@ -83,7 +92,7 @@ def replay_spool(path: Path, client: MlflowClient | None = None) -> dict[str, in
     header = lines[0]
     client = client or MlflowClient(header["tracking_uri"])
     run_id = header["run_id"]
-    counts = {"metrics": 0, "params": 0, "tags": 0, "texts": 0, "status": 0}
+    counts = {"metrics": 0, "params": 0, "tags": 0, "texts": 0, "files": 0, "status": 0}
     for record in lines[1:]:
         if record["op"] == "log_batch":
             metrics = [Metric(k, v, t, s) for k, v, t, s in record["metrics"]]
@@ -97,10 +106,14 @@ def replay_spool(path: Path, client: MlflowClient | None = None) -> dict[str, in
         elif record["op"] == "log_text":
             client.log_text(run_id, record["text"], record["artifact_file"])
             counts["texts"] += 1
+        elif record["op"] == "log_artifact":
+            client.log_artifact(run_id, record["local_path"], record["artifact_path"])
+            counts["files"] += 1
         elif record["op"] == "set_terminated":
             client.set_terminated(run_id, record["status"], end_time=record["end_time"])
             counts["status"] += 1
     Path(path).unlink()
+    shutil.rmtree(Path(path).with_suffix(".files"), ignore_errors=True)
     return counts
 
 

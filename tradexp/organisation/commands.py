@@ -157,7 +157,7 @@ def _change_rows(changes: Sequence[ConfigChange], label_a: str, label_b: str) ->
 
 
 def _config_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tradexp config", description="Inspect, compare and check configurations.")
+    parser = argparse.ArgumentParser(prog="tradexp config", description="Inspect, compare and check configurations.", allow_abbrev=False)
     commands = parser.add_subparsers(dest="command", required=True, metavar="{diff,show,validate}")
     diff = commands.add_parser("diff", help="what changed between two runs' configs (or YAML files)", description="Changed, added and removed keys between two resolved configs.")
     diff.add_argument("first", metavar="RUN_A", help="run id or YAML file")
@@ -169,6 +169,7 @@ def _config_parser() -> argparse.ArgumentParser:
     _tracking_argument(show)
     validate = commands.add_parser(
         "validate",
+        allow_abbrev=False,
         help="check a config (YAML + overrides) without training",
         description="Parse and check every rule as `tradexp fit` would, then print the resolved config.\n"
         "example: tradexp config validate configs/lstm.yaml --model.lr 0.01",
@@ -269,6 +270,7 @@ def reproduce_main(argv: Sequence[str]) -> int:
     _quiet_downloads()
     parser = argparse.ArgumentParser(
         prog="tradexp reproduce",
+        allow_abbrev=False,  # `--trainer.max_epochs 3` is an override, never an abbreviation
         description="Re-run a run from its stored config and seed as a new `reproduction` run linked to it. "
         "Differences in git commit, uncommitted changes, package versions and data digest are reported "
         "before starting; metric differences after finishing. Further --key VALUE arguments override the stored config.",

@@ -25,6 +25,7 @@ from mlflow.exceptions import MlflowException
 
 from tradexp import __version__
 from tradexp.config.history import get_run, run_config
+from tradexp.errors import TradexpError
 from tradexp.config.loading import TRAINER_ONLY_KEYS, load_config
 from tradexp.tracking.naming import git_tags, package_version_tags
 from tradexp.tracking.store import open_store
@@ -172,7 +173,7 @@ def compare_with_now(client: MlflowClient, run: Run, data: dict[str, Any]) -> li
     digest_then, source_then = tags.get("tradexp.dataset.digest"), tags.get("tradexp.dataset.source", "")
     try:
         digest_now, source_now = current_data(data)
-    except Exception as exc:  # the data may be gone or broken; that is a difference to report
+    except (TradexpError, OSError, ValueError) as exc:  # the data may be gone or broken: a difference to report
         found.append(Difference("data", f"{digest_then} ({source_then})", f"unreadable: {exc}"))
         return found
     if digest_then and digest_then != digest_now:

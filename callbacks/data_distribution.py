@@ -89,6 +89,7 @@ def _draw_histograms(info: HistogramInfo, max_features: int) -> Any:
             ax.stairs(densities[j], info.edges[j], label=split, color=colors.get(split), lw=1.3)
         ax.set_title(name, fontsize=9)
         ax.tick_params(labelsize=7)
+        ax.locator_params(axis="x", nbins=5)
     for k in range(len(names), nrows * ncols):
         axes[k // ncols][k % ncols].axis("off")
     axes[0][0].legend(fontsize=7)

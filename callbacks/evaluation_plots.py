@@ -165,7 +165,8 @@ class EvaluationPlots(ReportingCallback):
     def _collect(self, split: str, outputs: Any) -> None:
         if isinstance(outputs, Mapping) and self.preds_key in outputs and self.target_key in outputs:
             preds, target = outputs[self.preds_key], outputs[self.target_key]
-            self._buffers[split].append((preds.detach().float().reshape(len(preds), -1).cpu(), target.detach().float().reshape(len(target), -1).cpu()))
+            # kept on the device until the end: no host sync per batch
+            self._buffers[split].append((preds.detach().float().reshape(len(preds), -1), target.detach().float().reshape(len(target), -1)))
         else:
             self._missing[split] = True
 
@@ -206,8 +207,8 @@ class EvaluationPlots(ReportingCallback):
             if missing:
                 preds, target = self._predict(pl_module, first_loader(loaders))
             else:
-                preds = torch.cat([p for p, _ in self._buffers[split]])
-                target = torch.cat([t for _, t in self._buffers[split]])
+                preds = torch.cat([p for p, _ in self._buffers[split]]).cpu()  # (N, 1)
+                target = torch.cat([t for _, t in self._buffers[split]]).cpu()
             self._buffers[split] = []
             if trainer.world_size > 1:
                 preds, target = self._gather(trainer, preds), self._gather(trainer, target)

@@ -152,6 +152,11 @@ class LearningCurves(ReportingCallback):
         with self.reporting_errors(trainer, "on_fit_end"):
             self._draw(trainer)
 
+    @override
+    def on_exception(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule", exception: BaseException) -> None:
+        with self.reporting_errors(trainer, "on_exception"):
+            self._draw(trainer)  # the curves up to the failure are what one needs to see why
+
     def _record(self, trainer: "pl.Trainer") -> None:
         validated = self._validated_epoch == trainer.current_epoch
         row: dict[str, float] = {"epoch": trainer.current_epoch}

@@ -260,10 +260,11 @@ def equity_series(frame: Optional[pd.DataFrame], label: str = "model") -> Option
     value_col = value_col or next((c for c in numeric if "equity" in str(c).lower()), numeric[0] if numeric else None)
     if value_col is None:
         return None
+    x: list[Any] = list(range(len(df)))
     if time_col is not None:
-        x = list(pd.to_datetime(df[time_col], errors="coerce").to_numpy())
-    else:
-        x = list(range(len(df)))
+        times = pd.to_datetime(df[time_col], errors="coerce", format="ISO8601")
+        if times.notna().all():
+            x = list(times.to_numpy())
     return Series(label, x, [float(v) for v in df[value_col]])
 
 

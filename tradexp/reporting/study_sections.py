@@ -7,6 +7,7 @@ import logging
 import math
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NamedTuple, Optional
 
 import numpy as np
@@ -182,6 +183,18 @@ def simple_importances(frame: pd.DataFrame, params: Sequence[str]) -> dict[str, 
     return {k: (v / norm if norm > 0 else 0.0) for k, v in sorted(raw.items(), key=lambda kv: -kv[1])}
 
 
+def _open_storage(storage: str) -> Any:
+    """An RDB URL as is; a journal file (`journal:///path`, or a path ending in .log/.journal) opened."""
+    import optuna
+
+    path = storage.removeprefix("journal://") if storage.startswith("journal://") else storage if "://" not in storage else None
+    if path is None:
+        return storage
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"optuna journal `{path}` not found")
+    return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(path))
+
+
 def _optuna_importances(settings: dict[str, Any]) -> Optional[tuple[dict[str, float], str]]:
     storage = settings.get("storage") or settings.get("storage_url")
     name = settings.get("study_name") or settings.get("name")
@@ -194,7 +207,7 @@ def _optuna_importances(settings: dict[str, Any]) -> Optional[tuple[dict[str, fl
     else:
         evaluator, method = optuna.importance.PedAnovaImportanceEvaluator(), "PED-ANOVA (Optuna, from the study's storage; fANOVA needs scikit-learn)"
     try:
-        study = optuna.load_study(study_name=str(name), storage=storage)
+        study = optuna.load_study(study_name=str(name), storage=_open_storage(storage))
         if len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))) < 2:
             return None
         values = optuna.importance.get_param_importances(study, evaluator=evaluator)

@@ -57,6 +57,8 @@ def test_fold_plan_that_leaves_no_training_data_is_refused():
     times = pd.bdate_range("2020-01-01", periods=100)
     with pytest.raises(ConfigError, match=r"walkforward: 100 samples give fold 0 -?\d+ train"):
         plan_folds(times, 4, "expanding", embargo=20, val_fraction=0.15, min_train_fraction=0.2)
+    with pytest.raises(ConfigError, match=r"give fold 0 \d+ train, \d+ val and 6 test samples .* >= 20 test samples"):
+        plan_folds(pd.bdate_range("2020-01-01", periods=400), 40, "expanding", embargo=8, val_fraction=0.15)
     with pytest.raises(ConfigError, match="walkforward --mode: 'sliding' received; allowed: expanding, rolling"):
         plan_folds(times, 4, "sliding", embargo=2, val_fraction=0.15)
 

@@ -38,6 +38,7 @@ __all__ = ["Fold", "FoldResult", "WalkForwardResult", "plan_folds", "walk_forwar
 log = logging.getLogger(__name__)
 
 Mode = Literal["expanding", "rolling"]
+_MIN_TEST_SAMPLES = 20  # fewer test bars per fold say nothing about a strategy
 ConfigPaths = Union[str, Path, Sequence[Union[str, Path]]]
 
 
@@ -107,11 +108,12 @@ def plan_folds(
     n_val = int(round(count * val_fraction))
     train_span = first_test - n_val  # fold 0's train (incl. the embargo): the rolling window length
     fold0_train, val_kept = train_span - embargo, n_val - embargo
-    if block < 1 or val_kept < 1 or fold0_train < 1:
+    if block < _MIN_TEST_SAMPLES or val_kept < 1 or fold0_train < 1:
         raise ConfigError(
             f"walkforward: {count} samples give fold 0 {fold0_train} train, {val_kept} val and {block} test samples "
             f"(embargo {embargo}, --min-train-fraction {min_train_fraction}, data.val_fraction {val_fraction}, "
-            f"{folds} folds); use more bars, fewer folds or a larger fraction"
+            f"{folds} folds; a fold needs >= 1 train, >= 1 val and >= {_MIN_TEST_SAMPLES} test samples); "
+            "use more bars, fewer folds or other fractions"
         )
     plan = []
     for k in range(folds):

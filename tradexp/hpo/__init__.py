@@ -2,13 +2,14 @@
 
     tradexp hpo --config configs/hpo/lstm.yaml --n_trials 20
     from tradexp.hpo import run_study
+
+Names are imported on first use, so `tradexp.hpo.storage` alone does not pull in Lightning.
 """
 
-from tradexp.hpo.pruning import MetricNotFoundError, OptunaPruning
-from tradexp.hpo.settings import HpoSettings, load_settings
-from tradexp.hpo.space import ParamSpec, SearchSpace
-from tradexp.hpo.storage import default_storage_url, open_storage
-from tradexp.hpo.study import StudyResult, run_study
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __all__ = [
     "HpoSettings",
@@ -22,3 +23,22 @@ __all__ = [
     "open_storage",
     "run_study",
 ]
+
+_HOMES = {
+    "HpoSettings": "settings",
+    "load_settings": "settings",
+    "MetricNotFoundError": "pruning",
+    "OptunaPruning": "pruning",
+    "ParamSpec": "space",
+    "SearchSpace": "space",
+    "StudyResult": "study",
+    "run_study": "study",
+    "default_storage_url": "storage",
+    "open_storage": "storage",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'tradexp.hpo' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"tradexp.hpo.{_HOMES[name]}"), name)

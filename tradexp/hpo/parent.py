@@ -172,7 +172,9 @@ class StudyRun:
 
 
 def reconcile_child_runs(study: optuna.Study, client: MlflowClient) -> int:
-    """End the child runs of trials whose worker died (Optuna FAIL, MLflow still RUNNING) as KILLED.
+    """Close the child runs of trials whose worker died: Optuna says FAIL, MLflow may still say RUNNING.
+
+    Each such run is tagged `tradexp.trial.state=FAIL` and, if still RUNNING, ended as KILLED.
 
     Returns:
         How many runs were ended.
@@ -186,9 +188,11 @@ def reconcile_child_runs(study: optuna.Study, client: MlflowClient) -> int:
             run = client.get_run(run_id)
         except MlflowException:
             continue
-        if run.info.status == "RUNNING" and run.data.tags.get("tradexp.trial") == str(trial.number):
-            client.set_tag(run_id, STATE_TAG, "FAIL")
-            client.set_tag(run_id, "tradexp.status_reason", "worker died (no heartbeat); the trial was failed and retried")
+        if run.data.tags.get("tradexp.trial") != str(trial.number) or run.data.tags.get(STATE_TAG) == "FAIL":
+            continue
+        client.set_tag(run_id, STATE_TAG, "FAIL")
+        client.set_tag(run_id, "tradexp.status_reason", "worker died (no heartbeat); the trial was failed and retried")
+        if run.info.status == "RUNNING":
             client.set_terminated(run_id, "KILLED")
             ended += 1
     return ended

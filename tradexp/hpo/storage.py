@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import importlib.util
 import logging
 import random
 import time
@@ -22,6 +23,7 @@ import sqlalchemy.exc
 from optuna.exceptions import DuplicatedStudyError, ExperimentalWarning
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
+from callbacks.git_state import strip_credentials
 from tradexp.errors import ConfigError
 
 __all__ = ["default_storage_url", "open_storage", "create_or_load_study", "sqlite_file"]
@@ -49,6 +51,14 @@ def _absolute(url: str) -> str:
     db = sqlite_file(url)
     if db is not None and not url.startswith("sqlite:////") and str(db) != ":memory:":
         return f"sqlite:///{db.resolve()}"
+    return url
+
+
+def _with_driver(url: str) -> str:
+    """`postgresql://` means psycopg 3 to SQLAlchemy 2; use psycopg2 when only it is installed."""
+    scheme, _, rest = url.partition("://")
+    if scheme in ("postgresql", "postgres") and importlib.util.find_spec("psycopg") is None and importlib.util.find_spec("psycopg2") is not None:
+        return f"postgresql+psycopg2://{rest}"
     return url
 
 
@@ -88,7 +98,7 @@ def open_storage(url: str, heartbeat_interval: int = 30, max_retry: int = 2, att
             f"Optuna storage `{url}` is not supported; use `sqlite:///path/optuna.db` or `postgresql://user@host:port/db` "
             "(relational stores have heartbeats, so a killed worker's trial is failed and retried)"
         )
-    url = _absolute(url)
+    url = _with_driver(_absolute(url))
     db = sqlite_file(url)
     engine_kwargs = {"connect_args": {"timeout": 60}} if db is not None else {"pool_pre_ping": True}
     with _file_lock(db), warnings.catch_warnings():
@@ -102,9 +112,14 @@ def open_storage(url: str, heartbeat_interval: int = 30, max_retry: int = 2, att
                     grace_period=2 * heartbeat_interval,
                     heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=max_retry),
                 )
+            except ImportError as exc:
+                raise ConfigError(
+                    f"no database driver for Optuna storage {strip_credentials(url)}: {exc}; "
+                    "for PostgreSQL `pip install psycopg2-binary` (or `tradexp[postgres]`)"
+                ) from None
             except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError) as exc:
                 if attempt == attempts:
-                    raise ConfigError(f"cannot open Optuna storage {url}: {str(exc).splitlines()[0]}") from exc
+                    raise ConfigError(f"cannot open Optuna storage {strip_credentials(url)}: {str(exc).splitlines()[0]}") from exc
                 time.sleep(0.2 * attempt + random.random() * 0.3)
     raise AssertionError("unreachable")
 

@@ -26,7 +26,7 @@ from tradexp.hpo.objective import StudyContext, TrialFailed, TrialObjective, tri
 from tradexp.hpo.parent import StudyRun, reconcile_child_runs
 from tradexp.hpo.selection import deflated_sharpe_of_best
 from tradexp.hpo.settings import HpoSettings, build_pruner, build_sampler, flatten_overrides, load_settings
-from tradexp.hpo.storage import create_or_load_study, default_storage_url, open_storage
+from tradexp.hpo.storage import create_or_load_study, default_storage_url, open_storage, sqlite_file
 
 __all__ = ["StudyResult", "run_study", "prepare_context"]
 
@@ -308,13 +308,16 @@ def run_study(
     context.parent_run_id = parent.run_id
     start_number = len(study.trials)
     bar = _Progress(settings.n_trials, context.study_name, progress, start_number)
+    # Seeds differ per process: by the trials already in the study (reproducible on one machine), and
+    # by process id on a shared server, where machines start together and trial order is not repeatable.
+    seed_base = start_number + (os.getpid() if sqlite_file(storage_url) is None else 0)
     try:
         parent.log_settings(settings, storage_url)
         reconcile_child_runs(study, parent.client)
         if settings.workers == 1:
-            _optimize(context, storage_url, settings.n_trials, settings.timeout, start_number, (bar.update,))
+            _optimize(context, storage_url, settings.n_trials, settings.timeout, seed_base, (bar.update,))
         else:
-            _run_workers(context, storage_url, study, bar, start_number, quiet)
+            _run_workers(context, storage_url, study, bar, seed_base, quiet)
     except KeyboardInterrupt as exc:
         bar.close()
         parent.end("KILLED", exc)

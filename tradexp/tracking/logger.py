@@ -159,6 +159,8 @@ class TradexpLogger(MLFlowLogger):
             _bound_http_retries()
             if rank_zero_only.rank == 0:
                 check_server(uri, server_timeout)
+        else:  # MLFlowLogger's own client migrates a fresh sqlite file when constructed: do that under the lock
+            open_store(uri)
         super().__init__(
             experiment_name=experiment_name,
             run_name=run_name,

@@ -182,6 +182,12 @@ def test_run_and_comparison_reports_in_chromium(fits, tmp_path, report_browser):
     page.locator("#environment > summary").click()
     assert page.locator("#environment").evaluate("d => d.open")
     assert page.title() == f"Run {XSS_NAME}"
+    page.get_by_role("tab", name="config/config.yaml").click()
+    assert not page.locator("#configuration .tab-panel").nth(1).is_visible()
+    page.emulate_media(media="print")  # printing shows every tab panel and hides the controls
+    assert page.locator("#configuration .tab-panel").nth(1).is_visible()
+    assert not page.locator("nav.toc").is_visible() and not page.locator("#configuration input.table-filter").is_visible()
+    page.emulate_media(media="screen")
     check_clean(opened)
     page.close()
 

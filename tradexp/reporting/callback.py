@@ -34,12 +34,13 @@ class RunReport(Callback):
 
     Args:
         dirpath: Also keep a copy at `<dirpath>/run_<run_id>.html`; None = only in the run.
-        skip_run_types: Runs whose `tradexp.type` tag is one of these get no report (the study
-            report covers HPO trials).
+        skip_run_types: Runs whose `tradexp.type` tag is one of these get no report (e.g.
+            `["hpo_trial"]`; `tradexp hpo` already leaves reporting callbacks out of trials unless
+            `trial_reports: true`).
         strict: Raise instead of warning when the report cannot be written.
     """
 
-    def __init__(self, dirpath: Optional[str] = None, skip_run_types: Sequence[str] = ("hpo_trial",), strict: bool = False) -> None:
+    def __init__(self, dirpath: Optional[str] = None, skip_run_types: Sequence[str] = (), strict: bool = False) -> None:
         if isinstance(skip_run_types, str):
             raise TypeError(f"`skip_run_types` must be a list of run types, got the string {skip_run_types!r}")
         self.dirpath = dirpath

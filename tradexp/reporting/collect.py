@@ -14,6 +14,7 @@ import fnmatch
 import io
 import json
 import logging
+import os
 import re
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -199,6 +200,34 @@ def _list_files(client: MlflowClient, run_id: str, path: Optional[str] = None) -
     return out
 
 
+def _list_local(root: Path) -> dict[str, Optional[int]]:
+    """The same listing as `_list_files`, read straight from a local artifact folder."""
+    out: dict[str, Optional[int]] = {}
+    for folder, dirs, names in os.walk(root):
+        rel = Path(folder).relative_to(root).as_posix()
+        prefix = "" if rel == "." else rel + "/"
+        if prefix:
+            out[prefix] = None
+        skipped = [d for d in dirs if not prefix and d in _SKIPPED_DIRS]
+        out.update({d + "/": None for d in skipped})
+        dirs[:] = [d for d in dirs if d not in skipped]
+        out.update({prefix + name: (Path(folder) / name).stat().st_size for name in names})
+    return dict(sorted(out.items()))
+
+
+def _wanted_files(client: MlflowClient, run: Run, patterns: Sequence[str]) -> tuple[dict[str, Optional[int]], list[str]]:
+    """(artifact listing, paths to read). Exact paths on a local store are checked, not listed."""
+    root = _local_root(run.info.artifact_uri)
+    if root is not None and not any(ch in p for p in patterns for ch in "*?["):
+        sizes = {p: (root / p).stat().st_size for p in patterns if (root / p).is_file()}
+        return sizes, [p for p, size in sizes.items() if size <= _MAX_FILE_BYTES]
+    listing = _list_local(root) if root is not None else _list_files(client, run.info.run_id)
+    wanted = [
+        p for p, size in listing.items() if size is not None and size <= _MAX_FILE_BYTES and any(fnmatch.fnmatch(p, pat) for pat in patterns)
+    ]
+    return listing, wanted
+
+
 def _local_root(artifact_uri: str) -> Optional[Path]:
     """The folder of a `file://` artifact location (read directly: no copy, no progress bars)."""
     if not artifact_uri.startswith("file:"):
@@ -264,12 +293,7 @@ def collect_run(
     for key in _history_keys(data.metrics, histories):
         data.histories[key] = [MetricPoint(int(m.step), float(m.value), int(m.timestamp)) for m in client.get_metric_history(run_id, key)]
     if files:
-        data.artifacts = _list_files(client, run_id)
-        wanted = [
-            p
-            for p, size in data.artifacts.items()
-            if size is not None and any(fnmatch.fnmatch(p, pat) for pat in files) and size <= _MAX_FILE_BYTES
-        ]
+        data.artifacts, wanted = _wanted_files(client, run, files)
         data.files = _read_files(client, run_id, wanted, run.info.artifact_uri)
     return data
 
@@ -283,7 +307,21 @@ def collect_runs(
 ) -> list[RunData]:
     """Read several runs (for a comparison) in the given order."""
     names: dict[str, str] = {}
-    return [collect_run(client, rid, histories=histories, files=files, experiment_names=names) for rid in run_ids]
+    entities = _fetch_runs(client, run_ids)
+    return [collect_run(client, rid, histories=histories, files=files, run=entities.get(rid), experiment_names=names) for rid in run_ids]
+
+
+def _fetch_runs(client: MlflowClient, run_ids: Sequence[str]) -> dict[str, Run]:
+    """Many runs in a few searches (`run_id IN (...)`) instead of one request each."""
+    experiments = [e.experiment_id for e in client.search_experiments(view_type=ViewType.ACTIVE_ONLY)]
+    found: dict[str, Run] = {}
+    wanted = [r for r in dict.fromkeys(run_ids) if looks_like_run_id(r)]
+    for start in range(0, len(wanted), 100):
+        chunk = wanted[start : start + 100]
+        ids = ", ".join(f"'{r}'" for r in chunk)
+        for run in client.search_runs(experiments, f"attributes.run_id IN ({ids})", max_results=len(chunk)):
+            found[run.info.run_id] = run
+    return found
 
 
 def lower_is_better(metric: str) -> bool:

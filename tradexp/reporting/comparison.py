@@ -114,7 +114,7 @@ def _roc_pr(runs: Sequence[RunData]) -> list[Html]:
     if png is None:
         return [missing("classification predictions (predictions/test_predictions.csv)")]
     rows = [[name, rocs[name].auc, prs[name].average_precision if name in prs else None] for name in rocs]
-    return [image(png, "ROC and precision-recall curves"), table(["run", "AUC (from predictions)", "average precision"], rows)]
+    return [image(png, "ROC and precision-recall curves"), table(["run", "AUC (from predictions)", "average precision"], rows, filterable=len(rows) > 20, scroll=len(rows) > 20)]
 
 
 def _equity(runs: Sequence[RunData]) -> list[Html]:
@@ -123,7 +123,7 @@ def _equity(runs: Sequence[RunData]) -> list[Html]:
     if png is None:
         return [missing("equity curves (evaluation/equity.csv)")]
     rows = [[s.label, s.y[-1] if s.y else None, min(s.y) if s.y else None, max(s.y) if s.y else None, len(s.y)] for s in series]
-    return [image(png, "equity curves"), table(["run", "final", "min", "max", "points"], rows)]
+    return [image(png, "equity curves"), table(["run", "final", "min", "max", "points"], rows, filterable=len(rows) > 20, scroll=len(rows) > 20)]
 
 
 def _seed_section(runs: Sequence[RunData], metrics: list[str]) -> list[Html]:

@@ -6,12 +6,15 @@ backend or state (safe in a notebook and inside a training process) and needs no
 
 from __future__ import annotations
 
+import datetime as _dt
 import io
 import math
 from collections.abc import Mapping, Sequence
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
+from matplotlib import colormaps
+from matplotlib import dates as mdates
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
@@ -32,13 +35,39 @@ __all__ = [
 
 MAX_LEGEND = 12  # more lines than this: no legend (the table names the runs)
 _DPI = 100
+_CYCLE = colormaps["tab20"]
 _STATE_COLOURS = {"COMPLETE": "tab:blue", "PRUNED": "tab:orange", "FAIL": "tab:red", "RUNNING": "tab:gray"}
 
 
 def _png(fig: Figure) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=_DPI, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=_DPI)  # constrained layout already fits the labels
     return buf.getvalue()
+
+
+def _many_lines(ax: Any, xy: Sequence[tuple[Any, Any]]) -> None:
+    """Draw many lines as one LineCollection (one `plot` call per line is slow past a few dozen)."""
+    is_time = any(len(x) and isinstance(x[0], (np.datetime64, _dt.datetime)) for x, _ in xy)
+    segments = []
+    for x, y in xy:
+        xs = mdates.date2num(np.asarray(x)) if is_time else np.asarray(x, dtype=float)
+        segments.append(np.column_stack([xs, np.asarray(y, dtype=float)]))  # (points, 2)
+    colours = [_CYCLE(i % _CYCLE.N) for i in range(len(segments))]
+    ax.add_collection(LineCollection(segments, colors=colours, linewidths=0.8, alpha=0.6))
+    ax.autoscale_view()
+    if is_time:
+        ax.xaxis_date()
+
+
+def _lines(ax: Any, series: Sequence[tuple[Any, Any, str]], marker: bool = False) -> None:
+    """A line per (x, y, label): individual lines with a legend when few, one collection when many."""
+    if len(series) > MAX_LEGEND:
+        _many_lines(ax, [(x, y) for x, y, _ in series])
+        return
+    for x, y, label in series:
+        ax.plot(x, y, marker="o" if marker and len(x) <= 30 else None, markersize=3, linewidth=1.3, label=label)
+    if series:
+        ax.legend(fontsize=7)
 
 
 def _grid(n: int, ncols: int = 3, size: tuple[float, float] = (4.6, 3.2)) -> tuple[Figure, list]:
@@ -57,18 +86,13 @@ def draw_curve_panels(panels: Sequence[CurvePanel], ncols: int = 3) -> Optional[
         return None
     fig, axes = _grid(len(panels), ncols)
     for ax, panel in zip(axes, panels):
-        many = len(panel.series) > MAX_LEGEND
-        for s in panel.series:
-            marker = "o" if len(s.x) <= 30 and not many else None
-            ax.plot(s.x, s.y, marker=marker, markersize=3, linewidth=1.0 if many else 1.5, alpha=0.6 if many else 1.0, label=s.label)
+        _lines(ax, [(s.x, s.y, s.label) for s in panel.series], marker=True)
         ax.set_title(panel.title, fontsize=10)
         ax.set_xlabel(panel.xlabel, fontsize=9)
         if panel.xlabel in ("epoch", "evaluation"):
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.tick_params(labelsize=8)
-        if not many:
-            ax.legend(fontsize=7)
     return _png(fig)
 
 
@@ -78,20 +102,17 @@ def draw_roc_pr(rocs: Mapping[str, RocInfo], prs: Mapping[str, PrInfo]) -> Optio
         return None
     fig = Figure(figsize=(10, 4.2), layout="constrained")
     ax_roc, ax_pr = fig.subplots(1, 2)
-    legend = len(rocs) <= MAX_LEGEND
-    for label, roc in rocs.items():
-        ax_roc.plot(roc.fpr, roc.tpr, linewidth=1.2, label=f"{label} (AUC {roc.auc:.3f})")
+    _lines(ax_roc, [(roc.fpr, roc.tpr, f"{label} (AUC {roc.auc:.3f})") for label, roc in rocs.items()])
     ax_roc.plot([0, 1], [0, 1], linestyle="--", color="gray", linewidth=0.8)
     ax_roc.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (test)")
-    for label, pr in prs.items():
-        ax_pr.step(pr.recall, pr.precision, where="post", linewidth=1.2, label=f"{label} (AP {pr.average_precision:.3f})")
+    # precision is a step function of recall: draw the steps as lines (x repeated at each step)
+    steps = [(np.repeat(pr.recall, 2)[1:], np.repeat(pr.precision, 2)[:-1], f"{label} (AP {pr.average_precision:.3f})") for label, pr in prs.items()]
+    _lines(ax_pr, steps)
     if prs:
         ax_pr.axhline(next(iter(prs.values())).base_rate, linestyle="--", color="gray", linewidth=0.8)
     ax_pr.set(xlabel="recall", ylabel="precision", title="Precision-recall (test)", ylim=(0, 1.02))
     for ax in (ax_roc, ax_pr):
         ax.grid(alpha=0.3)
-        if legend:
-            ax.legend(fontsize=7)
     return _png(fig)
 
 
@@ -101,12 +122,9 @@ def draw_series(series: Sequence[Series], title: str, ylabel: str) -> Optional[b
         return None
     fig = Figure(figsize=(10, 4), layout="constrained")
     ax = fig.subplots()
-    for s in series:
-        ax.plot(s.x, s.y, linewidth=1.2, label=s.label)
+    _lines(ax, [(s.x, s.y, s.label) for s in series])
     ax.set(title=title, ylabel=ylabel)
     ax.grid(alpha=0.3)
-    if len(series) <= MAX_LEGEND:
-        ax.legend(fontsize=7)
     return _png(fig)
 
 
@@ -171,11 +189,13 @@ def draw_intermediate(curves: Sequence[tuple[Series, str]], metric: str) -> Opti
         return None
     fig = Figure(figsize=(9, 4), layout="constrained")
     ax = fig.subplots()
-    seen = set()
+    by_state: dict[str, list[np.ndarray]] = {}
     for series, state in curves:
-        label = state if state not in seen else None
-        seen.add(state)
-        ax.plot(series.x, series.y, color=_STATE_COLOURS.get(state, "tab:purple"), linewidth=0.8, alpha=0.6, label=label)
+        by_state.setdefault(state, []).append(np.column_stack([series.x, series.y]))  # (epochs, 2)
+    for state, segments in sorted(by_state.items()):
+        colour = _STATE_COLOURS.get(state, "tab:purple")
+        ax.add_collection(LineCollection(segments, colors=colour, linewidths=0.8, alpha=0.6, label=f"{state} ({len(segments)})"))
+    ax.autoscale_view()
     ax.set(xlabel="epoch", ylabel=metric, title="Intermediate values")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)

@@ -37,8 +37,13 @@ log = logging.getLogger(__name__)
 STUDY_REPORT_FILE = "study_report.html"
 
 
-def _redacted(settings: dict[str, Any]) -> dict[str, Any]:
-    return {k: strip_credentials(v) if isinstance(v, str) and "://" in v else v for k, v in settings.items()}
+def _redacted(value: Any) -> Any:
+    """Settings with `user:password@` removed from every URL (storage URLs may carry them)."""
+    if isinstance(value, dict):
+        return {k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(v) for v in value]
+    return strip_credentials(value) if isinstance(value, str) and "://" in value else value
 
 
 def _cell(value: Any) -> Any:

@@ -57,14 +57,23 @@ def _param_names(study: StudyData) -> list[str]:
     if study.search_space:
         return list(study.search_space)
     if study.trials_csv is not None:
-        names = [c.removeprefix("params_") for c in study.trials_csv.columns if str(c).startswith("params_")]
+        names = [_csv_param(str(c)) for c in study.trials_csv.columns if _csv_param(str(c))]
         if names:
             return names
     keys = differing_params([t.params for t in study.trials])
     return [k for k in keys if not is_seed_key(k) and not k.startswith("tracking.")]
 
 
+def _csv_param(column: str) -> Optional[str]:
+    """`params_model.lr` (Optuna's table) or `param.model.lr` (tradexp's) -> `model.lr`."""
+    for prefix in ("params_", "param."):
+        if column.startswith(prefix):
+            return column[len(prefix) :]
+    return None
+
+
 def _child_param(params: dict[str, str], name: str) -> Optional[str]:
+    name = name.replace(".init_args.", ".")  # run params are flattened without jsonargparse's init_args
     if name in params:
         return params[name]
     matches = [k for k in params if k.endswith("." + name)]
@@ -111,14 +120,21 @@ def trials_frame(study: StudyData) -> tuple[pd.DataFrame, list[str]]:
                 row["state"] = rec["state"].removeprefix("TrialState.")
             if "value" in rec:
                 row["value"] = None if pd.isna(rec["value"]) else float(rec["value"])
-            for key in ("epochs", "user_attrs_epochs", "n_epochs"):
+            for key in ("epochs_run", "epochs", "user_attrs_epochs_run", "user_attrs_epochs"):
                 if key in rec and not pd.isna(rec[key]):
                     row["epochs"] = int(rec[key])
-            if row.get("duration_s") is None and "duration" in rec and isinstance(rec["duration"], str):
-                row["duration_s"] = pd.to_timedelta(rec["duration"], errors="coerce").total_seconds()
+                    break
+            if row.get("duration_s") is None:
+                if "duration_s" in rec and not pd.isna(rec["duration_s"]):
+                    row["duration_s"] = float(rec["duration_s"])
+                elif isinstance(rec.get("duration"), str):
+                    row["duration_s"] = pd.to_timedelta(rec["duration"], errors="coerce").total_seconds()
+            if not row.get("run_id") and isinstance(rec.get("mlflow_run_id"), str):
+                row["run_id"] = rec["mlflow_run_id"]
             for p in params:
-                if f"params_{p}" in rec:
-                    row[p] = _number(rec[f"params_{p}"])
+                for column in (f"params_{p}", f"param.{p}"):
+                    if column in rec:
+                        row[p] = _number(rec[column])
     frame = pd.DataFrame(list(rows.values()), columns=TRIAL_COLUMNS + ["start_time", "end_time"] + params)
     frame = frame.sort_values("number", kind="stable").reset_index(drop=True)
     frame["value"] = pd.to_numeric(frame["value"], errors="coerce")
@@ -195,9 +211,11 @@ def _open_storage(storage: str) -> Any:
     return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(path))
 
 
-def _optuna_importances(settings: dict[str, Any]) -> Optional[tuple[dict[str, float], str]]:
-    storage = settings.get("storage") or settings.get("storage_url")
-    name = settings.get("study_name") or settings.get("name")
+def _optuna_importances(study: StudyData) -> Optional[tuple[dict[str, float], str]]:
+    settings = study.settings
+    nested = settings.get("settings") if isinstance(settings.get("settings"), dict) else {}
+    storage = study.parent.params.get("hpo.storage") or settings.get("storage") or settings.get("storage_url") or nested.get("storage")
+    name = settings.get("study_name") or settings.get("name") or study.name
     if not storage or not name or not isinstance(storage, str):
         return None
     import optuna
@@ -219,7 +237,7 @@ def _optuna_importances(settings: dict[str, Any]) -> Optional[tuple[dict[str, fl
 
 def importance_info(study: StudyData, frame: pd.DataFrame, params: Sequence[str]) -> ImportanceInfo:
     """Importances from the study's Optuna storage when it can be opened, else `simple_importances`."""
-    found = _optuna_importances(study.settings)
+    found = _optuna_importances(study)
     if found:
         return ImportanceInfo(*found)
     return ImportanceInfo(

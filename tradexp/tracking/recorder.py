@@ -10,7 +10,7 @@ import lightning.pytorch as pl
 import mlflow
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import MLFlowLogger
-from mlflow.entities import DatasetInput, InputTag
+from mlflow.entities import DatasetInput, InputTag, RunTag
 from typing_extensions import override
 
 from tradexp.tracking.naming import git_tags
@@ -53,8 +53,7 @@ class RunRecorder(Callback):
         if digest:
             tags["tradexp.dataset.digest"] = digest
             tags["tradexp.dataset.source"] = datamodule.source
-        for key, value in tags.items():
-            client.set_tag(run_id, key, str(value))
+        client.log_batch(run_id, tags=[RunTag(key, str(value)) for key, value in tags.items()])  # one write, not one per tag
         if digest is None:
             return
         boundaries = datamodule.split_boundaries()
@@ -71,8 +70,7 @@ class RunRecorder(Callback):
         }
         client.log_text(run_id, json.dumps(splits, indent=2), "data/splits.json")
         client.log_text(run_id, json.dumps(datamodule.scaler.state_dict(), indent=2), "data/scaler.json")
-        for key, value in boundaries.items():
-            client.set_tag(run_id, f"tradexp.split.{key}", value)
+        client.log_batch(run_id, tags=[RunTag(f"tradexp.split.{key}", str(value)) for key, value in boundaries.items()])
         dataset = mlflow.data.from_pandas(
             datamodule.bars.reset_index(), source=datamodule.source, name=datamodule.dataset_name, digest=digest
         )

@@ -137,3 +137,24 @@ def test_study_report_in_chromium_sorts_filters_and_runs_no_injected_markup(stud
     assert page.title().startswith("Study <script>")  # shown as text, not run
     check_clean(opened)
     page.close()
+
+
+def test_conditional_params_absent_in_some_trials():
+    """A param sampled only under a condition (NaN elsewhere) is numeric where present, `(absent)` elsewhere."""
+    import numpy as np
+    import pandas as pd
+
+    from tradexp.reporting.study_sections import parallel_info
+
+    frame = pd.DataFrame({
+        "number": [0, 1, 2, 3, 4],
+        "state": ["COMPLETE"] * 5,
+        "value": [0.5, 0.4, 0.3, 0.6, 0.2],
+        "width2": [np.nan, 16.0, 32.0, np.nan, 64.0],
+        "act": ["relu", "gelu", None, "relu", "gelu"],
+    })
+    info = parallel_info(frame, ["width2", "act"], "val/loss")
+    assert info.lines[:, 0].tolist() == [-0.08, 0.0, 16 / 48, -0.08, 1.0]
+    assert (-0.08, "(absent)") in info.tick_labels[0] and (0.0, "(absent)") in info.tick_labels[1]
+    importances = simple_importances(frame, ["width2", "act"])
+    assert set(importances) == {"width2", "act"} and sum(importances.values()) == pytest.approx(1.0)

@@ -175,7 +175,7 @@ def draw_parallel(info: ParallelInfo) -> Optional[bytes]:
         for pos, text in ticks[:12]:
             ax.annotate(text, (i, pos), xytext=(3, 0), textcoords="offset points", fontsize=7, va="center")
     ax.set_xlim(-0.2, k - 0.5)
-    ax.set_ylim(-0.05, 1.05)
+    ax.set_ylim(-0.12, 1.05)
     ax.set_xticks(xs, info.axes, rotation=20, fontsize=8, ha="right")
     ax.set_yticks([])
     ax.set_title("Parallel coordinates (completed trials; colour = objective)")

@@ -134,7 +134,10 @@ def build_study_html(study: StudyData) -> Html:
         "started": when(parent.start_time),
         "ended": when(parent.end_time) if parent.status != "RUNNING" else "(running)",
     }
-    settings = [Html("<h3>Settings (hpo/study.json)</h3>"), json_view(_redacted(study.settings)) if study.settings else missing("study settings")]
+    shown = _redacted(study.settings)
+    if study.search_space and isinstance(shown.get("settings"), dict):  # the space has its own table below
+        shown["settings"] = {k: v for k, v in shown["settings"].items() if k != "search_space"}
+    settings = [Html("<h3>Settings (hpo/study.json)</h3>"), json_view(shown) if shown else missing("study settings")]
     settings += [Html("<h3>Search space (hpo/search_space.json)</h3>"), json_view(study.search_space) if study.search_space else missing("search space")]
     if not study.search_space and params:
         settings.append(note("searched params inferred from the trials: " + ", ".join(params)))

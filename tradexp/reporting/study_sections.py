@@ -173,25 +173,46 @@ class ImportanceInfo(NamedTuple):
     method: str
 
 
+_ABSENT = "(absent)"  # a conditional param a trial did not sample
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _labels(col: pd.Series) -> list[str]:
+    """Values as category labels; a missing (conditional) value is its own level."""
+    return [_ABSENT if _missing(v) else str(v) for v in col]
+
+
+def _numeric(col: pd.Series) -> Optional[pd.Series]:
+    """The present values as floats when every present value is a number, else None."""
+    present = col[[not _missing(v) for v in col]]
+    values = pd.to_numeric(present, errors="coerce")
+    return values.astype(float) if len(values) and values.notna().all() else None
+
+
 def simple_importances(frame: pd.DataFrame, params: Sequence[str]) -> dict[str, float]:
-    """Importance from the trials table: |Spearman rho| with the value for numeric params, the
-    correlation ratio eta for categorical ones, normalised to sum to 1 (completed trials only)."""
+    """Importance from the trials table: |Spearman rho| with the value for numeric params (over
+    the trials that sampled them), the correlation ratio eta for categorical ones, normalised to
+    sum to 1 (completed trials only)."""
     done = _complete(frame)
     raw: dict[str, float] = {}
-    y = done["value"].astype(float).to_numpy()
+    values = done["value"].astype(float)
     for p in params:
-        if p not in done.columns:
+        if p not in done.columns or len(done) < 2:
             continue
-        col = done[p]
-        numeric = pd.to_numeric(col, errors="coerce")
-        if numeric.notna().all() and len(done) >= 3:
+        numeric = _numeric(done[p])
+        if numeric is not None and len(numeric) >= 3:
             if numeric.nunique() < 2:
                 raw[p] = 0.0
                 continue
-            rho = stats.spearmanr(numeric.to_numpy(), y).statistic
+            rho = stats.spearmanr(numeric.to_numpy(), values[numeric.index].to_numpy()).statistic
             raw[p] = 0.0 if not np.isfinite(rho) else abs(float(rho))
-        elif len(done) >= 2:
-            groups = [y[(col.astype(str) == level).to_numpy()] for level in col.astype(str).unique()]
+        else:
+            y = values.to_numpy()
+            labels = np.asarray(_labels(done[p]), dtype=object)
+            groups = [y[labels == level] for level in set(labels)]
             total = ((y - y.mean()) ** 2).sum()
             between = sum(len(g) * (g.mean() - y.mean()) ** 2 for g in groups if len(g))
             raw[p] = 0.0 if total <= 0 else math.sqrt(between / total)
@@ -273,19 +294,20 @@ def parallel_info(frame: pd.DataFrame, params: Sequence[str], metric: str, log_p
         if name not in done.columns:
             continue
         col = done[name]
-        numeric = pd.to_numeric(col, errors="coerce")
-        if numeric.notna().all():
+        numeric = _numeric(col)
+        if numeric is not None:
             lo, hi = float(numeric.min()), float(numeric.max())
-            scaled = numeric
-            if name in log_params and lo > 0:
-                scaled = np.log10(numeric)
+            scaled = np.log10(numeric) if name in log_params and lo > 0 else numeric
             s_lo, s_hi = float(scaled.min()), float(scaled.max())
-            columns.append(((scaled - s_lo) / (s_hi - s_lo or 1.0)).to_numpy(dtype=float))
-            ticks.append([(0.0, f"{lo:.3g}"), (1.0, f"{hi:.3g}")])
+            column = np.full(len(col), -0.08)  # trials without this (conditional) param sit below the axis
+            column[[col.index.get_loc(i) for i in numeric.index]] = ((scaled - s_lo) / (s_hi - s_lo or 1.0)).to_numpy(dtype=float)
+            columns.append(column)
+            ticks.append([(0.0, f"{lo:.3g}"), (1.0, f"{hi:.3g}")] + ([(-0.08, _ABSENT)] if len(numeric) < len(col) else []))
         else:
-            levels = sorted(col.astype(str).unique())
+            labels = _labels(col)
+            levels = sorted(set(labels))
             pos = {lvl: (i / (len(levels) - 1) if len(levels) > 1 else 0.5) for i, lvl in enumerate(levels)}
-            columns.append(col.astype(str).map(pos).to_numpy(dtype=float))
+            columns.append(np.array([pos[lvl] for lvl in labels], dtype=float))
             ticks.append([(pos[lvl], lvl) for lvl in levels])
         axes.append(metric if name == "value" else f"{name} (log)" if name in log_params else name)
     lines = np.column_stack(columns) if columns else np.zeros((len(done), 0))

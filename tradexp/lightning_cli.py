@@ -30,6 +30,29 @@ __all__ = ["TradexpCLI", "TrackingSettings"]
 log = logging.getLogger(__name__)
 
 
+def _refuse_unsafe_checkpoint(ckpt_path: str) -> None:
+    """Refuse, before anything runs, a checkpoint that could execute code when Lightning loads it.
+
+    Lightning loads a URL with `weights_only=False` (arbitrary code); a local file must load with
+    `weights_only=True` (tensors and plain values only).
+
+    Raises:
+        ConfigError: Naming the checkpoint and why it was refused.
+    """
+    if "://" in ckpt_path:
+        raise ConfigError(f"ckpt_path: {ckpt_path!r} refused: remote checkpoints are loaded with weights_only=False (they could run code); download it and pass the file")
+    path = Path(ckpt_path)
+    if ckpt_path in ("last", "hpc", "registry") or not path.is_file():
+        return
+    import torch
+
+    try:
+        torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception as exc:  # UnpicklingError for code in the file; RuntimeError/EOFError for a corrupt one
+        reason = next((line for line in str(exc).splitlines() if "GLOBAL" in line or "global" in line), str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        raise ConfigError(f"ckpt_path: {ckpt_path!r} refused: it does not load as plain weights (weights_only=True): {reason.strip()}") from None
+
+
 @dataclass
 class TrackingSettings:
     """Where and how the run is recorded in MLflow.
@@ -101,6 +124,13 @@ class TradexpCLI(LightningCLI):
                 "checkpoint.save_on_exception": True,
             }
         )
+
+    def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
+        super().parse_arguments(parser, args)
+        subcommand = self.config.get("subcommand")
+        ckpt_path = (self.config[subcommand] if subcommand else self.config).get("ckpt_path")
+        if ckpt_path:  # before Lightning reads the checkpoint's hyperparameters (an unsafe file is a traceback there)
+            _refuse_unsafe_checkpoint(str(ckpt_path))
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config

@@ -49,7 +49,8 @@ def _refuse_unsafe_checkpoint(ckpt_path: str) -> None:
     try:
         torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except Exception as exc:  # UnpicklingError for code in the file; RuntimeError/EOFError for a corrupt one
-        reason = next((line for line in str(exc).splitlines() if "GLOBAL" in line or "global" in line), str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        reason = next((line for line in lines if "GLOBAL" in line), lines[0] if lines else type(exc).__name__)
         raise ConfigError(f"ckpt_path: {ckpt_path!r} refused: it does not load as plain weights (weights_only=True): {reason.strip()}") from None
 
 

@@ -112,6 +112,8 @@ def _roc_pr(runs: Sequence[RunData]) -> list[Html]:
             prs[run.name] = pr
     png = draw_roc_pr(rocs, prs)
     if png is None:
+        if any("predictions/test_predictions.csv" in r.files for r in runs):
+            return [note("The test predictions are not 0/1 classification targets with scores (regression?): no ROC or PR curve.")]
         return [missing("classification predictions (predictions/test_predictions.csv)")]
     rows = [[name, rocs[name].auc, prs[name].average_precision if name in prs else None] for name in rocs]
     return [image(png, "ROC and precision-recall curves"), table(["run", "AUC (from predictions)", "average precision"], rows, filterable=len(rows) > 20, scroll=len(rows) > 20)]

@@ -23,8 +23,9 @@ def test_pruned_trial_is_pruned_in_optuna_and_its_child_run_finished_not_failed(
 
     (trial,) = study.trials
     assert trial.state == optuna.trial.TrialState.PRUNED
-    assert trial.user_attrs["epochs_run"] == 1 and trial.user_attrs["pruned_epoch"] == 0
-    assert 0 < trial.user_attrs["train_seconds"] and trial.user_attrs["overhead_seconds"] >= 0
+    record = trial.user_attrs["record"]
+    assert record["epochs_run"] == 1 and record["pruned_epoch"] == 0
+    assert 0 < record["train_seconds"] and record["overhead_seconds"] >= 0
     run = MlflowClient(mlflow_uri).get_run(trial.user_attrs["mlflow_run_id"])
     assert run.info.status == "FINISHED"
     assert run.data.tags["tradexp.trial.state"] == "PRUNED"

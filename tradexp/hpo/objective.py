@@ -15,11 +15,12 @@ from tradexp.hpo.pruning import MetricNotFoundError, OptunaPruning
 from tradexp.hpo.selection import ValidationSharpe
 from tradexp.hpo.settings import HpoSettings
 
-__all__ = ["StudyContext", "TrialObjective", "TrialFailed", "trial_overrides", "STATE_TAG"]
+__all__ = ["StudyContext", "TrialObjective", "TrialFailed", "trial_overrides", "STATE_TAG", "RECORD_ATTR"]
 
 log = logging.getLogger(__name__)
 
 STATE_TAG = "tradexp.trial.state"
+RECORD_ATTR = "record"  # the trial's user attr holding epochs_run, train/overhead seconds, val Sharpe
 
 # Quiet, test-free fits: the test split never takes part in selection.
 _TRIAL_DEFAULTS = {
@@ -91,8 +92,9 @@ def trial_overrides(context: StudyContext, params: dict[str, Any], tags: dict[st
 class TrialObjective:
     """The Optuna objective: returns the best epoch's value of the study metric on validation.
 
-    Records on the Optuna trial (user attrs): `mlflow_run_id`, `epochs_run`, `train_seconds`,
-    `overhead_seconds` (time in the trial outside the train/val loops), `val_sharpe*`; on the child
+    Records on the Optuna trial: user attrs `mlflow_run_id`, `trial_number`, `retry_of` and `record`
+    = {`epochs_run`, `best_epoch`, `pruned_epoch`, `train_seconds`, `overhead_seconds` (time in the
+    trial outside the train/val loops), `val_sharpe*`}; on the child
     MLflow run: `tradexp.trial.state` = COMPLETE, PRUNED or FAIL.
 
     Args:
@@ -171,5 +173,4 @@ class TrialObjective:
                 metrics.append(Metric("val/sharpe_per_bar", stats.sharpe, now, epoch or 0))
             MlflowClient(self.context.tracking_uri).log_batch(run_id, metrics=metrics, tags=[RunTag(k, v) for k, v in tags.items()])
         attrs["overhead_seconds"] = round(time.perf_counter() - started - pruning.train_seconds, 4)
-        for key, value in attrs.items():
-            trial.set_user_attr(key, value)
+        trial.set_user_attr(RECORD_ATTR, attrs)  # one storage write for the whole record

@@ -40,16 +40,17 @@ def trials_table(study: optuna.Study) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
     for trial in trials:
         attrs = trial.user_attrs
+        record = attrs.get("record") or {}
         row: dict[str, Any] = {
             "number": trial.number,
             "state": trial.state.name,
             "value": trial.value if trial.value is not None else np.nan,
             "duration_s": _duration(trial),
-            "epochs_run": attrs.get("epochs_run"),
-            "pruned_epoch": attrs.get("pruned_epoch"),
-            "train_seconds": attrs.get("train_seconds"),
-            "overhead_seconds": attrs.get("overhead_seconds"),
-            "val_sharpe": attrs.get("val_sharpe"),
+            "epochs_run": record.get("epochs_run"),
+            "pruned_epoch": record.get("pruned_epoch"),
+            "train_seconds": record.get("train_seconds"),
+            "overhead_seconds": record.get("overhead_seconds"),
+            "val_sharpe": record.get("val_sharpe"),
             "retry_of": attrs.get("retry_of"),
             "mlflow_run_id": attrs.get("mlflow_run_id"),
         }

@@ -120,10 +120,9 @@ def deflated_sharpe_of_best(study: optuna.Study) -> Optional[dict[str, float]]:
     except ValueError:
         return None
     finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-    sharpes: Sequence[float] = [
-        float(t.user_attrs["val_sharpe"]) for t in study.get_trials(deepcopy=False, states=finished) if t.user_attrs.get("val_sharpe") is not None
-    ]
-    attrs = best.user_attrs
+    records = [t.user_attrs.get("record") or {} for t in study.get_trials(deepcopy=False, states=finished)]
+    sharpes: Sequence[float] = [float(r["val_sharpe"]) for r in records if r.get("val_sharpe") is not None]
+    attrs = best.user_attrs.get("record") or {}
     if attrs.get("val_sharpe") is None or len(sharpes) < 2:
         return None
     try:

@@ -196,6 +196,13 @@ def _cores() -> int:
 
 
 def _run_workers(context: StudyContext, storage_url: str, study: optuna.Study, progress: _Progress, seed_base: int, quiet: bool) -> None:
+    """Run `settings.workers` workers: this process is worker 0, the others are spawned processes.
+
+    Working in this process saves one start-up (imports take seconds); torch threads are split
+    between the workers and restored afterwards.
+    """
+    import torch
+
     settings = context.settings
     counts = [n for n in _split(settings.n_trials, settings.workers) if n != 0]
     threads = max(1, _cores() // len(counts))
@@ -207,11 +214,14 @@ def _run_workers(context: StudyContext, storage_url: str, study: optuna.Study, p
             args=(context, storage_url, n, settings.timeout, seed_base + index, threads, quiet, errors),
             name=f"tradexp-hpo-worker-{index}",
         )
-        for index, n in enumerate(counts)
+        for index, n in enumerate(counts[1:], start=1)
     ]
     for process in processes:
         process.start()
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
     try:
+        _optimize(context, storage_url, counts[0], settings.timeout, seed_base, (progress.update,))
         while any(p.is_alive() for p in processes):
             progress.update(study)
             time.sleep(1.0)
@@ -222,9 +232,10 @@ def _run_workers(context: StudyContext, storage_url: str, study: optuna.Study, p
         for process in processes:
             process.join(timeout=30)
         raise
+    finally:
+        torch.set_num_threads(previous_threads)
     for process in processes:
         process.join()
-    progress.update(study)
     failed = [p for p in processes if p.exitcode != 0]
     if failed:
         messages = []
@@ -232,7 +243,7 @@ def _run_workers(context: StudyContext, storage_url: str, study: optuna.Study, p
             messages.append(errors.get())
         detail = "; ".join(messages) or f"exit codes {[p.exitcode for p in failed]}"
         error = ConfigError if "MetricNotFoundError" in detail else RuntimeError
-        raise error(f"{len(failed)} of {len(processes)} HPO workers stopped: {detail}")
+        raise error(f"{len(failed)} of {len(counts)} HPO workers stopped: {detail}")
 
 
 def _retrain_best(context: StudyContext, best: FrozenTrial) -> tuple[Optional[float], Optional[str]]:

@@ -1,0 +1,152 @@
+"""python scripts/bench_hpo.py [--quick]
+
+What a study costs besides training, on tiny MLP fits (synthetic market, 600 bars, window 8):
+
+1. Per-trial overhead outside training: Optuna's trial duration minus the time inside the
+   train/validation loops (build the fit, create the child run, log config, record the trial).
+   Target: under 0.5 s.
+2. Epochs saved by pruning: a 30-trial study (12 with --quick) of 10 epochs (6) with the pruner of
+   configs/hpo/mlp.yaml (successive halving, rungs after 2, 4, 10 epochs); saved = 1 - epochs run / (trials x max_epochs). Target: at least 40%.
+3. Throughput of 2 local workers vs 1 (trials per second between the first trial's start and the
+   last trial's end, so process start-up is reported apart). Target: at least 1.7x on 2 cores.
+
+Each part runs in a fresh temporary folder with its own sqlite MLflow and Optuna stores. Timings are
+wall-clock on whatever else the machine is doing: run it on a quiet machine for numbers to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tradexp.hpo import run_study  # noqa: E402
+from tradexp.hpo.plots import trials_table  # noqa: E402
+from tradexp.hpo.storage import open_storage  # noqa: E402
+
+TINY = {
+    "trainer.enable_progress_bar": False,
+    "trainer.enable_model_summary": False,
+    "trainer.log_every_n_steps": 1,
+    "data.synthetic.n_bars": 600,
+    "data.window": 8,
+    "data.batch_size": 64,
+}
+
+
+def _study_config(folder: Path, max_epochs: int, **settings: Any) -> Path:
+    hpo = yaml.safe_load((ROOT / "configs" / "hpo" / "mlp.yaml").read_text())
+    hpo["base_config"] = str(ROOT / "configs" / "mlp.yaml")
+    hpo["overrides"] = {**TINY, "trainer.max_epochs": max_epochs}
+    hpo.update(settings)
+    path = folder / "bench_hpo.yaml"
+    path.write_text(yaml.safe_dump(hpo, sort_keys=False))
+    return path
+
+
+def _in_fresh_folder(fn, *args: Any) -> Any:
+    previous = os.getcwd()
+    with tempfile.TemporaryDirectory(prefix="bench-hpo-") as tmp:
+        os.chdir(tmp)
+        os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp}/mlflow.db"
+        try:
+            return fn(Path(tmp), *args)
+        finally:
+            os.chdir(previous)
+
+
+def _table(folder: Path, name: str):
+    import optuna
+
+    return trials_table(optuna.load_study(study_name=name, storage=open_storage(f"sqlite:///{folder}/optuna.db")))
+
+
+def bench_overhead(folder: Path, n_trials: int) -> dict[str, float]:
+    config = _study_config(folder, 2, pruner={"name": "none"}, study_name="overhead")
+    run_study(config, n_trials=1, quiet=True)  # warm-up: imports, first store writes
+    run_study(config, n_trials=n_trials, quiet=True)
+    table = _table(folder, "overhead").iloc[1:]
+    outside = (table["duration_s"] - table["train_seconds"]).tolist()
+    return {
+        "trials": len(table),
+        "median_trial_s": statistics.median(table["duration_s"]),
+        "median_train_s": statistics.median(table["train_seconds"]),
+        "median_overhead_s": statistics.median(outside),
+        "median_in_objective_overhead_s": statistics.median(table["overhead_seconds"]),
+    }
+
+
+def bench_pruning(folder: Path, n_trials: int, max_epochs: int) -> dict[str, float]:
+    config = _study_config(folder, max_epochs, study_name="pruning")  # the pruner of configs/hpo/mlp.yaml
+    started = time.perf_counter()
+    result = run_study(config, n_trials=n_trials, quiet=True)
+    table = _table(folder, "pruning")
+    budget = len(table) * max_epochs
+    run = int(table["epochs_run"].sum())
+    return {
+        "trials": len(table),
+        "pruned": int((table["state"] == "PRUNED").sum()),
+        "epochs_run": run,
+        "epochs_budget": budget,
+        "epochs_saved": 1 - run / budget,
+        "best_value": float(result.best_value),
+        "wall_s": time.perf_counter() - started,
+    }
+
+
+def bench_workers(folder: Path, n_trials: int, workers: int) -> dict[str, float]:
+    config = _study_config(folder, 3, pruner={"name": "none"}, study_name=f"workers-{workers}")
+    started = time.perf_counter()
+    run_study(config, n_trials=n_trials, workers=workers, quiet=True)
+    wall = time.perf_counter() - started
+    import optuna
+
+    trials = optuna.load_study(study_name=f"workers-{workers}", storage=open_storage(f"sqlite:///{folder}/optuna.db")).trials
+    span = (max(t.datetime_complete for t in trials) - min(t.datetime_start for t in trials)).total_seconds()
+    return {"trials": len(trials), "trials_per_s": len(trials) / span, "span_s": span, "wall_s": wall}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer trials and epochs (about 3x faster)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    n_overhead, n_pruning, pruning_epochs, n_workers = (5, 12, 6, 6) if args.quick else (10, 30, 10, 12)
+    cores = len(os.sched_getaffinity(0))
+    print(f"bench_hpo ({'quick' if args.quick else 'full'}), {cores} cores, load average {os.getloadavg()[0]:.1f}")
+
+    overhead = _in_fresh_folder(bench_overhead, n_overhead)
+    print(f"\n1. per-trial overhead outside training ({overhead['trials']} trials of 2 epochs)")
+    print(f"   median trial {overhead['median_trial_s']:.3f} s = training {overhead['median_train_s']:.3f} s + overhead {overhead['median_overhead_s']:.3f} s")
+    print(f"   (of which inside the objective: {overhead['median_in_objective_overhead_s']:.3f} s)   target < 0.5 s: "
+          f"{'MET' if overhead['median_overhead_s'] < 0.5 else 'MISSED'}")
+
+    pruning = _in_fresh_folder(bench_pruning, n_pruning, pruning_epochs)
+    print(f"\n2. pruning ({pruning['trials']} trials, max_epochs {pruning_epochs}, pruner of configs/hpo/mlp.yaml: successive halving)")
+    print(f"   {pruning['pruned']} pruned; epochs run {pruning['epochs_run']} of {pruning['epochs_budget']}: "
+          f"saved {pruning['epochs_saved']:.0%}   target >= 40%: {'MET' if pruning['epochs_saved'] >= 0.4 else 'MISSED'}")
+    print(f"   best val/loss {pruning['best_value']:.4f}, wall {pruning['wall_s']:.1f} s")
+
+    one = _in_fresh_folder(bench_workers, n_workers, 1)
+    two = _in_fresh_folder(bench_workers, n_workers, 2)
+    speedup = two["trials_per_s"] / one["trials_per_s"]
+    print(f"\n3. throughput ({n_workers} trials of 3 epochs)")
+    print(f"   1 worker : {one['trials_per_s']:.2f} trials/s (trials span {one['span_s']:.1f} s, command {one['wall_s']:.1f} s)")
+    print(f"   2 workers: {two['trials_per_s']:.2f} trials/s (trials span {two['span_s']:.1f} s, command {two['wall_s']:.1f} s incl. worker start-up)")
+    print(f"   speed-up {speedup:.2f}x (command wall {one['wall_s'] / two['wall_s']:.2f}x)   target >= 1.7x on 2 cores: {'MET' if speedup >= 1.7 else 'MISSED'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

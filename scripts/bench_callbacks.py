@@ -1,26 +1,33 @@
-"""python scripts/bench_callbacks.py [--model lstm] [--epochs 2 6] [--n-bars 3000] [--repeats 1] [--no-per-callback]
+"""python scripts/bench_callbacks.py [--model lstm] [--epochs 2 6] [--n-bars 3000] [--repeats 2]
 
-What the reporting callbacks cost: wall time of `fit` + `test` with all five callbacks against the
-same fit with none, on the same model, data and MLflow store (a temporary sqlite store; artifacts
-are really written). Fitting at two epoch counts separates the cost per epoch (the slope) from the
-fixed cost at the start and end of a run (the intercept):
-    per-epoch overhead % = (slope_all - slope_none) / slope_none
-    fixed seconds        = intercept_all - intercept_none
-Targets: per-epoch overhead under 3 %, fixed cost under 5 s on 2 CPU cores. Each callback alone is
-also timed at the smaller epoch count (its cost over the bare fit). Timings on a shared machine are
-noisy: use `--repeats 3` (the minimum is kept) before drawing conclusions.
+What the five reporting callbacks cost in a run: `fit` + `test` of a tradexp model on the synthetic
+market, logged to a temporary MLflow sqlite store (artifacts really written), with all callbacks
+against none. Two measurements:
+
+1. Attributed (steady): Lightning's SimpleProfiler times every callback hook. Hooks that run every
+   epoch or batch (`on_train_epoch_*`, `on_validation_*`, ...) give the per-epoch overhead, as a
+   share of the bare run's `run_training_epoch` time; the others (setup, train start, fit end,
+   test) give the fixed cost of a run.
+2. End to end (noisy): wall time of the whole fit + test at two epoch counts; the slope and
+   intercept differences are the per-epoch and fixed costs. Runs are interleaved and the minimum
+   over repeats is kept, but on a shared machine these figures swing by seconds.
+
+Targets: per-epoch overhead under 3 %, fixed cost under 5 s on 2 CPU cores.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 
 import lightning as L
+from lightning.pytorch.profilers import SimpleProfiler
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -30,57 +37,50 @@ from tradexp.data import BarsDataModule, SyntheticMarket  # noqa: E402
 from tradexp.models import NETS, TradingModule  # noqa: E402
 from tradexp.tracking.logger import TradexpLogger  # noqa: E402
 
-CALLBACKS = {
-    "ArchitectureSummary": ArchitectureSummary,
-    "EnvironmentCapture": EnvironmentCapture,
-    "DataDistribution": DataDistribution,
-    "LearningCurves": LearningCurves,
-    "EvaluationPlots": EvaluationPlots,
-}
+CALLBACKS = (ArchitectureSummary, EnvironmentCapture, DataDistribution, LearningCurves, EvaluationPlots)
+PER_EPOCH_HOOKS = ("on_train_epoch", "on_train_batch", "on_validation", "on_before_", "on_after_")
 
 
-def timed_fit(model_name: str, epochs: int, n_bars: int, callbacks: list, folder: Path) -> tuple[float, float]:
-    """(wall, CPU) seconds of trainer.fit + trainer.test (data set up beforehand, not timed)."""
+def timed_fit(model_name: str, epochs: int, n_bars: int, callbacks: list, folder: Path) -> tuple[float, dict[str, list[float]]]:
+    """Wall seconds of trainer.fit + trainer.test (data set up beforehand) and the profiler's durations."""
     L.seed_everything(0, verbose=False)
     data = BarsDataModule(synthetic=SyntheticMarket(n_bars=n_bars), window=32, batch_size=128)
     data.setup()
     model = TradingModule(NETS[model_name](n_features=data.n_features, window=data.window))
     logger = TradexpLogger(experiment_name="bench-callbacks", save_dir=str(folder / "logs"), log_checkpoints=False)
+    profiler = SimpleProfiler(dirpath=str(folder), filename="profile")
     trainer = L.Trainer(
         max_epochs=epochs,
         logger=logger,
         callbacks=callbacks,
+        profiler=profiler,
         enable_checkpointing=False,
         enable_progress_bar=False,
         enable_model_summary=False,
         default_root_dir=str(folder),
         log_every_n_steps=10,
     )
-    start, cpu_start = time.perf_counter(), time.process_time()
+    start = time.perf_counter()
     trainer.fit(model, datamodule=data)
     trainer.test(model, datamodule=data, verbose=False)
-    return time.perf_counter() - start, time.process_time() - cpu_start
+    wall = time.perf_counter() - start
+    return wall, {name: list(values) for name, values in profiler.recorded_durations.items()}  # fit and test together
 
 
-def best_of(repeats: int, *args) -> tuple[float, float]:
-    runs = [timed_fit(*args) for _ in range(repeats)]
-    return min(r[0] for r in runs), min(r[1] for r in runs)
-
-
-def report(title: str, rows: dict, alone: dict, few: int, many: int) -> None:
-    """Print one table (wall or CPU seconds) with the per-epoch and fixed costs."""
-    slope = {k: (v[many] - v[few]) / (many - few) for k, v in rows.items()}
-    intercept = {k: v[few] - slope[k] * few for k, v in rows.items()}
-    print(f"\n{title}")
-    print(f"{'callbacks':<22}{f'{few} epochs s':>14}{f'{many} epochs s':>14}{'s / epoch':>12}{'fixed s':>10}")
-    for label in ("none", "all"):
-        print(f"{label:<22}{rows[label][few]:>14.2f}{rows[label][many]:>14.2f}{slope[label]:>12.2f}{intercept[label]:>10.2f}")
-    print(f"per-epoch overhead: {100 * (slope['all'] - slope['none']) / slope['none']:+.1f} %   (target < 3 %)")
-    print(f"fixed cost of a run: {intercept['all'] - intercept['none']:+.2f} s   (target < 5 s)")
-    if alone:
-        print(f"each callback alone, {few} epochs (cost over none):")
-        for name, seconds in alone.items():
-            print(f"  {name:<22}{seconds:>8.2f} s  {seconds - rows['none'][few]:+6.2f} s")
+def attributed(durations: dict[str, list[float]], epochs: int) -> tuple[float, dict[str, float]]:
+    """(callback seconds per epoch, {callback: fixed seconds}) from `[Callback]Name.hook` records."""
+    per_epoch, fixed = 0.0, defaultdict(float)
+    for name, values in durations.items():
+        if not name.startswith("[Callback]"):
+            continue
+        callback, _, hook = name[len("[Callback]") :].partition(".")
+        if callback.split("{")[0] not in {cls.__name__ for cls in CALLBACKS}:
+            continue
+        if hook.startswith(PER_EPOCH_HOOKS):
+            per_epoch += sum(values) / epochs
+        else:
+            fixed[callback] += sum(values)
+    return per_epoch, dict(fixed)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,32 +88,44 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", choices=sorted(NETS), default="lstm")
     parser.add_argument("--epochs", type=int, nargs=2, default=[2, 6], metavar=("FEW", "MANY"))
     parser.add_argument("--n-bars", type=int, default=3000)
-    parser.add_argument("--repeats", type=int, default=1)
-    parser.add_argument("--no-per-callback", action="store_true", help="skip timing each callback alone")
+    parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args(argv)
     few, many = args.epochs
     if not 1 <= few < many:
         parser.error(f"--epochs needs 1 <= FEW < MANY, got {few} {many}")
 
     home = os.getcwd()
+    wall: dict[tuple[str, int], float] = {}
+    profiles: dict[tuple[str, int], dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         os.chdir(folder)  # the store and ./mlartifacts live in the temporary folder
         os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{folder / 'mlflow.db'}"
-        # Warm-up (not counted): store migration, kernels, matplotlib's font cache.
-        timed_fit(args.model, 1, args.n_bars, [cls() for cls in CALLBACKS.values()], folder)
-        rows = {}
-        for label, make in (("none", lambda: []), ("all", lambda: [cls() for cls in CALLBACKS.values()])):
-            rows[label] = {e: best_of(args.repeats, args.model, e, args.n_bars, make(), folder) for e in (few, many)}
-        alone = {}
-        if not args.no_per_callback:
-            for name, cls in CALLBACKS.items():
-                alone[name] = best_of(args.repeats, args.model, few, args.n_bars, [cls()], folder)
+        timed_fit(args.model, 1, args.n_bars, [cls() for cls in CALLBACKS], folder)  # warm-up: store, kernels, font cache
+        for _ in range(args.repeats):
+            for epochs in (few, many):
+                for label in ("none", "all"):
+                    seconds, durations = timed_fit(args.model, epochs, args.n_bars, [cls() for cls in CALLBACKS] if label == "all" else [], folder)
+                    if seconds < wall.get((label, epochs), float("inf")):
+                        wall[label, epochs], profiles[label, epochs] = seconds, durations
         os.chdir(home)
 
+    epoch_seconds = statistics.median(profiles["none", many]["run_training_epoch"])
+    per_epoch, fixed = attributed(profiles["all", many], many)
     print(f"\ncallback cost: {args.model}, {args.n_bars} synthetic bars, window 32, fit + test, {os.cpu_count()} CPUs, best of {args.repeats}")
-    for index, title in enumerate(("wall-clock seconds (what a user waits; noisy when the machine is shared)", "CPU seconds of this process (all threads; steadier on a shared machine)")):
-        report(title, {k: {e: t[index] for e, t in v.items()} for k, v in rows.items()}, {k: t[index] for k, t in alone.items()}, few, many)
+    print("\n1. attributed to the callbacks' hooks (SimpleProfiler)")
+    print(f"   bare epoch (train + validation): {epoch_seconds:.2f} s")
+    print(f"   callback hooks per epoch:        {per_epoch * 1000:.1f} ms  = {100 * per_epoch / epoch_seconds:.2f} % per epoch   (target < 3 %)")
+    print(f"   fixed cost of a run:             {sum(fixed.values()):.2f} s   (target < 5 s)")
+    for name, seconds in sorted(fixed.items(), key=lambda item: -item[1]):
+        print(f"     {name:<22}{seconds:>7.2f} s")
+    slope = {k: (wall[k, many] - wall[k, few]) / (many - few) for k in ("none", "all")}
+    intercept = {k: wall[k, few] - slope[k] * few for k in ("none", "all")}
+    print("\n2. end to end, wall-clock (noisy on a shared machine)")
+    print(f"   {'callbacks':<10}{f'{few} epochs s':>14}{f'{many} epochs s':>14}{'s / epoch':>12}{'fixed s':>10}")
+    for label in ("none", "all"):
+        print(f"   {label:<10}{wall[label, few]:>14.2f}{wall[label, many]:>14.2f}{slope[label]:>12.2f}{intercept[label]:>10.2f}")
+    print(f"   per-epoch overhead {100 * (slope['all'] - slope['none']) / slope['none']:+.1f} %, fixed cost {intercept['all'] - intercept['none']:+.2f} s")
     return 0
 
 

@@ -16,7 +16,7 @@ from mlflow import MlflowClient
 from callbacks.git_state import strip_credentials
 from tradexp.reporting.figures import draw_history, draw_importances, draw_intermediate, draw_parallel
 from tradexp.reporting.publish import default_report_path, duration_text, log_report, when, write_report
-from tradexp.reporting.render import Html, esc, figure_grid, image, json_view, kv_table, missing, note, page, section, status_badge, table
+from tradexp.reporting.render import Html, esc, figure_grid, fmt_value, image, json_view, kv_table, missing, note, page, section, status_badge, table
 from tradexp.reporting.study_data import StudyData, collect_study
 from tradexp.reporting.study_sections import (
     history_info,
@@ -160,7 +160,7 @@ def build_study_html(study: StudyData) -> Html:
         section("Time spent", _time(study, frame)),
         section("Study plots", figure_grid(plots) if plots else missing("study plots (plots/*.png on the study run)"), open=False),
     ]
-    subtitle = f"HPO study report · {parent.experiment_name} · {len(frame)} trials · best {metric} {hist.best_value}"
+    subtitle = f"HPO study report · {parent.experiment_name} · {len(frame)} trials · best {metric} {fmt_value(hist.best_value)}"
     return page(f"Study {study.name}", subtitle, sections, kind="study")
 
 

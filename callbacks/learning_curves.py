@@ -1,7 +1,8 @@
 """`LearningCurves`: loss, metrics and learning rate per epoch, as one figure kept up to date.
 
-`plots/learning_curves.png` is redrawn every `every_n_epochs` epochs and at the end of fit, together
-with `plots/learning_curves.csv` (one row per epoch). Train and validation values of the same
+`plots/learning_curves.png` is redrawn every `every_n_epochs` epochs (skipped while drawing would
+exceed `max_time_share` of the fit's time, so short epochs are not slowed) and at the end of fit,
+together with `plots/learning_curves.csv` (one row per epoch). Train and validation values of the same
 metric share a panel (`train/loss` with `val/loss`, `val_acc` with `train_acc`); the learning rate
 of every optimizer parameter group, read from the optimizer itself, gets its own log-scale panel.
 The history is saved in checkpoints, so a resumed fit keeps its earlier epochs.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import fnmatch
 import math
 import re
+import time
 from typing import Any, NamedTuple, Optional, Sequence
 
 import lightning.pytorch as pl
@@ -24,6 +26,7 @@ from callbacks._run_output import ReportingCallback
 
 __all__ = ["LearningCurves"]
 
+_FIRST_DRAW_ESTIMATE = 0.5  # seconds one redraw is assumed to take before one was timed (2 CPU cores)
 _STAGE = re.compile(r"^(?P<stage>train|training|val|valid|validation|test)(?P<sep>[/_.])(?P<base>.+)$")
 
 
@@ -100,25 +103,40 @@ class LearningCurves(ReportingCallback):
 
     Args:
         every_n_epochs: Redraw every this many epochs (>= 0; 0 = only at the end of fit).
+        max_time_share: Skip a periodic redraw when drawing would take more than this share of the
+            fit's wall time so far (0 < share <= 1; None = never skip); the final figure is always drawn.
         metrics: Glob patterns of the metric names to plot (default: every epoch-level scalar).
         max_panels: At most this many panels in the figure (>= 1).
         strict: Raise errors instead of recording them and going on.
     """
 
-    def __init__(self, every_n_epochs: int = 5, metrics: Optional[Sequence[str]] = None, max_panels: int = 12, strict: bool = False) -> None:
+    def __init__(
+        self,
+        every_n_epochs: int = 5,
+        max_time_share: Optional[float] = 0.02,
+        metrics: Optional[Sequence[str]] = None,
+        max_panels: int = 12,
+        strict: bool = False,
+    ) -> None:
         super().__init__(strict=strict)
         if not isinstance(every_n_epochs, int) or every_n_epochs < 0:
             raise ValueError(f"`every_n_epochs` must be an int >= 0 (0 = only at the end), got {every_n_epochs!r}")
+        if max_time_share is not None and not 0 < max_time_share <= 1:
+            raise ValueError(f"`max_time_share` must be in (0, 1] or None (never skip), got {max_time_share!r}")
         if metrics is not None and (isinstance(metrics, str) or not all(isinstance(m, str) and m for m in metrics)):
             raise ValueError(f"`metrics` must be a list of name patterns such as ['*loss', 'val/*'], got {metrics!r}")
         if not isinstance(max_panels, int) or max_panels < 1:
             raise ValueError(f"`max_panels` must be an int >= 1, got {max_panels!r}")
         self.every_n_epochs = every_n_epochs
+        self.max_time_share = max_time_share
         self.metrics = list(metrics) if metrics is not None else None
         self.max_panels = max_panels
         self.history: list[dict[str, float]] = []
         self._validated_epoch: Optional[int] = None
         self._epoch_lr: dict[str, float] = {}
+        self._fit_started = 0.0
+        self._drawing_seconds = 0.0
+        self._last_draw_seconds = _FIRST_DRAW_ESTIMATE
 
     @staticmethod
     def _learning_rates(trainer: "pl.Trainer") -> dict[str, float]:
@@ -128,6 +146,10 @@ class LearningCurves(ReportingCallback):
                 name = "lr" if len(trainer.optimizers) == 1 and len(optimizer.param_groups) == 1 else f"lr/optimizer{i}/group{g}"
                 rates[name] = float(group["lr"])
         return rates
+
+    @override
+    def on_fit_start(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule") -> None:
+        self._fit_started, self._drawing_seconds, self._last_draw_seconds = time.perf_counter(), 0.0, _FIRST_DRAW_ESTIMATE
 
     @override
     def on_train_epoch_start(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule") -> None:
@@ -144,7 +166,7 @@ class LearningCurves(ReportingCallback):
     def on_train_epoch_end(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule") -> None:
         with self.reporting_errors(trainer, "on_train_epoch_end"):
             self._record(trainer)
-            if self.every_n_epochs and (trainer.current_epoch + 1) % self.every_n_epochs == 0:
+            if self.every_n_epochs and (trainer.current_epoch + 1) % self.every_n_epochs == 0 and self._within_budget():
                 self._draw(trainer)
 
     @override
@@ -169,11 +191,21 @@ class LearningCurves(ReportingCallback):
         row.update(self._epoch_lr or self._learning_rates(trainer))
         self.history = [r for r in self.history if r["epoch"] != row["epoch"]] + [row]
 
+    def _within_budget(self) -> bool:
+        """Whether one more redraw keeps the drawing time under `max_time_share` of the fit so far."""
+        if self.max_time_share is None:
+            return True
+        elapsed = time.perf_counter() - self._fit_started
+        return self._drawing_seconds + self._last_draw_seconds <= self.max_time_share * elapsed
+
     def _draw(self, trainer: "pl.Trainer") -> None:
         if not trainer.is_global_zero or self.output is None or not self.history:
             return
+        start = time.perf_counter()
         self.output.write_figure(_draw_learning_curves(_get_learning_curve_info(self.history, self.max_panels)), "plots/learning_curves.png")
         self.output.write_text(pd.DataFrame(self.history).to_csv(index=False), "plots/learning_curves.csv")
+        self._last_draw_seconds = time.perf_counter() - start
+        self._drawing_seconds += self._last_draw_seconds
 
     @override
     def state_dict(self) -> dict[str, Any]:

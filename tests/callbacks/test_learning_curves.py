@@ -37,7 +37,7 @@ class _SeesPlot(L.Callback):
 
 
 def test_redrawn_every_n_epochs_and_history_kept_in_checkpoints(plain_cwd: Path):
-    curves, probe = LearningCurves(every_n_epochs=2, strict=True), _SeesPlot()
+    curves, probe = LearningCurves(every_n_epochs=2, max_time_share=None, strict=True), _SeesPlot()
     checkpoint = ModelCheckpoint(dirpath=plain_cwd / "ckpt", save_last=True, save_on_train_epoch_end=True)
     trainer, _ = tiny_fit(plain_cwd, CSVLogger(plain_cwd / "logs"), [curves, probe, checkpoint], epochs=3, test=False, enable_checkpointing=True, check_val_every_n_epoch=2)
     assert probe.seen == [False, True, True]
@@ -50,9 +50,17 @@ def test_redrawn_every_n_epochs_and_history_kept_in_checkpoints(plain_cwd: Path)
     assert [row["epoch"] for row in saved["history"]] == [0, 1, 2]
 
 
+def test_interim_redraws_are_skipped_while_they_would_cost_over_the_time_share(plain_cwd: Path):
+    probe = _SeesPlot()
+    trainer, _ = tiny_fit(plain_cwd, CSVLogger(plain_cwd / "logs"), [LearningCurves(every_n_epochs=1, max_time_share=0.02), probe], epochs=2, test=False)
+    assert probe.seen == [False, False]  # a ~1 s fit cannot afford a ~0.5 s redraw at 2 %
+    assert (Path(trainer.log_dir) / "plots/learning_curves.png").is_file()  # the final figure is always drawn
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"every_n_epochs": -1}, r"`every_n_epochs` must be an int >= 0 \(0 = only at the end\), got -1"), ({"metrics": "loss"}, r"`metrics` must be a list of name patterns")],
+    [({"every_n_epochs": -1}, r"`every_n_epochs` must be an int >= 0 \(0 = only at the end\), got -1"),
+     ({"max_time_share": 0}, r"`max_time_share` must be in \(0, 1\] or None \(never skip\), got 0"), ({"metrics": "loss"}, r"`metrics` must be a list of name patterns")],
 )
 def test_arguments_are_validated(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -158,3 +158,14 @@ def test_reap_stale_runs_only_touches_runs_whose_heartbeat_stopped(mlflow_uri):
     assert client.get_run(dead).data.tags["tradexp.status_reason"].startswith("stale: no heartbeat since")
     assert [client.get_run(r).info.status for r in (alive, foreign, done)] == ["RUNNING", "RUNNING", "FINISHED"]
     assert reap_stale_runs(client, [experiment], stale_after=300) == []  # idempotent
+
+
+def test_tradexp_runs_reap_marks_dead_runs_failed(mlflow_uri, capsys):
+    client = MlflowClient(mlflow_uri)
+    experiment = client.create_experiment("reap-command")
+    dead = client.create_run(experiment, tags={HEARTBEAT_TAG: f"{time.time() - 120:.0f}"}).info.run_id
+    assert main(["runs", "--reap"]) == 0  # default threshold 180 s: not stale yet
+    assert client.get_run(dead).info.status == "RUNNING"
+    assert main(["runs", "--reap", "--stale-after", "60"]) == 0
+    assert f"reaped 1 stale run(s): {dead}" in capsys.readouterr().out
+    assert client.get_run(dead).info.status == "FAILED"

@@ -71,17 +71,27 @@ def _runs_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="first mark RUNNING runs whose process is gone (no heartbeat) as FAILED (tradexp.tracking.reaper)",
     )
+    parser.add_argument(
+        "--stale-after",
+        type=float,
+        metavar="SECONDS",
+        help="with --reap: a run is stale after this many seconds without a heartbeat (default 180)",
+    )
     _tracking_argument(parser)
     return parser
 
 
-def _reap(client: Any) -> Optional[list[str]]:
+def _reap(client: Any, stale_after: Optional[float] = None) -> Optional[list[str]]:
     """Mark stale RUNNING runs FAILED when the reaper (tradexp.tracking.reaper) is installed."""
     if importlib.util.find_spec("tradexp.tracking.reaper") is None:
         return None
     from tradexp.tracking.reaper import reap_stale_runs
 
-    return list(reap_stale_runs(client))
+    if stale_after is None:
+        return list(reap_stale_runs(client))
+    if stale_after <= 0:
+        raise ValueError(f"--stale-after: {stale_after:g} received; a number of seconds > 0")
+    return list(reap_stale_runs(client, stale_after=stale_after))
 
 
 def _tag_pairs(items: Sequence[str]) -> dict[str, str]:
@@ -101,7 +111,7 @@ def runs_main(argv: Sequence[str]) -> int:
         raise ValueError(f"--limit: {args.limit} received; at least 1")
     client = open_store(args.tracking_uri)
     if args.reap:
-        reaped = _reap(client)
+        reaped = _reap(client, args.stale_after)
         if reaped is None:
             print("--reap: the reaper (tradexp.tracking.reaper) is not installed; nothing was changed")
         else:

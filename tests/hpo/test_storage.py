@@ -3,7 +3,6 @@
 import subprocess
 import sys
 import textwrap
-import time
 
 import optuna
 import pytest
@@ -14,11 +13,14 @@ from tradexp.hpo.storage import create_or_load_study, default_storage_url, open_
 
 _OPEN = textwrap.dedent(
     """
-    import sys, time
+    import os, sys, time
+    from pathlib import Path
     from tradexp.hpo.settings import build_pruner, build_sampler
     from tradexp.hpo.storage import create_or_load_study, open_storage
-    start_at = float(sys.argv[2])
-    time.sleep(max(0.0, start_at - time.time()))
+    barrier = Path(sys.argv[2])
+    (barrier / f"ready-{os.getpid()}").touch()
+    while len(list(barrier.glob("ready-*"))) < 6:  # every process past its imports, then all open at once
+        time.sleep(0.01)
     storage = open_storage(sys.argv[1], heartbeat_interval=5)
     study, created = create_or_load_study("shared", storage, "minimize", build_sampler({"name": "random"}), build_pruner({"name": "none"}))
     study.optimize(lambda trial: trial.suggest_float("x", 0, 1), n_trials=2)
@@ -52,9 +54,9 @@ def test_an_existing_study_keeps_its_direction(tmp_path):
 @pytest.mark.slow
 def test_six_processes_opening_a_fresh_store_at_once_all_succeed(tmp_path):
     url = f"sqlite:///{tmp_path}/fresh/optuna.db"
-    start_at = time.time() + 4.0  # every process past its imports, then all open at the same moment
+    (tmp_path / "barrier").mkdir()
     processes = [
-        subprocess.Popen([sys.executable, "-c", _OPEN, url, str(start_at)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen([sys.executable, "-c", _OPEN, url, str(tmp_path / "barrier")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(6)
     ]
     results = [p.communicate(timeout=120) for p in processes]

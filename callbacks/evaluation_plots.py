@@ -220,7 +220,7 @@ class EvaluationPlots(ReportingCallback):
         preds, targets = [], []
         if loader is None:
             return torch.empty(0, 1), torch.empty(0, 1)
-        training = pl_module.training
+        modes = {module: module.training for module in pl_module.modules()}
         pl_module.eval()
         try:
             with torch.no_grad():
@@ -232,7 +232,8 @@ class EvaluationPlots(ReportingCallback):
                     preds.append(out.detach().float().reshape(len(out), -1).cpu())
                     targets.append(y.detach().float().reshape(len(y), -1).cpu())
         finally:
-            pl_module.train(training)
+            for module, training in modes.items():
+                module.training = training
         return torch.cat(preds), torch.cat(targets)
 
     @staticmethod

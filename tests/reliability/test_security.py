@@ -174,3 +174,19 @@ def test_tradexp_ui_binds_to_localhost_by_default(capsys):
     assert _exit_code(["ui", "--help"]) == 0
     help_text = " ".join(capsys.readouterr().out.split())
     assert "--host HOST interface to bind (default: 127.0.0.1" in help_text
+
+
+def test_run_report_escapes_every_string_from_the_run(mlflow_uri, tmp_path):
+    client = MlflowClient(mlflow_uri)
+    xss = "<script>alert('xss')</script>"
+    experiment = client.create_experiment(f"exp{xss}")
+    run = client.create_run(experiment, run_name=f"run{xss}", tags={"tradexp.purpose": xss, "tradexp.model": xss, "note": xss})
+    client.log_param(run.info.run_id, "model.lr", xss)
+    client.log_metric(run.info.run_id, "val/loss", 0.5, step=1)
+    client.log_text(run.info.run_id, f"model: {xss}\n", "config/config.yaml")
+    client.set_terminated(run.info.run_id)
+
+    assert main(["report", "run", run.info.run_id, "-o", str(tmp_path / "report.html"), "--no-log"]) == 0
+    html = (tmp_path / "report.html").read_text()
+    assert "&lt;script&gt;alert(" in html
+    assert "<script>alert(" not in html

@@ -1,4 +1,4 @@
-"""python scripts/bench_callbacks.py [--model lstm] [--epochs 2 6] [--n-bars 3000] [--repeats 2]
+"""python scripts/bench_callbacks.py [--model lstm] [--epochs 2 6] [--n-bars 3000] [--repeats 2] [--quick]
 
 What the five reporting callbacks cost in a run: `fit` + `test` of a tradexp model on the synthetic
 market, logged to a temporary MLflow sqlite store (artifacts really written), with all callbacks
@@ -89,7 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, nargs=2, default=[2, 6], metavar=("FEW", "MANY"))
     parser.add_argument("--n-bars", type=int, default=3000)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--quick", action="store_true", help="epochs 1 and 3, 1500 bars, one repeat")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.epochs, args.n_bars, args.repeats = [1, 3], 1500, 1
     few, many = args.epochs
     if not 1 <= few < many:
         parser.error(f"--epochs needs 1 <= FEW < MANY, got {few} {many}")

@@ -4,7 +4,7 @@ Training throughput (samples/s) of each architecture through Lightning against a
 loop on the same net, data and batches. The Lightning side is a bare Trainer (no logger, no
 checkpoint, no progress bar, no validation) so the figure is the framework's own cost.
 Target: Lightning >= 0.9x of the plain loop. Each case runs the same number of optimizer steps
-after one warm-up epoch; the median of `--repeats` timings is reported.
+after one warm-up epoch; the median of the timed epochs is reported.
 """
 
 from __future__ import annotations

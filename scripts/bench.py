@@ -1,0 +1,89 @@
+"""python scripts/bench.py [--quick] [--only training tracking windows callbacks hpo reports startup]
+
+The benchmark suite: runs every `scripts/bench_*.py` in its own process (so one case's memory or
+threads never colour another's), prints each table as it comes, and ends with every target and
+its verdict. Each figure is a ratio or a time measured side by side in one run, with the command
+that reproduces it. `--quick` (under about 3 minutes) is the CI smoke test: figures are printed,
+not asserted.
+
+Targets (2 CPU cores): Lightning >= 0.9x of a plain loop; tradexp fit with all callbacks within
+1.10x of bare Lightning per epoch and no slower than MLFlowLogger / autolog; callbacks < 3 % per
+epoch and < 5 s fixed; windows for 1M x 32 x 128 under 1.5 GB peak; HPO overhead < 0.5 s per trial,
+>= 40 % epochs saved by pruning, 2 workers >= 1.7x; comparison of 200 runs < 10 s; HPO report of 500
+trials < 15 s; `tradexp --help` < 2.5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SCRIPTS = Path(__file__).resolve().parent
+SUITE = ("training", "tracking", "windows", "callbacks", "hpo", "reports", "startup")
+_VERDICT = re.compile(r"\b(PASS|MISS)\b|target", re.IGNORECASE)
+
+
+def _run(name: str, quick: bool) -> tuple[list[str], float]:
+    command = [sys.executable, str(SCRIPTS / f"bench_{name}.py")] + (["--quick"] if quick else [])
+    print(f"\n=== {name}: {' '.join(['python', f'scripts/bench_{name}.py'] + command[2:])}", flush=True)
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    lines = []
+    for line in process.stdout:
+        print(line, end="", flush=True)
+        lines.append(line.rstrip())
+    if process.wait() != 0:
+        lines.append(f"MISS  bench_{name}.py exited with {process.returncode}")
+        print(lines[-1])
+    return lines, time.perf_counter() - start
+
+
+def _startup(repeats: int) -> list[str]:
+    def timed(command: list[str]) -> float:
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)
+
+    print("\n=== startup: `tradexp --help` vs `python -c 'import lightning'` (median of %d)" % repeats, flush=True)
+    help_s = timed([sys.executable, "-m", "tradexp", "--help"])
+    fit_help_s = timed([sys.executable, "-m", "tradexp", "fit", "--help"])
+    lightning_s = timed([sys.executable, "-c", "import lightning"])
+    lines = [
+        f"tradexp --help            {help_s:6.2f} s",
+        f"tradexp fit --help        {fit_help_s:6.2f} s   (builds the LightningCLI parser)",
+        f"python -c 'import lightning' {lightning_s:6.2f} s",
+        f"{'PASS' if help_s < 2.5 else 'MISS'}  target: tradexp --help < 2.5 s ({help_s:.2f} s; {lightning_s / help_s:.1f}x faster than importing lightning)",
+    ]
+    print("\n".join(lines))
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="the CI smoke test: small sizes, under ~3 minutes")
+    parser.add_argument("--only", nargs="+", choices=SUITE, default=list(SUITE))
+    args = parser.parse_args()
+    summary: list[tuple[str, str]] = []
+    started = time.perf_counter()
+    for name in args.only:
+        if name == "startup":
+            lines = _startup(3 if args.quick else 5)
+        else:
+            lines, _ = _run(name, args.quick)
+        summary += [(name, line.strip()) for line in lines if _VERDICT.search(line)]
+    print(f"\n=== verdicts ({'quick' if args.quick else 'full'} run, {time.perf_counter() - started:.0f} s; python scripts/bench.py{' --quick' if args.quick else ''})")
+    for name, line in summary:
+        print(f"  [{name}] {line}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
+import signal
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Optional
 
@@ -93,6 +96,27 @@ def _bound_http_retries() -> None:
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+
+
+@contextlib.contextmanager
+def _ctrl_c_after_write() -> Iterator[None]:
+    """Hold a Ctrl-C (SIGINT) until the block ends, then raise KeyboardInterrupt as usual.
+
+    A KeyboardInterrupt in the middle of a sqlite write leaves the transaction open and the database
+    locked for this process, so the run could not then be ended KILLED. Only the main thread with
+    Python's default SIGINT handler is affected; anything else runs the block unchanged.
+    """
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+    received: list[int] = []
+    signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        if received:  # the user's stop wins over whatever the write did
+            raise KeyboardInterrupt
 
 
 def run_status_for(exc: Optional[BaseException]) -> str:
@@ -237,7 +261,8 @@ class TradexpLogger(MLFlowLogger):
         """Send one write to the store; if the server no longer answers, spool it locally instead."""
         if self._spool is None:
             try:
-                getattr(self.experiment, op)(self.run_id, *args, **kwargs)
+                with _ctrl_c_after_write():
+                    getattr(self.experiment, op)(self.run_id, *args, **kwargs)
                 return
             except Exception as exc:
                 if not is_connection_error(exc):

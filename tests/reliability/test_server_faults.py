@@ -6,7 +6,6 @@ import json
 import re
 import socket
 import time
-from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient

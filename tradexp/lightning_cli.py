@@ -113,7 +113,8 @@ class TradexpCLI(LightningCLI):
         parser.link_arguments("data.window", "model.net.init_args.window", apply_on="parse")
         parser.link_arguments("data.task", "model.task", apply_on="parse")
         parser.add_class_arguments(TrackingSettings, "tracking")
-        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        # Built in `instantiate_trainer` (not by LightningCLI) so `trainer.enable_checkpointing: false` drops it.
+        parser.add_class_arguments(ModelCheckpoint, "checkpoint", instantiate=False)
         parser.set_defaults(
             {
                 "trainer.callbacks": [dict(spec) for spec in DEFAULT_CALLBACKS] or None,
@@ -140,6 +141,10 @@ class TradexpCLI(LightningCLI):
     def instantiate_trainer(self, **kwargs: Any) -> Any:
         settings = self._get(self.config_init, "tracking")
         trainer_config = self._get(self.config_init, "trainer", default={})
+        callbacks = list(trainer_config.get("callbacks") or [])
+        if trainer_config.get("enable_checkpointing") is not False:
+            checkpoint = self._get(self.config_init, "checkpoint")
+            callbacks.append(ModelCheckpoint(**(checkpoint.as_dict() if hasattr(checkpoint, "as_dict") else dict(checkpoint))))
         if settings.enabled and trainer_config.get("logger") in (None, True):
             identity = RunIdentity(
                 model=net_name(self.model.net),
@@ -162,9 +167,8 @@ class TradexpCLI(LightningCLI):
                 heartbeat_interval=settings.heartbeat_interval,
                 reap_stale_after=settings.reap_stale_after,
             )
-            recorder = RunRecorder(tags=tags)
-            trainer_callbacks = list(trainer_config.get("callbacks") or [])
-            kwargs["callbacks"] = [*trainer_callbacks, recorder]
+            callbacks.append(RunRecorder(tags=tags))
+        kwargs["callbacks"] = callbacks
         return super().instantiate_trainer(**kwargs)
 
     def _run_to_resume(self, experiment: str, tracking_uri: Optional[str]) -> Optional[str]:

@@ -159,6 +159,10 @@ class TradexpLogger(MLFlowLogger):
         reap_stale_after: At run start, mark RUNNING runs of the experiment whose heartbeat is older
             than this many seconds FAILED (their process died); None disables.
         server_timeout: Seconds to wait for an http(s) tracking server at start before failing.
+        flush_every: Metrics are buffered and sent as one batch at most this often (seconds), and
+            always at a checkpoint save and at the end of the run (also on an exception or signal);
+            0 sends every call at once. A store write costs a sqlite commit or an HTTP round trip, so
+            this keeps tracking off the training loop's clock.
 
     Raises:
         TrackingError: When an http(s) tracking server does not answer at construction.
@@ -177,6 +181,7 @@ class TradexpLogger(MLFlowLogger):
         heartbeat_interval: float = 30.0,
         reap_stale_after: Optional[float] = DEFAULT_STALE_AFTER_S,
         server_timeout: float = 5.0,
+        flush_every: float = 5.0,
     ) -> None:
         uri = resolve_tracking_uri(tracking_uri)
         if uri.startswith(("http://", "https://")):
@@ -206,6 +211,11 @@ class TradexpLogger(MLFlowLogger):
         self._reap_stale_after = reap_stale_after
         self._heartbeat: Optional[Heartbeat] = None
         self._spool: Optional[Spool] = None
+        if flush_every < 0:
+            raise ValueError(f"`flush_every` must be >= 0 seconds, got {flush_every}")
+        self._flush_every = flush_every
+        self._pending_metrics: list[Metric] = []
+        self._last_flush = time.monotonic()
 
     @property
     @override
@@ -331,17 +341,31 @@ class TradexpLogger(MLFlowLogger):
     @override
     @rank_zero_only
     def log_metrics(self, metrics: Mapping[str, float], step: Optional[int] = None) -> None:
-        """One `log_batch` per call (split at MLflow's 1000 metrics per request)."""
+        """Buffer the values; send them as batches of at most 1000 once `flush_every` seconds have passed."""
+        if not self._initialized:
+            _ = self.experiment  # the first value opens the run, as with any logger
         timestamp_ms = int(mlflow.utils.time.get_current_time_millis())
-        batch = []
         for key, value in metrics.items():
             if isinstance(value, str):
                 continue
             name = f"{self._prefix}{self.LOGGER_JOIN_CHAR}{key}" if self._prefix else key
             name = re.sub(r"[^a-zA-Z0-9_/. -]+", "", name)
-            batch.append(Metric(key=name, value=float(value), timestamp=timestamp_ms, step=step or 0))
-        for start in range(0, len(batch), MAX_METRICS_PER_BATCH):
-            self._write("log_batch", metrics=batch[start : start + MAX_METRICS_PER_BATCH], **self._log_batch_kwargs)
+            self._pending_metrics.append(Metric(key=name, value=float(value), timestamp=timestamp_ms, step=step or 0))
+        if time.monotonic() - self._last_flush >= self._flush_every:
+            self.flush()
+
+    @rank_zero_only
+    def flush(self) -> None:
+        """Send every buffered metric now (one `log_batch` per 1000)."""
+        self._last_flush = time.monotonic()
+        while self._pending_metrics:
+            chunk = self._pending_metrics[:MAX_METRICS_PER_BATCH]
+            try:
+                self._write("log_batch", metrics=chunk, **self._log_batch_kwargs)
+            except KeyboardInterrupt:  # `_write` holds a Ctrl-C until its write is done: the chunk is stored
+                del self._pending_metrics[: len(chunk)]
+                raise
+            del self._pending_metrics[: len(chunk)]  # dropped only once written; finalize flushes the rest
 
     # -- artifacts ----------------------------------------------------------------------------
     @rank_zero_only
@@ -357,6 +381,7 @@ class TradexpLogger(MLFlowLogger):
     # -- checkpoints and the end of the run ----------------------------------------------------
     @override
     def after_save_checkpoint(self, checkpoint_callback: ModelCheckpoint) -> None:
+        self.flush()  # the store is never behind a checkpoint on disk
         if checkpoint_callback not in self._checkpoint_callbacks:
             self._checkpoint_callbacks.append(checkpoint_callback)
 
@@ -389,6 +414,7 @@ class TradexpLogger(MLFlowLogger):
         if self._heartbeat is not None:
             self._heartbeat.stop()
             self._heartbeat = None
+        self.flush()
         if self._synchronous is False:
             try:
                 mlflow.flush_async_logging()

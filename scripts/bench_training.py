@@ -1,4 +1,4 @@
-"""python scripts/bench_training.py [--epochs 3] [--models mlp lstm gru cnn_lstm] [--quick]
+"""python scripts/bench_training.py [--epochs 3] [--models mlp lstm gru cnn_lstm] [--batch-size 128] [--quick]
 
 Training throughput (samples/s) of each architecture through Lightning against a plain PyTorch
 loop on the same net, data and batches. The Lightning side is a bare Trainer (no logger, no
@@ -20,8 +20,8 @@ from tradexp.data import BarsDataModule, SyntheticMarket
 from tradexp.models import NETS, TradingModule
 
 
-def _datamodule(n_bars: int, window: int) -> BarsDataModule:
-    dm = BarsDataModule(synthetic=SyntheticMarket(n_bars=n_bars), window=window, batch_size=128)
+def _datamodule(n_bars: int, window: int, batch_size: int = 128) -> BarsDataModule:
+    dm = BarsDataModule(synthetic=SyntheticMarket(n_bars=n_bars), window=window, batch_size=batch_size)
     dm.setup()
     return dm
 
@@ -82,13 +82,14 @@ def main() -> None:
     parser.add_argument("--n-bars", type=int, default=3000)
     parser.add_argument("--window", type=int, default=32)
     parser.add_argument("--models", nargs="+", default=sorted(NETS), choices=sorted(NETS))
+    parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--quick", action="store_true", help="1 timed epoch, 1500 bars")
     args = parser.parse_args()
     if args.quick:
         args.epochs, args.n_bars = 1, 1500
-    dm = _datamodule(args.n_bars, args.window)
+    dm = _datamodule(args.n_bars, args.window, args.batch_size)
     samples = len(dm.splits.train)
-    print(f"training throughput, {samples} windows/epoch ({args.window} x {dm.n_features}), batch 128, torch threads {torch.get_num_threads()}")
+    print(f"training throughput, {samples} windows/epoch ({args.window} x {dm.n_features}), batch {args.batch_size}, torch threads {torch.get_num_threads()}")
     print(f"{'model':<10}{'plain loop':>14}{'Lightning':>14}{'ratio':>8}  verdict (>= 0.90x)")
     for name in args.models:
         plain = plain_loop(name, dm, args.epochs)

@@ -64,6 +64,8 @@ class RunReport(Callback):
         for logger in trainer.loggers:
             if isinstance(logger, MLFlowLogger) and logger.run_id:
                 try:
+                    if callable(getattr(logger, "flush", None)):
+                        logger.flush()  # TradexpLogger buffers metrics: the report reads the store
                     self._write(logger.experiment, logger.run_id)
                 except Exception as err:  # noqa: BLE001 - a report must never end a training run
                     if self.strict:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -173,4 +175,5 @@ class TrialObjective:
                 metrics.append(Metric("val/sharpe_per_bar", stats.sharpe, now, epoch or 0))
             MlflowClient(self.context.tracking_uri).log_batch(run_id, metrics=metrics, tags=[RunTag(k, v) for k, v in tags.items()])
         attrs["overhead_seconds"] = round(time.perf_counter() - started - pruning.train_seconds, 4)
+        attrs["worker"] = f"{socket.gethostname()}:{os.getpid()}"
         trial.set_user_attr(RECORD_ATTR, attrs)  # one storage write for the whole record

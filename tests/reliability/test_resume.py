@@ -59,3 +59,4 @@ def test_fit_with_ckpt_path_last_continues_the_same_run_and_optimizer_state(mlfl
     adam_steps = {int(state["step"]) for state in last["optimizer_states"][0]["state"].values()}
     assert adam_steps == {4 * steps_per_epoch}  # Adam's moment estimates continued, not restarted
     assert last["lr_schedulers"][0]["last_epoch"] == 4  # the cosine schedule continued too
+    assert last["lr_schedulers"][0]["T_max"] == 4  # stretched to the new max_epochs, not restarted

@@ -134,6 +134,14 @@ class TradingModule(L.LightningModule):
         out = self(x)
         return self.loss_fn(out, y), out, y
 
+    def on_train_start(self) -> None:
+        # A resumed fit restores the scheduler with the T_max of the first run; stretch the cosine
+        # to the current `max_epochs` so raising it on resume does not restart the learning rate.
+        if self.hparams.scheduler == "cosine":
+            for config in self.trainer.lr_scheduler_configs:
+                if isinstance(config.scheduler, torch.optim.lr_scheduler.CosineAnnealingLR):
+                    config.scheduler.T_max = max(int(self.trainer.max_epochs or 1), 1)
+
     def on_train_epoch_start(self) -> None:
         self._train_loss_sum = torch.zeros((), device=self.device)
         self._train_samples = 0

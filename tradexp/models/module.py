@@ -117,6 +117,7 @@ class TradingModule(L.LightningModule):
             self.loss_fn: nn.Module = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pos_weight))
         else:
             self.loss_fn = nn.MSELoss()
+        self._train_loss_sum, self._train_samples = torch.zeros(()), 0
         self.val_metrics = _metrics(task, "val/")
         self.test_metrics = _metrics(task, "test/")
 
@@ -142,21 +143,19 @@ class TradingModule(L.LightningModule):
                 if isinstance(config.scheduler, torch.optim.lr_scheduler.CosineAnnealingLR):
                     config.scheduler.T_max = max(int(self.trainer.max_epochs or 1), 1)
 
-    def on_train_epoch_start(self) -> None:
-        self._train_loss_sum = torch.zeros((), device=self.device)
-        self._train_samples = 0
-
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss, _, y = self._step(batch)
         # Summed here and logged once per epoch: `self.log` on every step costs ~0.5 ms, as much as
-        # a small net's whole step on a CPU.
-        self._train_loss_sum += loss.detach() * len(y)
+        # a small net's whole step on a CPU. (A fit resumed mid-epoch starts without an epoch-start
+        # hook, so the sum is reset after each epoch's log rather than at the start.)
+        self._train_loss_sum = self._train_loss_sum + loss.detach() * len(y)
         self._train_samples += len(y)
         return loss
 
     def on_train_epoch_end(self) -> None:
         if self._train_samples:
             self.log("train/loss", self._train_loss_sum / self._train_samples, sync_dist=True)
+        self._train_loss_sum, self._train_samples = torch.zeros(()), 0
 
     def _eval_step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str, metrics: torchmetrics.MetricCollection) -> dict[str, torch.Tensor]:
         loss, out, y = self._step(batch)

@@ -11,7 +11,6 @@ errors into one line and exit code 2.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -22,6 +21,7 @@ from tradexp.config.history import ConfigChange, diff_configs, run_config
 from tradexp.organisation.reproduce import Difference, Reproduction, reproduce_run
 from tradexp.organisation.run_query import KEY_METRICS, RunQuery, find_runs, run_rows
 from tradexp.organisation.tables import FORMATS, render, render_table
+from tradexp.tracking.reaper import reap_stale_runs
 from tradexp.tracking.store import open_store
 
 __all__ = ["runs_main", "config_main", "reproduce_main", "pair_overrides"]
@@ -81,12 +81,8 @@ def _runs_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _reap(client: Any, stale_after: Optional[float] = None) -> Optional[list[str]]:
-    """Mark stale RUNNING runs FAILED when the reaper (tradexp.tracking.reaper) is installed."""
-    if importlib.util.find_spec("tradexp.tracking.reaper") is None:
-        return None
-    from tradexp.tracking.reaper import reap_stale_runs
-
+def _reap(client: Any, stale_after: Optional[float] = None) -> list[str]:
+    """Mark stale RUNNING runs FAILED (their heartbeat is older than `stale_after` seconds)."""
     if stale_after is None:
         return list(reap_stale_runs(client))
     if stale_after <= 0:
@@ -112,10 +108,7 @@ def runs_main(argv: Sequence[str]) -> int:
     client = open_store(args.tracking_uri)
     if args.reap:
         reaped = _reap(client, args.stale_after)
-        if reaped is None:
-            print("--reap: the reaper (tradexp.tracking.reaper) is not installed; nothing was changed")
-        else:
-            print(f"reaped {len(reaped)} stale run(s): {', '.join(reaped) or '-'}")
+        print(f"reaped {len(reaped)} stale run(s): {', '.join(reaped) or '-'}")
     query = RunQuery(
         model=args.model,
         stage=args.stage,

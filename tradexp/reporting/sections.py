@@ -14,6 +14,7 @@ from typing import Any, NamedTuple, Optional
 import numpy as np
 import pandas as pd
 
+from callbacks._evaluation_info import PrInfo, RocInfo, _get_pr_info, _get_roc_info
 from tradexp.reporting.collect import MetricPoint, RunData
 
 __all__ = [
@@ -62,19 +63,6 @@ class MetricGroups(NamedTuple):
     significance: dict[str, float]
     validation: dict[str, float]
     other: dict[str, float]
-
-
-class RocInfo(NamedTuple):
-    fpr: np.ndarray
-    tpr: np.ndarray
-    auc: float
-
-
-class PrInfo(NamedTuple):
-    recall: np.ndarray
-    precision: np.ndarray
-    average_precision: float
-    base_rate: float
 
 
 class MetricSpread(NamedTuple):
@@ -187,15 +175,7 @@ def metric_groups(metrics: Mapping[str, float]) -> MetricGroups:
 
 
 # -- ROC / PR from predictions ---------------------------------------------------------------
-def _ranked_counts(target: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    order = np.argsort(-score, kind="mergesort")
-    s, y = score[order], target[order]
-    last_of_tie = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]
-    tps = np.cumsum(y)[last_of_tie]
-    fps = (last_of_tie + 1) - tps
-    return tps.astype(float), fps.astype(float)
-
-
+# The same computation the EvaluationPlots callback draws with, so a report and the run's plots agree.
 def _binary(target: Any, score: Any) -> Optional[tuple[np.ndarray, np.ndarray]]:
     t = np.asarray(target, dtype=float)
     s = np.asarray(score, dtype=float)
@@ -209,26 +189,13 @@ def _binary(target: Any, score: Any) -> Optional[tuple[np.ndarray, np.ndarray]]:
 def roc_info(target: Any, score: Any) -> Optional[RocInfo]:
     """ROC curve and AUC of scores for 0/1 targets; None unless both classes are present."""
     data = _binary(target, score)
-    if data is None:
-        return None
-    t, s = data
-    tps, fps = _ranked_counts(t, s)
-    tpr = np.r_[0.0, tps / tps[-1]]
-    fpr = np.r_[0.0, fps / fps[-1]]
-    return RocInfo(fpr, tpr, float(np.trapezoid(tpr, fpr)))
+    return None if data is None else _get_roc_info(*data)
 
 
 def pr_info(target: Any, score: Any) -> Optional[PrInfo]:
     """Precision-recall curve and average precision (step-wise, as scikit-learn defines it)."""
     data = _binary(target, score)
-    if data is None:
-        return None
-    t, s = data
-    tps, fps = _ranked_counts(t, s)
-    precision = tps / (tps + fps)
-    recall = tps / tps[-1]
-    ap = float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
-    return PrInfo(np.r_[0.0, recall], np.r_[1.0, precision], ap, float(t.mean()))
+    return None if data is None else _get_pr_info(*data)
 
 
 def prediction_curves(predictions: Optional[pd.DataFrame]) -> tuple[Optional[RocInfo], Optional[PrInfo]]:

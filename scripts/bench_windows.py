@@ -1,7 +1,7 @@
 """python scripts/bench_windows.py [--rows 1000000] [--features 32] [--window 128] [--quick]
 
 Peak memory of building windows: tradexp's zero-copy `WindowDataset` (a strided view, one batch
-copied at a time) against the naive `np.stack` of every window. Each case runs in a fresh process
+copied at a time) against the naive full copy of every window (`np.ascontiguousarray` of the view). Each case runs in a fresh process
 and reports its peak RSS (`ru_maxrss`). The naive copy is measured on a tenth of the rows and
 extrapolated linearly (at full size it would need ~16 GB). Target: zero-copy peak under 1.5 GB.
 """

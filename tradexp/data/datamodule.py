@@ -264,11 +264,12 @@ class BarsDataModule(L.LightningDataModule):
         }
 
     def state_dict(self) -> dict[str, Any]:
-        """Saved in every checkpoint: the fitted scaler travels with the model."""
+        """Saved in every checkpoint so the fitted scaler travels with the model.
+
+        Read it back for inference with
+        `Scaler.from_state_dict(torch.load(ckpt, weights_only=True)["BarsDataModule"]["scaler"])`;
+        `setup()` itself refits the same scaler from the same training rows.
+        """
         if self.scaler is None:
             return {}
         return {"scaler": self.scaler.state_dict(), "digest": self.digest, "features": list(self.features)}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        if "scaler" in state_dict:
-            self.loaded_scaler = Scaler.from_state_dict(state_dict["scaler"])

@@ -12,7 +12,7 @@ import pandas as pd
 from tradexp.data.validation import format_rows, validate_bars
 from tradexp.errors import DataValidationError
 
-__all__ = ["load_bars", "bars_digest", "OHLCV_COLUMNS", "TIME_COLUMNS"]
+__all__ = ["load_bars", "bars_from_table", "read_table", "bars_digest", "OHLCV_COLUMNS", "TIME_COLUMNS"]
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def _parse_time(values: pd.Series, column: str) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(parsed).tz_localize(None)
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def read_table(path: Path) -> pd.DataFrame:
     suffix = path.suffix.lower()
     try:
         if suffix in (".parquet", ".pq"):
@@ -84,22 +84,39 @@ def load_bars(path: str | Path, use_adjusted: bool = True, extra_columns: tuple[
     path = Path(path)
     if not path.is_file():
         raise DataValidationError(f"bar file `{path}` does not exist; pass an existing CSV/Parquet path or omit it for synthetic data")
-    raw = _read_table(path)
-    raw.columns = [_normalise_name(c) for c in raw.columns]
+    return bars_from_table(read_table(path), path.name, use_adjusted, extra_columns)
+
+
+def bars_from_table(raw: pd.DataFrame, source: str, use_adjusted: bool = True, extra_columns: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Parse and validate the bars of one table as read from a file (the rules of `load_bars`).
+
+    Args:
+        raw: The table as read, any column case (one symbol's rows of a long file, or a whole file).
+        source: Name used in messages (a file name, or `symbol X in file`).
+        use_adjusted: See `load_bars`.
+        extra_columns: See `load_bars`.
+
+    Returns:
+        The validated frame `load_bars` returns.
+
+    Raises:
+        DataValidationError: When a column is missing or a rule of `validate_bars` is broken.
+    """
+    raw = raw.rename(columns=_normalise_name)  # a new frame (copy-on-write): the caller's is untouched
     if raw.index.name is not None and _normalise_name(raw.index.name) in TIME_COLUMNS:
         raw = raw.reset_index()
         raw.columns = [_normalise_name(c) for c in raw.columns]
     time_column = next((c for c in TIME_COLUMNS if c in raw.columns), None)
     if time_column is None:
         raise DataValidationError(
-            f"`{path.name}` has no time column; expected one of {list(TIME_COLUMNS)}, found {list(raw.columns)}"
+            f"`{source}` has no time column; expected one of {list(TIME_COLUMNS)}, found {list(raw.columns)}"
         )
     missing = [c for c in OHLCV_COLUMNS if c not in raw.columns]
     if missing:
-        raise DataValidationError(f"`{path.name}` lacks columns {missing}; found {list(raw.columns)}")
+        raise DataValidationError(f"`{source}` lacks columns {missing}; found {list(raw.columns)}")
     absent_extra = [c for c in extra_columns if c not in raw.columns]
     if absent_extra:
-        raise DataValidationError(f"`{path.name}` lacks extra columns {absent_extra} named in the features; found {list(raw.columns)}")
+        raise DataValidationError(f"`{source}` lacks extra columns {absent_extra} named in the features; found {list(raw.columns)}")
 
     frame = pd.DataFrame(index=_parse_time(raw[time_column], time_column))
     frame.index.name = "timestamp"
@@ -117,7 +134,7 @@ def load_bars(path: str | Path, use_adjusted: bool = True, extra_columns: tuple[
         for column in ("open", "high", "low", "close"):
             frame[column] = frame[column].to_numpy() * ratio
         log.info("scaled OHLC by `adj_close / close` (use_adjusted=True)")
-    validate_bars(frame, source=path.name)
+    validate_bars(frame, source=source)
     return frame
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 from tradexp.errors import ConfigError
 
-__all__ = ["SplitPositions", "embargo_bars", "chronological_split"]
+__all__ = ["SplitPositions", "embargo_bars", "chronological_split", "split_at_dates", "purge_between_splits"]
 
 
 def embargo_bars(window: int, horizon: int, embargo: Optional[int] = None) -> int:
@@ -70,6 +70,34 @@ def _purge(earlier: np.ndarray, later: np.ndarray, embargo: int) -> np.ndarray:
     if len(earlier) == 0 or len(later) == 0:
         return earlier
     return earlier[earlier < later[0] - embargo]
+
+
+def split_at_dates(
+    positions: np.ndarray, times: pd.DatetimeIndex, val_at: Optional[pd.Timestamp], test_at: Optional[pd.Timestamp]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Train = window ends before `val_at` (or `test_at`), test = at or after `test_at`, val = between.
+
+    Args:
+        positions: Window-end positions in time order (S,).
+        times: Their timestamps (S,).
+        val_at: First validation timestamp, or None (no validation split by date).
+        test_at: First test timestamp, or None.
+
+    Returns:
+        (train, val, test) positions, not yet purged.
+    """
+    end_train = times < val_at if val_at is not None else times < test_at
+    in_test = times >= test_at if test_at is not None else np.zeros(len(times), bool)
+    return positions[end_train], positions[~end_train & ~in_test], positions[in_test]
+
+
+def purge_between_splits(
+    train: np.ndarray, val: np.ndarray, test: np.ndarray, embargo: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Drop the last `embargo` positions before each later split (positions of one series)."""
+    val = _purge(val, test, embargo)
+    train = _purge(train, val if len(val) else test, embargo)
+    return train, val, test
 
 
 def chronological_split(
@@ -131,9 +159,7 @@ def chronological_split(
         test_at = pd.Timestamp(test_start) if test_start is not None else None
         if val_at is not None and test_at is not None and not val_at < test_at:
             raise ConfigError(f"data.val_start ({val_start}) must be before data.test_start ({test_start})")
-        end_train = times < val_at if val_at is not None else times < test_at
-        in_test = times >= test_at if test_at is not None else np.zeros(len(times), bool)
-        train, val, test = positions[end_train], positions[~end_train & ~in_test], positions[in_test]
+        train, val, test = split_at_dates(positions, times, val_at, test_at)
     else:
         count = len(positions)
         n_test = int(round(count * test_fraction))
@@ -141,8 +167,7 @@ def chronological_split(
         train = positions[: max(count - n_val - n_test, 0)]
         val = positions[len(train) : count - n_test]
         test = positions[count - n_test :]
-    val = _purge(val, test, gap)
-    train = _purge(train, val if len(val) else test, gap)
+    train, val, test = purge_between_splits(train, val, test, gap)
     if usable is not None:
         train, val, test = (p[usable[p]] for p in (train, val, test))
     if len(train) == 0 or len(val) == 0:

@@ -1,0 +1,207 @@
+"""A universe's bars -> per-symbol features and labels -> one calendar of splits -> one stacked matrix.
+
+Every symbol's rows are computed on its own bars (features, warm-up, forward returns, labels), then
+stacked one symbol after another into one (N_total, F) matrix. A window ending at stacked row p
+reads rows p - window + 1 .. p; only window ends at least `window - 1` rows into their own symbol,
+and whose label stays inside it, are positions, so no window, rolling statistic or label crosses from
+one symbol into another, and `WindowDataset`'s zero-copy view serves the universe unchanged.
+
+Splits use one calendar: fractions become dates over the union of every symbol's window-end
+timestamps, so every symbol's train ends before any symbol's validation starts; the embargo
+(>= horizon + window - 1 bars) is applied within each symbol. A symbol may be absent from a split.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NamedTuple, Optional
+
+import numpy as np
+import pandas as pd
+
+from tradexp.data.features import compute_features, feature_warmup
+from tradexp.data.labels import Task, forward_log_returns, make_labels
+from tradexp.data.scalers import Scaler, ScalerKind, fit_scaler
+from tradexp.data.splits import SplitPositions, embargo_bars, purge_between_splits, split_at_dates
+from tradexp.errors import ConfigError
+
+__all__ = ["PreparedUniverse", "prepare_universe", "calendar_split_dates", "ScalerScope"]
+
+ScalerScope = Literal["per_symbol", "pooled"]
+
+
+class PreparedUniverse(NamedTuple):
+    """What a universe fit trains on (positions index the stacked rows)."""
+
+    symbols: tuple[str, ...]
+    offsets: np.ndarray  # (N_symbols + 1,) first stacked row of each symbol, then the total
+    timestamps: pd.DatetimeIndex  # (N_total,)
+    symbol_ids: np.ndarray  # (N_total,) int index into `symbols`
+    raw_features: np.ndarray  # (N_total, F) float64, unscaled
+    scaled: np.ndarray  # (N_total, F) float32, the matrix windows are cut from
+    forward_returns: np.ndarray  # (N_total,)
+    targets: np.ndarray  # (N_total,)
+    splits: SplitPositions
+    scalers: dict[str, Scaler]  # per symbol, or {"*": pooled}
+    absent: dict[str, list[str]]  # split -> symbols with no sample in it
+    split_dates: dict[str, Optional[str]]  # val_start / test_start of the one calendar
+
+
+def calendar_split_dates(
+    end_times: list[pd.DatetimeIndex], val_fraction: float, test_fraction: float
+) -> tuple[pd.Timestamp, Optional[pd.Timestamp]]:
+    """Validation and test start dates: the fractions taken over the union of all window-end times.
+
+    Returns:
+        (val_start, test_start); test_start is None when `test_fraction` is 0.
+    """
+    union = pd.DatetimeIndex(np.unique(np.concatenate([t.values for t in end_times])))  # sorted, unique
+    count = len(union)
+    n_test = int(round(count * test_fraction))
+    n_val = int(round(count * val_fraction))
+    first_val = max(count - n_val - n_test, 1)
+    val_at = union[min(first_val, count - 1)]
+    test_at = union[count - n_test] if n_test > 0 else None
+    return val_at, test_at
+
+
+def _pooled_rows(offsets: np.ndarray, per_symbol_train: list[np.ndarray], window: int) -> np.ndarray:
+    """Stacked rows the training windows read: for each symbol, from its first train window start to its last train end."""
+    rows = []
+    for start, train in zip(offsets[:-1], per_symbol_train):
+        if len(train):
+            rows.append(np.arange(max(int(train[0]) - window + 1, 0), int(train[-1]) + 1) + start)
+    return np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
+
+
+def prepare_universe(
+    bars: dict[str, pd.DataFrame],
+    features: list[str],
+    task: Task,
+    horizon: int,
+    window: int,
+    val_fraction: float = 0.15,
+    test_fraction: float = 0.15,
+    val_start: Optional[str] = None,
+    test_start: Optional[str] = None,
+    train_start: Optional[str] = None,
+    test_end: Optional[str] = None,
+    embargo: Optional[int] = None,
+    dead_zone: float = 0.0,
+    scaler: ScalerKind = "standard",
+    scaler_scope: ScalerScope = "per_symbol",
+) -> PreparedUniverse:
+    """Features, labels, one-calendar splits and train-only scalers for every symbol of a universe.
+
+    Args:
+        bars: symbol -> validated bars (as `load_universe` returns them).
+        features: Feature names (computed per symbol).
+        task: `classification` or `regression`.
+        horizon: Label horizon in bars.
+        window: Bars per window.
+        val_fraction: Share of the union calendar's window-end dates for validation.
+        test_fraction: Share for test.
+        val_start: ISO date overriding the validation fraction.
+        test_start: ISO date overriding the test fraction.
+        train_start: No window may end before it.
+        test_end: No window may end at or after it.
+        embargo: Bars purged within each symbol between splits; default and minimum horizon + window - 1.
+        dead_zone: Classification: leave out bars whose |forward log return| <= this.
+        scaler: `standard` or `robust`.
+        scaler_scope: `per_symbol` (each symbol scaled by its own training rows) or `pooled` (one
+            scaler over every symbol's training rows).
+
+    Returns:
+        PreparedUniverse.
+
+    Raises:
+        ConfigError: When no symbol has enough rows, or the splits leave train or val empty.
+    """
+    gap = embargo_bars(window, horizon, embargo)
+    warmup = feature_warmup(features)
+    symbols = tuple(sorted(bars))
+    frames, ends = [], []
+    for symbol in symbols:
+        frame = compute_features(bars[symbol], features).iloc[warmup:]
+        close = bars[symbol]["close"].to_numpy()[warmup:]
+        frames.append((frame, close))
+        positions = np.arange(window - 1, len(frame) - horizon)
+        ends.append(frame.index[positions] if len(positions) else pd.DatetimeIndex([]))
+    if not any(len(e) for e in ends):
+        raise ConfigError(f"data: no symbol has more than window {window} + horizon {horizon} + {warmup} warm-up bars")
+    if val_start is None:
+        val_at, fraction_test = calendar_split_dates([e for e in ends if len(e)], val_fraction, test_fraction)
+        test_at = pd.Timestamp(test_start) if test_start is not None else fraction_test
+    else:
+        val_at = pd.Timestamp(val_start)
+        test_at = pd.Timestamp(test_start) if test_start is not None else None
+    if test_at is not None and not val_at < test_at:
+        raise ConfigError(f"data.val_start ({val_at.date()}) must be before data.test_start ({test_at.date()})")
+
+    offsets = np.zeros(len(symbols) + 1, dtype=np.int64)
+    parts = {"train": [], "val": [], "test": []}
+    per_symbol_train, raw_blocks, fwd_blocks, target_blocks = [], [], [], []
+    absent: dict[str, list[str]] = {"train": [], "val": [], "test": []}
+    for i, (symbol, (frame, close)) in enumerate(zip(symbols, frames)):
+        offsets[i + 1] = offsets[i] + len(frame)
+        forward = forward_log_returns(close, horizon)  # (n,) NaN in the last `horizon` rows
+        targets, usable = make_labels(forward, task, dead_zone)
+        positions = np.arange(window - 1, len(frame) - horizon)
+        times = frame.index[positions]
+        keep = np.ones(len(positions), dtype=bool)
+        if train_start is not None:
+            keep &= times >= pd.Timestamp(train_start)
+        if test_end is not None:
+            keep &= times < pd.Timestamp(test_end)
+        positions, times = positions[keep], times[keep]
+        train, val, test = purge_between_splits(*split_at_dates(positions, times, val_at, test_at), gap)
+        train, val, test = (p[usable[p]] for p in (train, val, test))
+        per_symbol_train.append(train)
+        for name, local in (("train", train), ("val", val), ("test", test)):
+            parts[name].append(local + offsets[i])
+            if len(local) == 0:
+                absent[name].append(symbol)
+        raw_blocks.append(frame.to_numpy(dtype="float64"))
+        fwd_blocks.append(forward)
+        target_blocks.append(targets)
+    split = {name: np.concatenate(p).astype(np.int64) for name, p in parts.items()}
+    if len(split["train"]) == 0 or len(split["val"]) == 0:
+        raise ConfigError(
+            f"data: the one-calendar split leaves {len(split['train'])} train and {len(split['val'])} val samples "
+            f"across {len(symbols)} symbols (validation from {val_at.date()}); use more bars or other fractions/dates"
+        )
+    raw = np.concatenate(raw_blocks)  # (N_total, F)
+    scalers: dict[str, Scaler] = {}
+    if scaler_scope == "pooled":
+        rows = _pooled_rows(offsets, per_symbol_train, window)
+        pooled = fit_scaler(raw[rows], scaler, 0, len(rows) - 1)
+        scalers["*"] = pooled
+        scaled = pooled.transform(raw)
+    elif scaler_scope == "per_symbol":
+        scaled = np.empty(raw.shape, dtype="float32")
+        for i, (symbol, train) in enumerate(zip(symbols, per_symbol_train)):
+            block = raw[offsets[i] : offsets[i + 1]]
+            if len(train):
+                fitted = fit_scaler(block, scaler, max(int(train[0]) - window + 1, 0), int(train[-1]))
+            else:  # no training rows: a symbol only in val/test would be scaled by the pooled training rows
+                rows = _pooled_rows(offsets, per_symbol_train, window)
+                fitted = fit_scaler(raw[rows], scaler, 0, len(rows) - 1)
+            scalers[symbol] = fitted
+            scaled[offsets[i] : offsets[i + 1]] = fitted.transform(block)
+    else:
+        raise ValueError(f"`data.scaler_scope` must be `per_symbol` or `pooled`, got {scaler_scope!r}")
+    timestamps = pd.DatetimeIndex(np.concatenate([f.index.values for f, _ in frames]), name="timestamp")
+    symbol_ids = np.repeat(np.arange(len(symbols)), np.diff(offsets))
+    return PreparedUniverse(
+        symbols=symbols,
+        offsets=offsets,
+        timestamps=timestamps,
+        symbol_ids=symbol_ids,
+        raw_features=raw,
+        scaled=scaled,
+        forward_returns=np.concatenate(fwd_blocks),
+        targets=np.concatenate(target_blocks).astype("float32"),
+        splits=SplitPositions(train=split["train"], val=split["val"], test=split["test"], embargo=gap, window=window, horizon=horizon),
+        scalers=scalers,
+        absent={k: v for k, v in absent.items() if v},
+        split_dates={"val_start": val_at.isoformat(), "test_start": None if test_at is None else test_at.isoformat()},
+    )

@@ -8,6 +8,7 @@ checks at setup.
 
 from __future__ import annotations
 
+import glob
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -53,8 +54,10 @@ def _bars_known(get: Callable[[str], Any], report: Report) -> tuple[Optional[int
     path = get("data.path")
     if path:
         file = Path(str(path))
+        if file.is_dir() or glob.has_magic(str(path)):  # a universe: its loader checks every symbol's file
+            return None, None, "data.path"
         if not file.is_file():
-            report("data.path", str(path), "an existing CSV or Parquet file of OHLCV bars, or null for the synthetic market")
+            report("data.path", str(path), "an existing CSV or Parquet file of OHLCV bars, a folder or glob of them (a universe), or null for the synthetic market")
             return None, None, "data.path"
         if file.suffix.lower() not in READABLE_SUFFIXES:
             report("data.path", str(path), f"a file ending in {', '.join(READABLE_SUFFIXES)}")

@@ -19,6 +19,8 @@ from tradexp.data.scalers import Scaler, ScalerKind, fit_scaler
 from tradexp.data.splits import SplitPositions, chronological_split, embargo_bars
 from tradexp.data.synthetic import SyntheticMarket, synthetic_bars
 from tradexp.data.validation import require_rows
+from tradexp.data.universe import is_universe_path, load_universe, universe_digest
+from tradexp.data.universe_prep import PreparedUniverse, ScalerScope, prepare_universe
 from tradexp.data.windows import BatchIndexSampler, WindowDataset
 
 __all__ = ["BarsDataModule", "SplitData"]
@@ -26,11 +28,23 @@ __all__ = ["BarsDataModule", "SplitData"]
 log = logging.getLogger(__name__)
 
 
+def _default_dataset_name(path: Optional[str]) -> str:
+    if not path:
+        return "synthetic"
+    text = str(path).rstrip("/")
+    if Path(text).is_dir():
+        return Path(text).resolve().name
+    if any(c in text for c in "*?["):
+        return Path(text).parent.resolve().name
+    return Path(text).stem
+
+
 class SplitData(dict):
     """What one split holds, for callbacks and evaluation (the `describe()` protocol).
 
     Keys: `features` raw (unscaled) features at the window ends (S, F); `targets` (S,);
-    `forward_returns` forward log returns over the horizon (S,); `timestamps` (S,) datetime64.
+    `forward_returns` forward log returns over the horizon (S,); `timestamps` (S,) datetime64;
+    for a universe also `symbols` (S,) str.
     """
 
 
@@ -40,7 +54,9 @@ class BarsDataModule(L.LightningDataModule):
     With no `path`, trains on the built-in synthetic market.
 
     Args:
-        path: CSV or Parquet file of OHLCV bars; None uses the synthetic market.
+        path: CSV or Parquet file of OHLCV bars; a folder or glob of files (one symbol each, symbol =
+            file stem) or one long file with a `symbol`/`ticker` column is a universe; None uses the
+            synthetic market (a universe when `synthetic.n_symbols > 1`).
         dataset_name: Name recorded on the run; default the file stem or `synthetic`.
         synthetic: Parameters of the synthetic market (used when `path` is None).
         features: Feature names, e.g. `log_return_5`, `rsi_14`, `macd`, `col_<extra column>`.
@@ -56,6 +72,10 @@ class BarsDataModule(L.LightningDataModule):
         test_end: ISO date: no window may end at or after it (exclusive end of the test split).
         embargo: Bars purged between splits; default and minimum horizon + window - 1.
         scaler: `standard` (mean/std) or `robust` (median/IQR), fitted on train rows only.
+        scaler_scope: A universe: `per_symbol` (each symbol by its own training rows) or `pooled`.
+        symbols: A universe: keep only these symbols.
+        min_bars: A universe: drop symbols with fewer bars (one warning lists them).
+        drop_short_symbols: A universe: False refuses short symbols instead of dropping them.
         use_adjusted: Scale OHLC by `Adj Close / Close` when the file has `Adj Close`.
         batch_size: Samples per batch.
         num_workers: DataLoader worker processes (0 = load in the main process).
@@ -80,6 +100,10 @@ class BarsDataModule(L.LightningDataModule):
         test_end: Optional[str] = None,
         embargo: Optional[int] = None,
         scaler: ScalerKind = "standard",
+        scaler_scope: ScalerScope = "per_symbol",
+        symbols: Optional[list[str]] = None,
+        min_bars: int = 0,
+        drop_short_symbols: bool = True,
         use_adjusted: bool = True,
         batch_size: int = 256,
         num_workers: int = 0,
@@ -116,7 +140,13 @@ class BarsDataModule(L.LightningDataModule):
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.seed = seed
-        self.dataset_name = dataset_name or (Path(path).stem if path else "synthetic")
+        self.dataset_name = dataset_name or _default_dataset_name(path)
+        self.symbols: Optional[list[str]] = None  # a universe's symbols once set up; None for one series
+        self.universe: Optional[PreparedUniverse] = None
+        self.scalers: dict[str, Scaler] = {}  # a universe's: per symbol, or {"*": pooled}
+        self.dropped_symbols: dict[str, int] = {}  # symbol -> bars, shorter than `min_bars`
+        self.symbol_sources: dict[str, str] = {}
+        self.symbol_digests: dict[str, str] = {}
         self.scaler_kind = scaler
         self.bars: Optional[pd.DataFrame] = None
         self.splits: Optional[SplitPositions] = None
@@ -135,17 +165,82 @@ class BarsDataModule(L.LightningDataModule):
         """Where the bars come from: the absolute file path, or `synthetic(seed=..)`."""
         if self.path:
             return str(Path(self.path).resolve())
-        return f"synthetic(seed={self.synthetic.seed}, n_bars={self.synthetic.n_bars}, signal={self.synthetic.signal_strength})"
+        m = self.synthetic
+        symbols = f", n_symbols={m.n_symbols}" if m.n_symbols > 1 else ""
+        return f"synthetic(seed={m.seed}, n_bars={m.n_bars}, signal={m.signal_strength}{symbols})"
 
     # -- Lightning hooks ----------------------------------------------------------------------
     def prepare_data(self) -> None:
         """Fail early (on rank 0, before any process forks) when the file is missing or malformed."""
-        if self.path:
+        if self.is_universe:
+            self._load_universe()
+        elif self.path:
             load_bars(self.path, use_adjusted=self.hparams.use_adjusted, extra_columns=extra_columns(self.features))
+
+    @property
+    def is_universe(self) -> bool:
+        """True for a folder, glob or long file of many symbols, or a synthetic market of several."""
+        if self.path:
+            return is_universe_path(self.path)
+        return getattr(self.synthetic, "n_symbols", 1) > 1
+
+    def _load_universe(self) -> dict[str, pd.DataFrame]:
+        hp = self.hparams
+        if self.path:
+            loaded = load_universe(
+                self.path, hp.symbols, hp.min_bars, hp.drop_short_symbols, hp.use_adjusted, extra_columns(self.features)
+            )
+            if loaded.dropped:
+                self.dropped_symbols = dict(loaded.dropped)
+            self.symbol_sources = dict(loaded.sources)
+            return loaded.bars
+        from tradexp.data.synthetic_universe import SyntheticUniverse, synthetic_universe
+
+        m = self.synthetic
+        spec = SyntheticUniverse(
+            n_symbols=m.n_symbols, n_bars=m.n_bars, seed=m.seed, signal_strength=m.signal_strength, annual_vol=m.annual_vol, start=m.start
+        )
+        bars = synthetic_universe(spec)
+        if hp.symbols:
+            bars = {s: bars[s] for s in hp.symbols if s in bars}
+        self.symbol_sources = {s: f"{self.source}:{s}" for s in bars}
+        return bars
+
+    def _setup_universe(self) -> None:
+        hp = self.hparams
+        bars = self._load_universe()
+        prep = prepare_universe(
+            bars, self.features, self.task, self.horizon, self.window,
+            val_fraction=hp.val_fraction, test_fraction=hp.test_fraction, val_start=hp.val_start, test_start=hp.test_start,
+            train_start=hp.train_start, test_end=hp.test_end, embargo=hp.embargo, dead_zone=self.dead_zone,
+            scaler=self.scaler_kind, scaler_scope=hp.scaler_scope,
+        )  # fmt: skip
+        self.universe = prep
+        self.symbols = list(prep.symbols)
+        self.symbol_digests = {s: bars_digest(f) for s, f in bars.items()}
+        self.digest = universe_digest(bars)
+        self.bars = None  # one frame per symbol: kept in `prepare_universe`'s stacked arrays only
+        self.timestamps = prep.timestamps
+        self.raw_features = prep.raw_features
+        self.forward_returns = prep.forward_returns
+        self.targets = prep.targets
+        self.splits = prep.splits
+        self.scalers = prep.scalers
+        self.scaler = prep.scalers.get("*") or _PerSymbolScalers(prep.scalers)
+        for name, positions in self.splits.items():
+            self._datasets[name] = WindowDataset(prep.scaled, self.targets, positions, self.window)
+        log.info(
+            "universe %s: %d symbols, %d features, train/val/test = %d/%d/%d samples, embargo %d bars per symbol",
+            self.dataset_name, len(self.symbols), self.n_features,
+            len(self.splits.train), len(self.splits.val), len(self.splits.test), self.splits.embargo,
+        )  # fmt: skip
 
     def setup(self, stage: Optional[str] = None) -> None:
         """Load bars, compute features and labels, split, fit the scaler on train rows; once."""
         if self._datasets:
+            return
+        if self.is_universe:
+            self._setup_universe()
             return
         if self.path:
             bars = load_bars(self.path, use_adjusted=self.hparams.use_adjusted, extra_columns=extra_columns(self.features))
@@ -230,18 +325,28 @@ class BarsDataModule(L.LightningDataModule):
 
     # -- what callbacks, evaluation and tracking read -------------------------------------------
     def split_boundaries(self) -> dict[str, str]:
-        """ISO timestamps of the first and last window end of each split."""
-        return self.splits.boundaries(self.timestamps)
+        """ISO timestamps of the first and last window end of each split (over every symbol of a universe)."""
+        if self.universe is None:
+            return self.splits.boundaries(self.timestamps)
+        out = {}
+        for name, positions in self.splits.items():
+            if len(positions):
+                times = self.timestamps[positions]
+                out[f"{name}_start"], out[f"{name}_end"] = times.min().isoformat(), times.max().isoformat()
+        return out
 
     def split_data(self, name: str) -> SplitData:
         """Raw features, targets, forward returns and timestamps of one split's samples."""
         positions = getattr(self.splits, name)
-        return SplitData(
+        data = SplitData(
             features=self.raw_features[positions],
             targets=self.targets[positions],
             forward_returns=self.forward_returns[positions],
             timestamps=self.timestamps[positions].to_numpy(),
         )
+        if self.universe is not None:
+            data["symbols"] = np.asarray(self.universe.symbols, dtype=object)[self.universe.symbol_ids[positions]]
+        return data
 
     def describe(self) -> dict[str, Any]:
         """The data-description protocol the generic callbacks use when a datamodule offers it.
@@ -272,4 +377,17 @@ class BarsDataModule(L.LightningDataModule):
         """
         if self.scaler is None:
             return {}
-        return {"scaler": self.scaler.state_dict(), "digest": self.digest, "features": list(self.features)}
+        state = {"scaler": self.scaler.state_dict(), "digest": self.digest, "features": list(self.features)}
+        if self.symbols is not None:
+            state["symbols"] = list(self.symbols)
+        return state
+
+
+class _PerSymbolScalers:
+    """The per-symbol scalers of a universe behind the one-scaler `state_dict()` the callbacks read."""
+
+    def __init__(self, scalers: dict[str, Scaler]) -> None:
+        self.scalers = scalers
+
+    def state_dict(self) -> dict:
+        return {"scope": "per_symbol", "symbols": {s: scaler.state_dict() for s, scaler in self.scalers.items()}}

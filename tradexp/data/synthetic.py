@@ -32,6 +32,9 @@ class SyntheticMarket:
         start: First date (business days follow).
         annual_vol: Long-run annualised volatility.
         regime_persistence: Probability of staying in the current regime each bar.
+        n_symbols: Symbols of the market (1 = one series; more = a universe with a common market
+            factor and a planted signal rising from 0 to `signal_strength` across symbols, see
+            `tradexp.data.synthetic_universe`).
     """
 
     n_bars: int = 3000
@@ -40,6 +43,7 @@ class SyntheticMarket:
     start: str = "2010-01-04"
     annual_vol: float = 0.18
     regime_persistence: float = 0.99
+    n_symbols: int = 1
 
     def __post_init__(self) -> None:
         if self.n_bars < 100:
@@ -48,6 +52,8 @@ class SyntheticMarket:
             raise ValueError(f"`data.synthetic.signal_strength` must be in (-1, 1), got {self.signal_strength}")
         if not 0.0 < self.regime_persistence < 1.0:
             raise ValueError(f"`data.synthetic.regime_persistence` must be in (0, 1), got {self.regime_persistence}")
+        if self.n_symbols < 1:
+            raise ValueError(f"`data.synthetic.n_symbols` must be >= 1, got {self.n_symbols}")
         if self.annual_vol <= 0:
             raise ValueError(f"`data.synthetic.annual_vol` must be > 0, got {self.annual_vol}")
 

@@ -25,6 +25,7 @@ from tradexp.evaluation.plots import (
     draw_rolling_sharpe,
 )
 from tradexp.evaluation.trading import TradingReport, TradingSettings, evaluate_predictions
+from tradexp.evaluation.universe_evaluation import evaluate_universe
 
 __all__ = ["TradingEvaluation"]
 
@@ -60,6 +61,9 @@ class TradingEvaluation(Callback):
         validation_sharpe: Log `val/trading/sharpe` every validation epoch.
         plots: Draw the PNG plots.
         enabled: False turns the callback off (e.g. `--trainer.callbacks` in YAML keeps the entry).
+        quantiles: A universe: prediction groups per date for the top/bottom long-short portfolio.
+        max_symbol_metrics: A universe: log `test/by_symbol/<symbol>/*` for this many symbols (all are
+            in `evaluation/by_symbol.csv`).
         strict: Re-raise errors instead of warning and recording them on the run.
     """
 
@@ -76,8 +80,16 @@ class TradingEvaluation(Callback):
         validation_sharpe: bool = True,
         plots: bool = True,
         enabled: bool = True,
+        quantiles: int = 5,
+        max_symbol_metrics: int = 20,
         strict: bool = False,
     ) -> None:
+        if quantiles < 2:
+            raise ValueError(f"`quantiles` must be >= 2, got {quantiles}")
+        if max_symbol_metrics < 0:
+            raise ValueError(f"`max_symbol_metrics` must be >= 0, got {max_symbol_metrics}")
+        self.quantiles = quantiles
+        self.max_symbol_metrics = max_symbol_metrics
         self.settings = TradingSettings(
             cost_bps=cost_bps,
             long_only=long_only,
@@ -93,6 +105,7 @@ class TradingEvaluation(Callback):
         self.enabled = enabled
         self.strict = strict
         self.report: Optional[TradingReport] = None
+        self.universe_report = None  # the last universe test result (per symbol, cross-sectional)
         self._preds: list[np.ndarray] = []
         self._targets: list[np.ndarray] = []
         self._usable = True
@@ -143,6 +156,14 @@ class TradingEvaluation(Callback):
             if data is None:
                 return
             preds, split = data
+            if "symbols" in split:  # a universe: how well it ranks symbols on each date
+                universe = evaluate_universe(
+                    preds, split, trainer.datamodule.task, 0.5, self.settings, int(trainer.datamodule.horizon), self.quantiles, significance=False
+                )
+                if universe.cross_section is not None:
+                    metrics = universe.cross_section.flat_metrics("val")
+                    pl_module.log_dict({k: metrics[k] for k in ("val/xs/rank_ic_mean", "val/xs/ic_mean", "val/xs/long_short/sharpe")})
+                return
             positions = positions_from_predictions(
                 preds, trainer.datamodule.task, self.settings.long_only, self.settings.no_trade_band, self.settings.in_band
             )
@@ -175,6 +196,9 @@ class TradingEvaluation(Callback):
             if data is None:
                 return
             preds, split = data
+            if "symbols" in split:
+                self._evaluate_universe(trainer, pl_module, preds, split)
+                return
             report = evaluate_predictions(
                 preds,
                 split["forward_returns"],
@@ -201,6 +225,27 @@ class TradingEvaluation(Callback):
             self._reset()
 
     # -- helpers ----------------------------------------------------------------------------------
+    def _evaluate_universe(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule", preds: np.ndarray, split: dict) -> None:
+        """Per-symbol backtests and cross-sectional metrics of a universe's test predictions."""
+        datamodule = trainer.datamodule
+        universe = evaluate_universe(
+            preds, split, datamodule.task, _train_up_rate(datamodule), self.settings, int(datamodule.horizon), self.quantiles
+        )
+        self.universe_report = universe
+        pl_module.log_dict(universe.flat_metrics("test", self.max_symbol_metrics))
+        if not trainer.is_global_zero:
+            return
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp) / "evaluation"
+            root.mkdir()
+            universe.by_symbol.to_csv(root / "by_symbol.csv", index=False)
+            summary = {"notes": list(universe.notes), "quantiles": self.quantiles, "cost_bps": self.settings.cost_bps}
+            if universe.cross_section is not None:
+                universe.cross_section.by_date().to_csv(root / "xs_by_date.csv", index=False)
+                summary["metrics"] = universe.cross_section.flat_metrics("test")
+            (root / "cross_section.json").write_text(json.dumps(_jsonable(summary), indent=2))
+            self._publish(trainer, root.parent)
+
     def _aligned(self, trainer: "pl.Trainer", split_name: str) -> Optional[tuple[np.ndarray, dict]]:
         """Predictions and the split's data when they align row by row; None (with a warning) otherwise."""
         preds = np.concatenate(self._preds)  # (S,)
@@ -234,16 +279,20 @@ class TradingEvaluation(Callback):
                 draw_equity(_get_equity_info(report.backtests), root / "plots" / "equity.png")
                 draw_drawdown(_get_drawdown_info(model), root / "plots" / "drawdown.png")
                 draw_rolling_sharpe(_get_rolling_sharpe_info(model), root / "plots" / "rolling_sharpe.png")
-            mlflow_loggers = [lg for lg in trainer.loggers if isinstance(lg, MLFlowLogger)]
-            for logger in mlflow_loggers:
-                logger.experiment.log_artifacts(logger.run_id, str(root))
-            if not mlflow_loggers:
-                target = Path(trainer.log_dir or trainer.default_root_dir)
-                for path in root.rglob("*"):
-                    if path.is_file():
-                        destination = target / path.relative_to(root)
-                        destination.parent.mkdir(parents=True, exist_ok=True)
-                        destination.write_bytes(path.read_bytes())
+            self._publish(trainer, root)
+
+    def _publish(self, trainer: "pl.Trainer", root: Path) -> None:
+        """Copy the files under `root` into the run (MLflow) or under `trainer.log_dir`."""
+        mlflow_loggers = [lg for lg in trainer.loggers if isinstance(lg, MLFlowLogger)]
+        for logger in mlflow_loggers:
+            logger.experiment.log_artifacts(logger.run_id, str(root))
+        if not mlflow_loggers:
+            target = Path(trainer.log_dir or trainer.default_root_dir)
+            for path in root.rglob("*"):
+                if path.is_file():
+                    destination = target / path.relative_to(root)
+                    destination.parent.mkdir(parents=True, exist_ok=True)
+                    destination.write_bytes(path.read_bytes())
 
     def _record_error(self, trainer: "pl.Trainer", where: str, err: Exception) -> None:
         if self.strict:

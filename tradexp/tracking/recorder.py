@@ -8,6 +8,7 @@ from typing import Any, Optional
 
 import lightning.pytorch as pl
 import mlflow
+import pandas as pd
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import MLFlowLogger
 from mlflow.entities import DatasetInput, InputTag, RunTag
@@ -57,23 +58,58 @@ class RunRecorder(Callback):
         if digest is None:
             return
         boundaries = datamodule.split_boundaries()
+        symbols = getattr(datamodule, "symbols", None)
+        stamps = datamodule.timestamps if symbols is not None else datamodule.bars.index
         splits = {
             "source": datamodule.source,
             "dataset": datamodule.dataset_name,
             "digest": digest,
-            "n_bars": int(len(datamodule.bars)),
-            "first_bar": datamodule.bars.index[0].isoformat(),
-            "last_bar": datamodule.bars.index[-1].isoformat(),
+            "n_bars": int(len(stamps)),
+            "first_bar": stamps.min().isoformat(),
+            "last_bar": stamps.max().isoformat(),
             "embargo_bars": int(datamodule.splits.embargo),
             "samples": {name: int(len(p)) for name, p in datamodule.splits.items()},
             "boundaries": boundaries,
         }
+        if symbols is not None:
+            splits.update(_universe_facts(datamodule))
+            client.log_batch(
+                run_id,
+                tags=[RunTag("tradexp.universe.size", str(len(symbols))), RunTag("tradexp.universe.digest", digest)],
+            )
         client.log_text(run_id, json.dumps(splits, indent=2), "data/splits.json")
         client.log_text(run_id, json.dumps(datamodule.scaler.state_dict(), indent=2), "data/scaler.json")
         client.log_batch(run_id, tags=[RunTag(f"tradexp.split.{key}", str(value)) for key, value in boundaries.items()])
-        dataset = mlflow.data.from_pandas(
-            datamodule.bars.reset_index(), source=datamodule.source, name=datamodule.dataset_name, digest=digest
-        )
-        client.log_inputs(
-            run_id, [DatasetInput(dataset=dataset._to_mlflow_entity(), tags=[InputTag(key="mlflow.data.context", value="training")])]
-        )
+        client.log_inputs(run_id, _dataset_inputs(datamodule, digest))
+
+
+def _universe_facts(datamodule: Any) -> dict[str, Any]:
+    """What `data/splits.json` adds for a universe: symbols, the calendar's dates, who is absent where."""
+    prep = datamodule.universe
+    return {
+        "symbols": list(datamodule.symbols),
+        "split_dates": dict(prep.split_dates),
+        "absent_symbols": {name: list(names) for name, names in prep.absent.items()},
+        "dropped_symbols": dict(datamodule.dropped_symbols),
+        "symbol_digests": dict(datamodule.symbol_digests),
+    }
+
+
+def _dataset_inputs(datamodule: Any, digest: str) -> list[DatasetInput]:
+    """One MLflow dataset input for a single series; one per symbol plus the universe for a universe."""
+    context = [InputTag(key="mlflow.data.context", value="training")]
+    symbols = getattr(datamodule, "symbols", None)
+    if symbols is None:
+        frames = {datamodule.dataset_name: (datamodule.bars, datamodule.source, digest)}
+    else:
+        prep = datamodule.universe
+        frames = {}
+        for i, symbol in enumerate(prep.symbols):
+            rows = slice(prep.offsets[i], prep.offsets[i + 1])
+            frame = pd.DataFrame(prep.raw_features[rows], index=prep.timestamps[rows], columns=list(datamodule.features))
+            frames[f"{datamodule.dataset_name}/{symbol}"] = (frame, datamodule.symbol_sources.get(symbol, datamodule.source), datamodule.symbol_digests[symbol])
+    inputs = []
+    for name, (frame, source, frame_digest) in frames.items():
+        dataset = mlflow.data.from_pandas(frame.reset_index(), source=source, name=name, digest=frame_digest)
+        inputs.append(DatasetInput(dataset=dataset._to_mlflow_entity(), tags=context))
+    return inputs

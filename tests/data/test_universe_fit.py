@@ -1,0 +1,52 @@
+"""`tradexp fit` on a universe: a folder of files and a long file each leave one FINISHED run with
+per-symbol and cross-sectional results, per-symbol lineage and the universe tags."""
+
+from __future__ import annotations
+
+import json
+
+import mlflow
+import pandas as pd
+import pytest
+
+from tests.conftest import CONFIGS
+from tradexp.api import fit
+from tradexp.data.synthetic_universe import SyntheticUniverse, synthetic_universe
+
+pytestmark = pytest.mark.slow
+
+
+def _write(tmp_path):
+    bars = synthetic_universe(SyntheticUniverse(n_symbols=3, n_bars=500, seed=2))
+    folder = tmp_path / "prices"
+    folder.mkdir()
+    for symbol, frame in bars.items():
+        frame.reset_index().to_csv(folder / f"{symbol}.csv", index=False)
+    long = pd.concat([f.reset_index().assign(symbol=s) for s, f in bars.items()])
+    long.to_csv(tmp_path / "long.csv", index=False)
+    return folder, tmp_path / "long.csv"
+
+
+@pytest.mark.parametrize("shape", ["folder", "long"])
+def test_a_universe_fit_records_per_symbol_and_cross_sectional_results(mlflow_uri, tmp_path, tiny, shape):
+    folder, long = _write(tmp_path)
+    tiny.update({"data.path": str(folder if shape == "folder" else long), "trainer.max_epochs": 1})
+    result = fit(CONFIGS / "mlp.yaml", tiny)
+    client = mlflow.MlflowClient(mlflow_uri)
+    run = client.get_run(result.run_id)
+    assert run.info.status == "FINISHED" and "tradexp.callback_errors" not in run.data.tags
+    assert run.data.tags["tradexp.universe.size"] == "3"
+    assert run.data.tags["tradexp.dataset"] == ("prices" if shape == "folder" else "long")
+    assert run.data.tags["tradexp.universe.digest"] == run.data.tags["tradexp.dataset.digest"]
+    metrics = run.data.metrics
+    for key in ("test/xs/ic_mean", "test/xs/rank_ic_mean", "test/xs/icir", "test/xs/long_short/sharpe", "val/xs/rank_ic_mean"):
+        assert key in metrics, key
+    assert {f"test/by_symbol/SYN00{i}/acc" for i in range(3)} <= set(metrics)
+    by_symbol = pd.read_csv(client.download_artifacts(result.run_id, "evaluation/by_symbol.csv", str(tmp_path)))
+    assert by_symbol["symbol"].tolist() == ["SYN000", "SYN001", "SYN002"]
+    assert (by_symbol["n"] > 20).all()
+    with open(client.download_artifacts(result.run_id, "data/splits.json", str(tmp_path))) as handle:
+        splits = json.load(handle)
+    assert splits["symbols"] == ["SYN000", "SYN001", "SYN002"] and splits["absent_symbols"] == {}
+    names = sorted(d.dataset.name for d in run.inputs.dataset_inputs)
+    assert len(names) == 3 and all(n.endswith(("/SYN000", "/SYN001", "/SYN002")) for n in names)

@@ -59,10 +59,10 @@ def monitorable_metrics(task: str) -> list[str]:
 
 
 def _metric_problem(task: str, metric: Any) -> Optional[str]:
-    if metric in monitorable_metrics(task) or str(metric).startswith("val/trading/"):
+    if metric in monitorable_metrics(task) or str(metric).startswith(("val/trading/", "val/xs/")):
         return None
     known = ", ".join(monitorable_metrics(task))
-    return f"a metric a {task} run logs: {known}, or val/trading/<name> (trading callback)"
+    return f"a metric a {task} run logs: {known}, val/trading/<name> (trading callback) or val/xs/<name> (a universe)"
 
 
 def _check_monitors(get: Callable[[str], Any], report: Callable[[str, Any, str], None]) -> None:

@@ -57,7 +57,7 @@ def test_five_mistakes_give_five_lines_exit_2_and_no_run(mlflow_uri, capsys):
         "  model.lr: -1.0 received; a learning rate in (0, 1], typically 1e-4 .. 1e-2",
         "  model.weight_decay: -0.1 received; an L2 penalty >= 0",
         "  checkpoint.monitor: 'val/mse' received; a metric a classification run logs: train/loss, val/loss, val/acc, "
-        "val/balanced_acc, val/f1, val/auroc, or val/trading/<name> (trading callback)",
+        "val/balanced_acc, val/f1, val/auroc, val/trading/<name> (trading callback) or val/xs/<name> (a universe)",
     ]
     client = MlflowClient(mlflow_uri)
     assert client.search_runs([e.experiment_id for e in client.search_experiments()]) == []

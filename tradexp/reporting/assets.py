@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
-__all__ = ["REPORT_CSS", "REPORT_JS", "content_security_policy"]
+__all__ = ["REPORT_CSS", "REPORT_JS", "content_security_policy", "script_hash"]
 
 REPORT_CSS = """
 :root { --fg:#1d2330; --muted:#5b6473; --line:#d9dee7; --bg:#ffffff; --panel:#f5f7fa; --accent:#1f5fbf;
@@ -175,10 +175,16 @@ REPORT_JS = """
 """
 
 
-def content_security_policy(script: str = REPORT_JS) -> str:
-    """CSP for a report: nothing may be fetched; only the report's own script (by hash) may run."""
+def script_hash(script: str) -> str:
+    """The CSP source that lets exactly this inline script run: `'sha256-<base64 digest>'`."""
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    return f"'sha256-{digest}'"
+
+
+def content_security_policy(*scripts: str) -> str:
+    """CSP for a report: nothing may be fetched; only the report's own scripts (by hash) may run."""
+    allowed = " ".join(script_hash(s) for s in (scripts or (REPORT_JS,)))
     return (
         "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
-        f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
+        f"script-src {allowed}; base-uri 'none'; form-action 'none'"
     )

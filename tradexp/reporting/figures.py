@@ -19,8 +19,8 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from tradexp.reporting.sections import CurvePanel, PrInfo, RocInfo, Series
-from tradexp.reporting.study_sections import HistoryInfo, ImportanceInfo, ParallelInfo
+from tradexp.reporting.run_info import CurvePanel, PrInfo, RocInfo, Series
+from tradexp.reporting.study_info import HistoryInfo, ImportanceInfo, ParallelInfo
 
 __all__ = [
     "draw_curve_panels",

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from callbacks._evaluation_info import PrInfo, RocInfo, _get_pr_info, _get_roc_info
-from tradexp.reporting.collect import MetricPoint, RunData
+from tradexp.reporting.read_runs import MetricPoint, RunData
 
 __all__ = [
     "Series",

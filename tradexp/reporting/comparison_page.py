@@ -1,26 +1,17 @@
-"""The comparison report: several runs side by side, chosen by id or by a filter.
+"""The comparison report page: several runs side by side.
 
-    from tradexp.reporting import compare_report
-    compare_report(["<run id>", "<run id>"])
-    compare_report(experiment="tradexp/development/synthetic", filter_string="tags.`tradexp.model` = 'lstm'",
-                   top=5, metric="test/acc")
+    build_comparison_html(collect_runs(client, ids), metric="test/acc")   # pure (see `publish.compare_report`)
 """
 
 from __future__ import annotations
 
-import datetime as _dt
-import json
-import logging
-from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Optional, Sequence
 
-from mlflow import MlflowClient
-
-from tradexp.reporting.collect import RunData, collect_runs, lower_is_better, select_runs
+from tradexp.metric_direction import lower_is_better
+from tradexp.reporting.read_runs import RunData
 from tradexp.reporting.figures import MAX_LEGEND, draw_curve_panels, draw_roc_pr, draw_series
-from tradexp.reporting.publish import default_report_path, log_report, write_report
-from tradexp.reporting.render import Html, esc, image, missing, note, page, section, table, tabs
-from tradexp.reporting.sections import (
+from tradexp.reporting.markup import Html, heading, image, join, missing, note, page, section, table, tabs
+from tradexp.reporting.run_info import (
     differing_params,
     equity_series,
     is_seed_key,
@@ -28,13 +19,9 @@ from tradexp.reporting.sections import (
     prediction_curves,
     seed_groups,
 )
-from tradexp.tracking.store import open_store
 
-__all__ = ["build_comparison_html", "compare_report", "comparison_metrics", "COMPARISON_REPORT_FILE"]
+__all__ = ["build_comparison_html", "comparison_metrics"]
 
-log = logging.getLogger(__name__)
-
-COMPARISON_REPORT_FILE = "comparison_report.html"
 _MAX_METRIC_COLUMNS = 40
 
 
@@ -80,7 +67,7 @@ def _metrics_tables(runs: Sequence[RunData], groups: dict[str, list[str]], metri
         body = [table(["run", "run id", "model", "status", *seeds, *shown], rows, filterable=True, select_columns=[2], row_classes=classes, scroll=len(runs) > 20, table_id=f"metrics-{name}")]
         if len(keys) > len(shown):
             body.append(note(f"{len(keys) - len(shown)} more metrics not shown: {', '.join(keys[len(shown):])}"))
-        panels.append((f"{name} ({len(keys)})", Html("".join(body))))
+        panels.append((f"{name} ({len(keys)})", join(body)))
     return [tabs(panels)] if panels else [missing("metrics")]
 
 
@@ -134,7 +121,7 @@ def _seed_section(runs: Sequence[RunData], metrics: list[str]) -> list[Html]:
         return [note("No runs repeat one configuration with different seeds.")]
     out: list[Html] = []
     for i, group in enumerate(groups, 1):
-        out.append(Html(f"<h3>Group {i}: {esc(group.label)} ({len(group.run_ids)} runs)</h3>"))
+        out.append(heading(f"Group {i}: {group.label} ({len(group.run_ids)} runs)"))
         out.append(note("seeds: " + " | ".join(group.seeds)))
         rows = [[m, s.n, s.mean, s.std, s.min, s.max] for m, s in group.stats.items()]
         out.append(table(["metric", "runs", "mean", "std", "min", "max"], rows))
@@ -158,84 +145,3 @@ def build_comparison_html(runs: Sequence[RunData], *, metric: Optional[str] = No
     ]
     experiments = sorted({r.experiment_name for r in runs})
     return page(f"Comparison of {len(runs)} runs", f"comparison report · {', '.join(experiments)}", sections, kind="comparison")
-
-
-def _selection_text(run_ids: Sequence[str], experiment: Optional[str], filter_string: str, top: Optional[int], metric: Optional[str]) -> str:
-    if run_ids:
-        return f"Runs chosen by id ({len(run_ids)})."
-    parts = [f"experiment {experiment!r}"]
-    if filter_string:
-        parts.append(f"filter {filter_string!r}")
-    if metric:
-        parts.append(f"ordered by {metric}")
-    if top:
-        parts.append(f"top {top}")
-    return "Runs selected by " + ", ".join(parts) + "."
-
-
-def compare_report(
-    run_ids: Sequence[str] = (),
-    path: Optional[str | Path] = None,
-    *,
-    experiment: Optional[str] = None,
-    filter_string: str = "",
-    top: Optional[int] = None,
-    metric: Optional[str] = None,
-    ascending: Optional[bool] = None,
-    tracking_uri: Optional[str] = None,
-    log_to_mlflow: bool = True,
-    client: Optional[MlflowClient] = None,
-) -> Path:
-    """Write a comparison report and log it into a new `comparison` run (experiment of the first run).
-
-    Args:
-        run_ids: Runs to compare; or leave empty and give `experiment` (+ `filter_string`).
-        path: Where to write the HTML (default `reports/comparison_<time>.html`).
-        experiment: Experiment whose runs are filtered.
-        filter_string: MLflow filter, e.g. "tags.`tradexp.model` = 'lstm'".
-        top: Keep the best K runs by `metric` (or the first K ids).
-        metric: Order runs by this metric (best first) and highlight the best.
-        ascending: Order direction; default ascending for loss-like metrics.
-        tracking_uri: The store (default `MLFLOW_TRACKING_URI`, else `sqlite:///mlflow.db`).
-        log_to_mlflow: Create the comparison run and log the report into it.
-        client: An open client (overrides `tracking_uri`).
-
-    Returns:
-        The absolute path of the written file.
-
-    Raises:
-        ReportError: Unknown runs or experiment, a bad filter, or nothing selected.
-    """
-    client = client or open_store(tracking_uri)
-    ids = select_runs(client, run_ids=run_ids, experiment=experiment, filter_string=filter_string, top=top, metric=metric, ascending=ascending)
-    histories = ["train/loss", "val/loss", "epoch"] + ([f"val/{metric.removeprefix('test/')}"] if metric else [])
-    runs = collect_runs(client, ids, histories=histories)
-    html = build_comparison_html(runs, metric=metric, selection=_selection_text(run_ids, experiment, filter_string, top, metric))
-    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
-    out = write_report(html, Path(path) if path else default_report_path("comparison", stamp))
-    if log_to_mlflow:
-        _log_comparison_run(client, runs, html, stamp)
-    log.info("comparison report of %d runs: %s", len(runs), out)
-    return out
-
-
-def _log_comparison_run(client: MlflowClient, runs: Sequence[RunData], html: str, stamp: str) -> str:
-    ids = [r.run_id for r in runs]
-    tags: dict[str, Any] = {
-        "tradexp.type": "comparison",
-        "tradexp.compared_count": str(len(ids)),
-        "tradexp.compared_runs": ",".join(ids)[:7900],
-    }
-    for key in ("tradexp.stage", "tradexp.dataset"):
-        values = {r.tags.get(key) for r in runs}
-        if len(values) == 1 and None not in values:
-            tags[key] = values.pop()
-    run = client.create_run(runs[0].experiment_id, run_name=f"comparison-{len(ids)}runs-{stamp}", tags=tags)
-    try:
-        client.log_text(run.info.run_id, json.dumps({"runs": ids}, indent=2), "report/compared_runs.json")
-        log_report(client, run.info.run_id, html, COMPARISON_REPORT_FILE)
-    except Exception:
-        client.set_terminated(run.info.run_id, "FAILED")
-        raise
-    client.set_terminated(run.info.run_id, "FINISHED")
-    return run.info.run_id

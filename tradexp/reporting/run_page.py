@@ -1,25 +1,21 @@
-"""The training report: everything one run recorded, as one self-contained HTML file.
+"""The training report page: everything one run recorded, as one self-contained HTML document.
 
-    from tradexp.reporting import run_report
-    path = run_report("c45ef4211942404998a0a96778e993b5")   # also logged as report/run_report.html
+    build_run_html(collect_run(client, run_id))        # pure: RunData in, HTML out (see `publish.run_report`)
 """
 
 from __future__ import annotations
 
 import json
-import logging
-from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
-from mlflow import MlflowClient
-
-from tradexp.reporting.collect import RunData, collect_run
+from tradexp.reporting.read_runs import RunData, collect_run
 from tradexp.reporting.figures import draw_curve_panels
-from tradexp.reporting.publish import default_report_path, duration_text, log_report, when, write_report
-from tradexp.reporting.render import (
+from tradexp.reporting.markup import (
     Html,
+    duration_text,
     figure_grid,
     fmt_value,
+    heading,
     image,
     json_view,
     kv_table,
@@ -32,15 +28,12 @@ from tradexp.reporting.render import (
     sub_section,
     table,
     tabs,
+    when,
 )
-from tradexp.reporting.sections import learning_curve_info, metric_groups
-from tradexp.tracking.store import open_store
+from tradexp.reporting.run_info import learning_curve_info, metric_groups
 
-__all__ = ["build_run_html", "run_report", "RUN_REPORT_FILE"]
+__all__ = ["build_run_html"]
 
-log = logging.getLogger(__name__)
-
-RUN_REPORT_FILE = "run_report.html"
 _DATA_PLOTS = ("plots/feature_histograms.png", "plots/correlation.png", "plots/drift.png", "plots/label_balance.png")
 _OWN_PLOTS = ("plots/learning_curves.png", *_DATA_PLOTS)
 _DISTRIBUTION_MAIN = ("summary", "labels", "n_samples")
@@ -81,7 +74,7 @@ def _summary(run: RunData) -> list[Html]:
     names = [n for n in ("train", "val", "test") if f"{n}_start" in bounds or n in samples]
     if names:
         rows = [[n, bounds.get(f"{n}_start", ""), bounds.get(f"{n}_end", ""), samples.get(n)] for n in names]
-        out += [Html("<h3>Splits</h3>"), table(["split", "first window end", "last window end", "samples"], rows, sortable=False)]
+        out += [heading("Splits"), table(["split", "first window end", "last window end", "samples"], rows, sortable=False)]
     else:
         out.append(missing("split dates"))
     out.append(sub_section(f"All tags ({len(tags)})", table(["tag", "value"], sorted(tags.items()), filterable=True)))
@@ -130,7 +123,7 @@ def _data(run: RunData) -> list[Html]:
     else:
         out.append(missing("data distributions (data/distribution.json)"))
     if drift is not None:
-        out += [Html("<h3>Drift (data/drift.csv)</h3>"), table(list(drift.columns), drift.itertuples(index=False), filterable=True, scroll=True)]
+        out += [heading("Drift (data/drift.csv)"), table(list(drift.columns), drift.itertuples(index=False), filterable=True, scroll=True)]
     plots = {p: run.files[p] for p in _DATA_PLOTS if p in run.files}
     if plots:
         out.append(figure_grid(plots))
@@ -167,9 +160,9 @@ def _learning_curves(run: RunData) -> list[Html]:
 
 def _metrics(run: RunData) -> list[Html]:
     groups = metric_groups(run.metrics)
-    out: list[Html] = [Html("<h3>Classification / regression (test split)</h3>")]
+    out: list[Html] = [heading("Classification / regression (test split)")]
     out.append(table(["metric", "value"], groups.test.items()) if groups.test else missing("test metrics"))
-    out.append(Html("<h3>Trading (test split)</h3>"))
+    out.append(heading("Trading (test split)"))
     if groups.trading or groups.baselines:
         names = list(dict.fromkeys([*groups.trading, *(k for b in groups.baselines.values() for k in b)]))
         baselines = list(groups.baselines)
@@ -180,7 +173,7 @@ def _metrics(run: RunData) -> list[Html]:
     trading_csv = run.csv("evaluation/trading.csv")
     if trading_csv is not None:
         out.append(sub_section("evaluation/trading.csv", table(list(trading_csv.columns), trading_csv.itertuples(index=False))))
-    out.append(Html("<h3>Significance</h3>"))
+    out.append(heading("Significance"))
     sig = run.json("evaluation/significance.json")
     if groups.significance:
         out.append(table(["test", "value"], groups.significance.items()))
@@ -215,7 +208,7 @@ def _environment(run: RunData) -> list[Html]:
         out.append(missing("environment (environment/environment.json)"))
     git = run.json("environment/git.json")
     if isinstance(git, dict):
-        out += [Html("<h3>Git</h3>"), json_view({k: v for k, v in git.items() if k != "diff"})]
+        out += [heading("Git"), json_view({k: v for k, v in git.items() if k != "diff"})]
     diff = run.text("environment/git_diff.patch")
     if diff:
         out.append(sub_section("Uncommitted changes (environment/git_diff.patch)", pre(diff)))
@@ -241,36 +234,3 @@ def build_run_html(run: RunData) -> Html:
     headline = f" · test/acc {fmt_value(test_acc)}" if test_acc is not None else ""
     subtitle = f"training report · {run.experiment_name} · {run.status}{headline} · run {run.run_id}"
     return page(f"Run {run.name}", subtitle, sections, kind="training")
-
-
-def run_report(
-    run_id: str,
-    path: Optional[str | Path] = None,
-    *,
-    tracking_uri: Optional[str] = None,
-    log_to_run: bool = True,
-    client: Optional[MlflowClient] = None,
-) -> Path:
-    """Write the training report of a run and log it to the run as `report/run_report.html`.
-
-    Args:
-        run_id: The MLflow run.
-        path: Where to write the HTML (default `reports/run_<run_id>.html`).
-        tracking_uri: The store (default `MLFLOW_TRACKING_URI`, else `sqlite:///mlflow.db`).
-        log_to_run: Also log the file into the run.
-        client: An open client (overrides `tracking_uri`).
-
-    Returns:
-        The absolute path of the written file.
-
-    Raises:
-        ReportError: The run does not exist.
-    """
-    client = client or open_store(tracking_uri)
-    run = collect_run(client, run_id)
-    html = build_run_html(run)
-    out = write_report(html, Path(path) if path else default_report_path("run", run_id))
-    if log_to_run:
-        log_report(client, run_id, html, RUN_REPORT_FILE)
-    log.info("training report of run %s: %s", run_id, out)
-    return out

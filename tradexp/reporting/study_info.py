@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from tradexp.reporting.sections import Series, differing_params, is_seed_key
-from tradexp.reporting.study_data import StudyData
+from tradexp.reporting.run_info import Series, differing_params, is_seed_key
+from tradexp.reporting.read_study import StudyData
 
 __all__ = [
     "TRIAL_COLUMNS",

@@ -1,24 +1,35 @@
-"""The HPO study report: settings, search space, history, importances, trials, pruning, time.
+"""The HPO study report page: settings, search space, history, importances, trials, pruning, time.
 
-    from tradexp.reporting import study_report
-    study_report("lstm-study")          # or the parent run id; logged as report/study_report.html
+    build_study_html(collect_study(client, "lstm-study"))   # pure: StudyData in, HTML out (see `publish.study_report`)
 """
 
 from __future__ import annotations
 
-import logging
-from pathlib import Path
 from typing import Any, Optional
 
 import pandas as pd
-from mlflow import MlflowClient
 
 from callbacks.git_state import strip_credentials
 from tradexp.reporting.figures import draw_history, draw_importances, draw_intermediate, draw_parallel
-from tradexp.reporting.publish import default_report_path, duration_text, log_report, when, write_report
-from tradexp.reporting.render import Html, esc, figure_grid, fmt_value, image, json_view, kv_table, missing, note, page, section, status_badge, table
-from tradexp.reporting.study_data import StudyData, collect_study
-from tradexp.reporting.study_sections import (
+from tradexp.reporting.markup import (
+    Html,
+    duration_text,
+    figure_grid,
+    fmt_value,
+    heading,
+    image,
+    json_view,
+    kv_table,
+    missing,
+    note,
+    page,
+    section,
+    status_badge,
+    table,
+    when,
+)
+from tradexp.reporting.read_study import StudyData
+from tradexp.reporting.study_info import (
     history_info,
     importance_info,
     intermediate_info,
@@ -28,13 +39,9 @@ from tradexp.reporting.study_sections import (
     time_info,
     trials_frame,
 )
-from tradexp.tracking.store import open_store
 
-__all__ = ["build_study_html", "study_report", "STUDY_REPORT_FILE"]
+__all__ = ["build_study_html"]
 
-log = logging.getLogger(__name__)
-
-STUDY_REPORT_FILE = "study_report.html"
 
 
 def _redacted(value: Any) -> Any:
@@ -72,15 +79,15 @@ def _best(study: StudyData, frame: pd.DataFrame, params: list[str], best: Option
     trial_run = next((t for t in study.trials if t.run_id == row["run_id"]), None)
     test = {k: v for k, v in (trial_run.metrics if trial_run else {}).items() if k.startswith("test/")}
     if test:
-        out += [Html("<h3>Test score of the best trial (not used for selection)</h3>"), table(["metric", "value"], sorted(test.items()))]
+        out += [heading("Test score of the best trial (not used for selection)"), table(["metric", "value"], sorted(test.items()))]
     for run in study.related:
         scores = {k: v for k, v in run.metrics.items() if k.startswith("test/")}
-        out.append(Html(f"<h3>Related run {esc(run.name)} ({esc(run.type or 'run')})</h3>"))
+        out.append(heading(f"Related run {run.name} ({run.type or 'run'})"))
         out.append(table(["metric", "value"], sorted(scores.items())) if scores else missing("test metrics"))
     if not test and not study.related:
         out.append(missing("a test score of the best configuration"))
     if study.parent.metrics:
-        out.append(Html("<h3>Metrics on the study run</h3>"))
+        out.append(heading("Metrics on the study run"))
         out.append(table(["metric", "value"], sorted(study.parent.metrics.items())))
     return out
 
@@ -137,8 +144,8 @@ def build_study_html(study: StudyData) -> Html:
     shown = _redacted(study.settings)
     if study.search_space and isinstance(shown.get("settings"), dict):  # the space has its own table below
         shown["settings"] = {k: v for k, v in shown["settings"].items() if k != "search_space"}
-    settings = [Html("<h3>Settings (hpo/study.json)</h3>"), json_view(shown) if shown else missing("study settings")]
-    settings += [Html("<h3>Search space (hpo/search_space.json)</h3>"), json_view(study.search_space) if study.search_space else missing("search space")]
+    settings = [heading("Settings (hpo/study.json)"), json_view(shown) if shown else missing("study settings")]
+    settings += [heading("Search space (hpo/search_space.json)"), json_view(study.search_space) if study.search_space else missing("search space")]
     if not study.search_space and params:
         settings.append(note("searched params inferred from the trials: " + ", ".join(params)))
     imp = importance_info(study, frame, params)
@@ -162,36 +169,3 @@ def build_study_html(study: StudyData) -> Html:
     ]
     subtitle = f"HPO study report · {parent.experiment_name} · {len(frame)} trials · best {metric} {fmt_value(hist.best_value)}"
     return page(f"Study {study.name}", subtitle, sections, kind="study")
-
-
-def study_report(
-    name_or_run_id: str,
-    path: Optional[str | Path] = None,
-    *,
-    tracking_uri: Optional[str] = None,
-    log_to_run: bool = True,
-    client: Optional[MlflowClient] = None,
-) -> Path:
-    """Write the report of an HPO study and log it to the study's parent run (`report/study_report.html`).
-
-    Args:
-        name_or_run_id: Study name (`tradexp.study` tag), parent run id, or a trial's run id.
-        path: Where to write the HTML (default `reports/study_<name>.html`).
-        tracking_uri: The store (default `MLFLOW_TRACKING_URI`, else `sqlite:///mlflow.db`).
-        log_to_run: Also log the file into the parent run.
-        client: An open client (overrides `tracking_uri`).
-
-    Returns:
-        The absolute path of the written file.
-
-    Raises:
-        ReportError: No such study.
-    """
-    client = client or open_store(tracking_uri)
-    study = collect_study(client, name_or_run_id)
-    html = build_study_html(study)
-    out = write_report(html, Path(path) if path else default_report_path("study", study.name))
-    if log_to_run:
-        log_report(client, study.parent.run_id, html, STUDY_REPORT_FILE)
-    log.info("study report of %s: %s", study.name, out)
-    return out

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from tradexp.reporting.collect import MetricPoint, RunData
-from tradexp.reporting.sections import (
+from tradexp.reporting.read_runs import MetricPoint, RunData
+from tradexp.reporting.run_info import (
     differing_params,
     equity_series,
     is_seed_key,

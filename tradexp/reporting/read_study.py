@@ -17,7 +17,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Run, ViewType
 from mlflow.exceptions import MlflowException
 
-from tradexp.reporting.collect import STUDY_FILES, MetricPoint, ReportError, RunData, collect_run, looks_like_run_id, run_from_entity
+from tradexp.reporting.read_runs import STUDY_FILES, MetricPoint, ReportError, RunData, collect_run, looks_like_run_id, run_from_entity
 
 __all__ = ["StudyData", "collect_study", "find_study_run"]
 

@@ -102,3 +102,18 @@ def test_seed_groups_mean_and_spread_over_runs_differing_only_by_seed():
     assert group.label == "model.lr=0.01"
     assert differing_params([r.params for r in runs]) == ["model.lr", "seed_everything"]
     assert is_seed_key("data.synthetic.seed") and is_seed_key("seed_everything") and not is_seed_key("data.seeds_file")
+
+
+def test_reports_take_the_direction_of_a_metric_from_metric_direction():
+    """Drawdown and turnover improve downwards (the reports' own word lists said upwards)."""
+    from tradexp.reporting.read_study import _objective
+    from tradexp.reporting.run_page import build_run_html
+
+    histories = {"epoch": _points([0, 1, 2], [1, 2, 3]), "val/trading/max_drawdown": _points([0.3, 0.1, 0.2], [1, 2, 3])}
+    run = RunData("r", "r", "1", "exp", "FINISHED", 0, 1000, histories=histories, metrics={"val/trading/max_drawdown": 0.2})
+    html = build_run_html(run)
+    row = html[html.index("<td>val/trading/max_drawdown</td>") :].split("</tr>")[0]
+    assert '<td class="num" data-v="0.2">0.2000</td><td class="num" data-v="0.1">0.1000</td><td class="num" data-v="1.0">1</td>' in row
+    parent = RunData("p", "p", "1", "exp", "FINISHED", 0, 1000)
+    assert _objective(parent, {"metric": "val/trading/max_drawdown"}) == ("val/trading/max_drawdown", "minimize")
+    assert _objective(parent, {"metric": "val/trading/sharpe"}) == ("val/trading/sharpe", "maximize")

@@ -17,6 +17,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Run, ViewType
 from mlflow.exceptions import MlflowException
 
+from tradexp.metric_direction import optuna_direction
 from tradexp.reporting.read_runs import STUDY_FILES, MetricPoint, ReportError, RunData, collect_run, looks_like_run_id, run_from_entity
 
 __all__ = ["StudyData", "collect_study", "find_study_run"]
@@ -101,7 +102,7 @@ def _objective(parent: RunData, settings: dict[str, Any]) -> tuple[Optional[str]
     elif direction in ("min", "minimize", "minimise", "studydirection.minimize"):
         direction = "minimize"
     else:
-        direction = "minimize" if metric is None or "loss" in str(metric) else "maximize"
+        direction = "minimize" if metric is None else optuna_direction(str(metric))
     return (str(metric) if metric else None), direction
 
 

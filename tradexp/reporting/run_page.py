@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from tradexp.metric_direction import lower_is_better
 from tradexp.reporting.read_runs import RunData, collect_run
 from tradexp.reporting.figures import draw_curve_panels
 from tradexp.reporting.markup import (
@@ -139,8 +140,7 @@ def _final_values(run: RunData, keys: list[str]) -> Html:
     for key in keys:
         points = run.histories[key]
         values = [p.value for p in points]
-        lower = "loss" in key or key.endswith(("mse", "mae"))
-        best = min(range(len(values)), key=values.__getitem__) if lower else max(range(len(values)), key=values.__getitem__)
+        best = min(range(len(values)), key=values.__getitem__) if lower_is_better(key) else max(range(len(values)), key=values.__getitem__)
         at = int(epochs[points[best].step]) if points[best].step in epochs else f"step {points[best].step}"
         rows.append([key, values[-1], values[best], at, len(values)])
     return table(["metric", "last", "best", "best at epoch", "points"], rows, table_id="final-values")

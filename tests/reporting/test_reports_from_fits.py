@@ -113,6 +113,7 @@ def test_report_run_command_matches_what_mlflow_holds(fits, capsys):
     for key in ("train_start", "val_start", "test_end"):
         assert run.data.tags[f"tradexp.split.{key}"] in html
     assert "hidden_size: 8" in html and 'alt="learning curves"' in html
+    assert html.count('alt="learning curves"') == 1 and 'alt="plots/learning_curves.png"' not in html  # drawn once
     if "test/trading/sharpe" in run.data.metrics:  # trading evaluation landed: its numbers are shown
         assert f'<td>sharpe</td><td class="num" data-v="{run.data.metrics["test/trading/sharpe"]!r}">' in html
     assert "report/run_report.html" in {a.path for a in client.list_artifacts(fits.lstm_a, "report")}

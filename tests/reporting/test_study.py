@@ -15,7 +15,8 @@ from mlflow import MlflowClient
 from tests.reporting.builders import make_study
 from tests.reporting.conftest import XSS_NAME, XSS_PARAM, check_clean, check_sorting, column_values
 from tradexp.cli import main
-from tradexp.reporting import collect_study, study_report
+from tradexp.hpo.importances import study_importances
+from tradexp.reporting import build_study_html, collect_study, study_report
 from tradexp.reporting.markup import fmt_value
 from tradexp.reporting.study_info import history_info, pruning_info, simple_importances, trials_frame
 
@@ -159,3 +160,33 @@ def test_conditional_params_absent_in_some_trials():
     assert (-0.08, "(absent)") in info.tick_labels[0] and (0.0, "(absent)") in info.tick_labels[1]
     importances = simple_importances(frame, ["width2", "act"])
     assert set(importances) == {"width2", "act"} and sum(importances.values()) == pytest.approx(1.0)
+
+
+def test_report_reads_the_importances_stored_when_the_study_ended_and_draws_each_figure_once(study, tmp_path):
+    """The report shows `hpo/importances.json` (Optuna's fANOVA of the finished study) without the
+    storage; of Optuna's own figures on the parent run, only those the report does not draw appear."""
+    client, parent_id, optuna_study = study
+    stored = study_importances(optuna_study)
+    assert client.download_artifacts(parent_id, "hpo/importances.json", str(tmp_path))
+    png = _png()
+    for name in ("optimization_history", "slice"):
+        (tmp_path / f"{name}.png").write_bytes(png)
+        client.log_artifact(parent_id, str(tmp_path / f"{name}.png"), "plots")
+    data = collect_study(client, parent_id)
+    data.settings = {**data.settings, "storage": "sqlite:////nonexistent/optuna.db"}  # nothing is recomputed from it
+    html = build_study_html(data)
+    for param, value in stored["importances"].items():
+        assert f'<td>{param}</td><td class="num" data-v="{value!r}">' in html
+    assert html.count('alt="optimisation history"') == 1 and 'alt="plots/optimization_history.png"' not in html
+    assert 'alt="plots/slice.png"' in html
+
+
+def _png() -> bytes:
+    from matplotlib.figure import Figure
+    import io
+
+    buf = io.BytesIO()
+    fig = Figure(figsize=(1, 1))
+    fig.subplots().plot([0, 1], [0, 1])
+    fig.savefig(buf, format="png")
+    return buf.getvalue()

@@ -2,7 +2,7 @@
 
 A study is a parent run (`tradexp.type=hpo_study`, `tradexp.study=<name>`) with nested child runs
 (`mlflow.parentRunId`) tagged `tradexp.trial` and `tradexp.trial.state`; the parent may hold
-`hpo/study.json` (settings), `hpo/search_space.json` and `hpo/trials.csv`.
+`hpo/study.json` (settings), `hpo/search_space.json`, `hpo/trials.csv` and `hpo/importances.json`.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ class StudyData:
     related: list[RunData] = field(default_factory=list)
     metric: Optional[str] = None
     direction: str = "minimize"
+    importances: Optional[dict[str, Any]] = None  # hpo/importances.json, computed when the study ended
 
 
 def _search_all(client: MlflowClient, experiment_ids: list[str], filter_string: str) -> list[Run]:
@@ -159,5 +160,6 @@ def collect_study(client: MlflowClient, name_or_run_id: str, *, histories: bool 
         related=related,
         metric=metric,
         direction=direction,
+        importances=parent.json("hpo/importances.json"),
     )
 

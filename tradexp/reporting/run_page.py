@@ -36,6 +36,7 @@ from tradexp.reporting.run_info import learning_curve_info, metric_groups
 __all__ = ["build_run_html"]
 
 _DATA_PLOTS = ("plots/feature_histograms.png", "plots/correlation.png", "plots/drift.png", "plots/label_balance.png")
+# Drawn in their own sections (the learning curves from the metric histories, not the callback PNG).
 _OWN_PLOTS = ("plots/learning_curves.png", *_DATA_PLOTS)
 _DISTRIBUTION_MAIN = ("summary", "labels", "n_samples")
 
@@ -152,9 +153,6 @@ def _learning_curves(run: RunData) -> list[Html]:
     out: list[Html] = [image(png, "learning curves") if png else missing("metric histories")]
     if png:
         out.append(_final_values(run, sorted(s.label for p in panels for s in p.series)))
-    callback_png = run.files.get("plots/learning_curves.png")
-    if callback_png:
-        out.append(sub_section("plots/learning_curves.png (drawn during training)", image(callback_png, "plots/learning_curves.png")))
     return out
 
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
-import logging
 import math
 from collections import Counter
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, NamedTuple, Optional
 
 import numpy as np
@@ -34,8 +31,6 @@ __all__ = [
     "TimeInfo",
     "time_info",
 ]
-
-log = logging.getLogger(__name__)
 
 TRIAL_COLUMNS = ["number", "state", "value", "epochs", "duration_s", "run_id", "run_name"]
 _STATE_OF_STATUS = {"FINISHED": "COMPLETE", "FAILED": "FAIL", "KILLED": "FAIL", "RUNNING": "RUNNING", "SCHEDULED": "WAITING"}
@@ -220,51 +215,21 @@ def simple_importances(frame: pd.DataFrame, params: Sequence[str]) -> dict[str, 
     return {k: (v / norm if norm > 0 else 0.0) for k, v in sorted(raw.items(), key=lambda kv: -kv[1])}
 
 
-def _open_storage(storage: str) -> Any:
-    """An RDB URL as is; a journal file (`journal:///path`, or a path ending in .log/.journal) opened."""
-    import optuna
-
-    path = storage.removeprefix("journal://") if storage.startswith("journal://") else storage if "://" not in storage else None
-    if path is None:
-        return storage
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"optuna journal `{path}` not found")
-    return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(path))
-
-
-def _optuna_importances(study: StudyData) -> Optional[tuple[dict[str, float], str]]:
-    settings = study.settings
-    nested = settings.get("settings") if isinstance(settings.get("settings"), dict) else {}
-    storage = study.parent.params.get("hpo.storage") or settings.get("storage") or settings.get("storage_url") or nested.get("storage")
-    name = settings.get("study_name") or settings.get("name") or study.name
-    if not storage or not name or not isinstance(storage, str):
-        return None
-    import optuna
-
-    if importlib.util.find_spec("sklearn") is not None:
-        evaluator, method = optuna.importance.FanovaImportanceEvaluator(seed=0), "fANOVA (Optuna, from the study's storage)"
-    else:
-        evaluator, method = optuna.importance.PedAnovaImportanceEvaluator(), "PED-ANOVA (Optuna, from the study's storage; fANOVA needs scikit-learn)"
-    try:
-        study = optuna.load_study(study_name=str(name), storage=_open_storage(storage))
-        if len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))) < 2:
-            return None
-        values = optuna.importance.get_param_importances(study, evaluator=evaluator)
-    except Exception as err:  # noqa: BLE001 - any storage/optuna failure falls back to the simple method
-        log.warning("optuna importances unavailable for study %r (%s: %s); using the trials table", name, type(err).__name__, err)
-        return None
-    return {k: float(v) for k, v in values.items()}, method
-
-
 def importance_info(study: StudyData, frame: pd.DataFrame, params: Sequence[str]) -> ImportanceInfo:
-    """Importances from the study's Optuna storage when it can be opened, else `simple_importances`."""
-    found = _optuna_importances(study)
-    if found:
-        return ImportanceInfo(*found)
+    """The importances the study stored when it ended (`hpo/importances.json`), else `simple_importances`.
+
+    The report never opens the Optuna storage: `tradexp hpo` computes them once
+    (`tradexp.hpo.importances`); a study without the file (older, or built elsewhere) gets the
+    simple method over the trials table.
+    """
+    stored = study.importances
+    if isinstance(stored, dict) and isinstance(stored.get("importances"), dict) and stored["importances"]:
+        values = {str(k): float(v) for k, v in stored["importances"].items()}
+        return ImportanceInfo(dict(sorted(values.items(), key=lambda kv: -kv[1])), str(stored.get("method", "stored in hpo/importances.json")))
     return ImportanceInfo(
         simple_importances(frame, params),
         "simple: |Spearman rho| (numeric) or correlation ratio eta (categorical) with the objective over completed trials, "
-        "normalised to sum to 1 (the study's Optuna storage was not available)",
+        "normalised to sum to 1 (hpo/importances.json absent: the study's Optuna storage was not available when it ended)",
     )
 
 

@@ -43,6 +43,14 @@ from tradexp.reporting.study_info import (
 __all__ = ["build_study_html"]
 
 
+# Optuna's figures on the parent run that this report draws itself from the same numbers: shown once.
+_DRAWN_HERE = (
+    "plots/optimization_history.png",
+    "plots/param_importances.png",
+    "plots/parallel_coordinate.png",
+    "plots/intermediate_values.png",
+)
+
 
 def _redacted(value: Any) -> Any:
     """Settings with `user:password@` removed from every URL (storage URLs may carry them)."""
@@ -154,7 +162,7 @@ def build_study_html(study: StudyData) -> Html:
     importances += [image(imp_png, "parameter importances"), table(["param", "importance"], imp.importances.items())] if imp_png else [missing("importances (needs completed trials)")]
     par_png = draw_parallel(parallel_info(frame, params, metric, sorted(log_scaled_params(study.search_space))))
     hist_png = draw_history(hist, metric, study.direction)
-    plots = parent.pngs("plots/")
+    plots = {p: png for p, png in parent.pngs("plots/").items() if p not in _DRAWN_HERE}
     sections = [
         section("Study", kv_table({k: v for k, v in overview.items() if v is not None})),
         section("Settings and search space", settings),
@@ -165,7 +173,7 @@ def build_study_html(study: StudyData) -> Html:
         section("Best trial", _best(study, frame, params, hist.best_number)),
         section("Pruning", _pruning(study, frame)),
         section("Time spent", _time(study, frame)),
-        section("Study plots", figure_grid(plots) if plots else missing("study plots (plots/*.png on the study run)"), open=False),
+        section("Other study plots", figure_grid(plots) if plots else missing("other study plots (plots/*.png on the study run)"), open=False),
     ]
     subtitle = f"HPO study report · {parent.experiment_name} · {len(frame)} trials · best {metric} {fmt_value(hist.best_value)}"
     return page(f"Study {study.name}", subtitle, sections, kind="study")

@@ -19,7 +19,9 @@ from tests.reporting.conftest import XSS_NAME, XSS_PARAM, check_clean, check_sor
 from tradexp.api import fit, override_args
 from tradexp.cli import main
 from tradexp.reporting import RunReport
+from tradexp.evaluation.headline import headline_info
 from tradexp.reporting.markup import fmt_value
+from tradexp.reporting.run_page import verdict_line
 
 pytestmark = pytest.mark.slow
 
@@ -114,6 +116,8 @@ def test_report_run_command_matches_what_mlflow_holds(fits, capsys):
         assert run.data.tags[f"tradexp.split.{key}"] in html
     assert "hidden_size: 8" in html and 'alt="learning curves"' in html
     assert html.count('alt="learning curves"') == 1 and 'alt="plots/learning_curves.png"' not in html  # drawn once
+    assert html.index('id="verdict"') < html.index('id="summary"')  # the answer first, from the one headline definition
+    assert escape(verdict_line(headline_info(run.data.metrics))) in html
     if "test/trading/sharpe" in run.data.metrics:  # trading evaluation landed: its numbers are shown
         assert f'<td>sharpe</td><td class="num" data-v="{run.data.metrics["test/trading/sharpe"]!r}">' in html
     assert "report/run_report.html" in {a.path for a in client.list_artifacts(fits.lstm_a, "report")}
@@ -134,6 +138,9 @@ def test_report_compare_by_ids_creates_a_comparison_run_with_seed_spread(fits, c
     mean, std = float(np.mean(accs)), float(np.std(accs, ddof=1))
     assert f'<td>test/acc</td><td class="num" data-v="2.0">2</td><td class="num" data-v="{mean!r}">' in html
     assert f'data-v="{std!r}"' in html
+    if all("test/trading/sharpe" in r.data.metrics for r in runs):  # who wins, tested on the common test bars
+        assert html.index('id="verdict"') < html.index('id="runs-and-metrics"')
+        assert "Sharpe after costs" in html and "common test bars" in html
     (comparison,) = client.search_runs([runs[0].info.experiment_id], "tags.`tradexp.type` = 'comparison'")
     assert comparison.data.tags["tradexp.compared_runs"] == ",".join(ids)
     assert comparison.info.status == "FINISHED"

@@ -117,3 +117,26 @@ def test_reports_take_the_direction_of_a_metric_from_metric_direction():
     parent = RunData("p", "p", "1", "exp", "FINISHED", 0, 1000)
     assert _objective(parent, {"metric": "val/trading/max_drawdown"}) == ("val/trading/max_drawdown", "minimize")
     assert _objective(parent, {"metric": "val/trading/sharpe"}) == ("val/trading/sharpe", "maximize")
+
+
+def test_run_report_starts_with_the_headline_verdict_card():
+    import json
+
+    from tradexp.evaluation.headline import headline_info
+    from tradexp.reporting.run_info import run_headline_info
+    from tradexp.reporting.run_page import build_run_html
+
+    metrics = {
+        "test/trading/sharpe": 1.2, "test/baseline/buy_and_hold/sharpe": 0.4, "test/trading/max_drawdown": 0.12,
+        "test/significance/probabilistic_sharpe": 0.9, "test/trading/n_periods": 120.0, "test/trading/steps_per_year": 252.0,
+    }
+    trading = {"settings": {"cost_bps": 0.5}, "annualisation": {"periods_per_year": 252.0}}
+    run = RunData("r", "r", "1", "exp", "FINISHED", 0, 1000, metrics=metrics, files={"evaluation/trading.json": json.dumps(trading).encode()})
+    info = run_headline_info(run)
+    assert info == headline_info(metrics, cost_bps=0.5, bars_per_year=252.0)
+    html = build_run_html(run)
+    assert html.index('id="verdict"') < html.index('id="summary"')
+    card = html[html.index('<div class="verdict') : html.index('id="summary"')]
+    assert "Sharpe after costs 1.20 beats buy-and-hold (0.40); max drawdown 12.0%; not significant (p = 0.100); 120 test samples." in card
+    assert all(w in card for w in info.warnings) and len(info.warnings) == 3  # samples, period, cost
+    assert "no trading evaluation" in build_run_html(RunData("e", "e", "1", "exp", "FINISHED", 0, 1)).lower()

@@ -7,6 +7,7 @@ import shutil
 from dataclasses import dataclass
 from typing import Iterator
 
+import numpy as np
 import optuna
 import pytest
 from markupsafe import escape
@@ -72,6 +73,10 @@ def test_report_study_command_writes_logs_and_matches_optuna(study, tmp_path, ca
     for (number, state, value), trial in zip(rows, optuna_study.trials):
         assert int(float(number)) == trial.number and state == trial.state.name
         assert float(value) == trial.value
+    # the verdict card leads: best trial and its distance from the median completed trial
+    complete = [t.value for t in optuna_study.trials if t.state.name == "COMPLETE"]
+    assert html.index('id="verdict"') < html.index('id="study"')
+    assert f"Best trial {best.number}: val/loss {fmt_value(best.value)}, median trial {fmt_value(float(np.median(complete)))}" in html
     # counts per state and the method of importances
     states = [t.state.name for t in optuna_study.trials]
     assert f"<th>trials PRUNED</th><td class=\"num\" data-v=\"{float(states.count('PRUNED'))!r}\">" in html

@@ -8,9 +8,10 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 from tradexp.metric_direction import lower_is_better
+from tradexp.reporting.comparison_info import Winner, winner_info
 from tradexp.reporting.read_runs import RunData
-from tradexp.reporting.figures import MAX_LEGEND, draw_curve_panels, draw_roc_pr, draw_series
-from tradexp.reporting.markup import Html, heading, image, join, missing, note, page, section, table, tabs
+from tradexp.reporting.charts import curve_chart, lines_chart, pr_chart, roc_chart
+from tradexp.reporting.markup import Html, chart, chart_grid, fmt_value, heading, join, missing, note, page, section, table, tabs, verdict_card
 from tradexp.reporting.run_info import (
     differing_params,
     equity_series,
@@ -80,13 +81,10 @@ def _config_table(runs: Sequence[RunData]) -> list[Html]:
 
 
 def _curves(runs: Sequence[RunData], keys: Sequence[str]) -> list[Html]:
-    png = draw_curve_panels(overlay_curve_info(runs, keys), ncols=2)
-    if png is None:
+    panels = overlay_curve_info(runs, keys)
+    if not panels:
         return [missing("metric histories")]
-    out = [image(png, "overlaid learning curves")]
-    if len(runs) > MAX_LEGEND:
-        out.append(note(f"{len(runs)} runs: no legend; the tables above name the runs."))
-    return out
+    return [chart_grid([chart(curve_chart(p), f"overlaid learning curves: {p.title}") for p in panels])]
 
 
 def _roc_pr(runs: Sequence[RunData]) -> list[Html]:
@@ -97,22 +95,21 @@ def _roc_pr(runs: Sequence[RunData]) -> list[Html]:
             rocs[run.name] = roc
         if pr is not None:
             prs[run.name] = pr
-    png = draw_roc_pr(rocs, prs)
-    if png is None:
+    if not rocs and not prs:
         if any("predictions/test_predictions.csv" in r.files for r in runs):
             return [note("The test predictions are not 0/1 classification targets with scores (regression?): no ROC or PR curve.")]
         return [missing("classification predictions (predictions/test_predictions.csv)")]
     rows = [[name, rocs[name].auc, prs[name].average_precision if name in prs else None] for name in rocs]
-    return [image(png, "ROC and precision-recall curves"), table(["run", "AUC (from predictions)", "average precision"], rows, filterable=len(rows) > 20, scroll=len(rows) > 20)]
+    charts = ([chart(roc_chart(rocs), "ROC curves")] if rocs else []) + ([chart(pr_chart(prs), "precision-recall curves")] if prs else [])
+    return [chart_grid(charts), table(["run", "AUC (from predictions)", "average precision"], rows, filterable=len(rows) > 20, scroll=len(rows) > 20)]
 
 
 def _equity(runs: Sequence[RunData]) -> list[Html]:
     series = [s for s in (equity_series(r.csv("evaluation/equity.csv"), r.name) for r in runs) if s is not None]
-    png = draw_series(series, "Equity on the test split (evaluation/equity.csv)", "equity")
-    if png is None:
+    if not series:
         return [missing("equity curves (evaluation/equity.csv)")]
     rows = [[s.label, s.y[-1] if s.y else None, min(s.y) if s.y else None, max(s.y) if s.y else None, len(s.y)] for s in series]
-    return [image(png, "equity curves"), table(["run", "final", "min", "max", "points"], rows, filterable=len(rows) > 20, scroll=len(rows) > 20)]
+    return [chart(lines_chart(series, "Equity after costs on the test split (evaluation/equity.csv)", "equity"), "equity curves"), table(["run", "final", "min", "max", "points"], rows, filterable=len(rows) > 20, scroll=len(rows) > 20)]
 
 
 def _seed_section(runs: Sequence[RunData], metrics: list[str]) -> list[Html]:
@@ -128,6 +125,34 @@ def _seed_section(runs: Sequence[RunData], metrics: list[str]) -> list[Html]:
     return out
 
 
+def _winner_line(w: Winner) -> str:
+    if w.winner_value == w.runner_up_value:
+        return f"{w.winner} and {w.runner_up} tie on {w.label} ({fmt_value(w.winner_value)})"
+    line = f"{w.winner} wins {w.label} ({fmt_value(w.winner_value)} vs {fmt_value(w.runner_up_value)} for {w.runner_up})"
+    if w.test is None:
+        return line + f"; not tested: {w.why_untested}"
+    word = "significant" if w.test.significant else "not significant"
+    return line + f"; the difference is {word} (p = {w.test.pvalue:.3f}, {w.test.n_common} common test bars)"
+
+
+def _verdict(runs: Sequence[RunData]) -> Html:
+    winners = winner_info(runs)
+    if not winners:
+        return note("No headline metric (test/trading/sharpe, test/trading/annual_return, test/trading/max_drawdown, test/acc) was recorded by two or more runs.")
+    rows = []
+    for w in winners:
+        t = w.test
+        rows.append([w.label, w.winner, w.winner_value, w.runner_up, w.runner_up_value,
+                     "" if t is None else ("significant" if t.significant else "not significant"),
+                     None if t is None else t.pvalue, None if t is None else t.difference,
+                     "" if t is None else f"{t.ci_low:.4g} to {t.ci_high:.4g}", None if t is None else t.n_common,
+                     w.why_untested or ("Sharpe of per-bar net returns" if t.statistic == "sharpe" and w.metric.endswith("sharpe") else "per-bar hits" if w.metric == "test/acc" else "mean per-bar net return")])
+    facts = table(["metric", "winner", "value", "runner-up", "value", "difference", "p-value (paired block bootstrap)", "winner - runner-up (per bar)", "95% interval", "common bars", "compared"], rows, sortable=False, table_id="winners")
+    first = winners[0]
+    tone = "good" if first.test is not None and first.test.significant else "neutral"
+    return verdict_card(_winner_line(first) + ".", join([*(note(_winner_line(w) + ".") for w in winners[1:]), facts]), tone=tone)
+
+
 def build_comparison_html(runs: Sequence[RunData], *, metric: Optional[str] = None, selection: str = "") -> Html:
     """The comparison report of collected runs (pure: no I/O)."""
     groups = comparison_metrics(runs, metric)
@@ -136,6 +161,7 @@ def build_comparison_html(runs: Sequence[RunData], *, metric: Optional[str] = No
     if metric and metric.startswith("test/") and f"val/{metric.removeprefix('test/')}" not in curve_keys:
         curve_keys.append(f"val/{metric.removeprefix('test/')}")
     sections = [
+        section("Verdict", _verdict(runs)),
         section("Runs and metrics", [note(selection)] + _metrics_tables(runs, groups, metric)),
         section("Configuration differences", _config_table(runs)),
         section("Learning curves", _curves(runs, curve_keys)),

@@ -22,7 +22,7 @@ from typing import Any, Optional, Union
 import jinja2
 from markupsafe import Markup, escape
 
-from tradexp.reporting.assets import REPORT_CSS, REPORT_JS, content_security_policy
+from tradexp.reporting.assets import REPORT_CSS, REPORT_JS, content_security_policy, plotly_js
 
 __all__ = [
     "Html",
@@ -42,7 +42,11 @@ __all__ = [
     "heading",
     "missing",
     "note",
+    "verdict_card",
     "json_view",
+    "chart",
+    "chart_grid",
+    "Chart",
     "join",
     "page",
     "status_badge",
@@ -54,10 +58,16 @@ Html = Markup  # markup built by a template (trusted: not escaped again)
 
 
 class Section(Markup):
-    """A rendered top-level section that also knows its title and anchor (for the table of contents)."""
+    """A rendered top-level section that also knows its title and anchor (for the table of contents)
+    and whether it holds a chart (then the page carries plotly.js)."""
 
     title: str
     anchor: str
+    has_chart: bool
+
+
+class Chart(Markup):
+    """An interactive chart (or a grid of them): a placeholder and its figure as JSON."""
 
 
 Content = Union[Html, str, int, float, None]
@@ -198,9 +208,21 @@ def _anchor(text: str) -> str:
 def section(title: str, body: Sequence[Content] | Content, *, anchor: Optional[str] = None, open: bool = True) -> Section:
     """A collapsible top-level section (listed in the page's table of contents)."""
     anchor = anchor or _anchor(title)
-    out = Section(_blocks().section(anchor, title, _parts(body), open))
-    out.title, out.anchor = title, anchor
+    parts = _parts(body)
+    out = Section(_blocks().section(anchor, title, parts, open))
+    out.title, out.anchor, out.has_chart = title, anchor, any(isinstance(p, Chart) for p in parts)
     return out
+
+
+def chart(spec: Mapping[str, Any], label: str) -> Chart:
+    """An interactive chart of a plotly.js figure spec (`tradexp.reporting.charts`), drawn by the
+    page's script; `label` names it for screen readers (and tests). Put it directly in a section."""
+    return Chart(_blocks().chart(f"chart{next(_ids)}", label, dict(spec)))
+
+
+def chart_grid(charts: Sequence[Chart]) -> Chart:
+    """Charts side by side (two per row on a wide screen, one when printing)."""
+    return Chart(_blocks().chart_grid(list(charts)))
 
 
 def sub_section(title: str, body: Sequence[Content] | Content, *, open: bool = False) -> Html:
@@ -242,6 +264,18 @@ def missing(what: str) -> Html:
 def note(text: str) -> Html:
     """A muted line of explanation."""
     return _blocks().paragraph("note", text)
+
+
+def verdict_card(line: str, facts: Html, warnings: Sequence[str] = (), *, tone: str = "neutral") -> Html:
+    """The answer first: one sentence, its numbers (a table) and plain warnings.
+
+    Args:
+        line: The sentence (escaped), e.g. "Sharpe after costs 1.20 vs buy-and-hold 0.40 ...".
+        facts: A table of the numbers behind it.
+        warnings: Plain sentences saying why the evidence may be thin.
+        tone: `good`, `bad` or `neutral` (the card's colour).
+    """
+    return _blocks().card(f"verdict-{tone}", line, facts, list(warnings))
 
 
 def _is_scalar(value: Any) -> bool:
@@ -328,7 +362,7 @@ def page(title: str, subtitle: str, sections: Sequence[Section], *, kind: str, l
         kind: `training`, `study` or `comparison` (a `data-report` attribute on the body).
         lead: Markup shown above the sections (the verdict card), not in the table of contents.
     """
-    scripts = [REPORT_JS]
+    scripts = [plotly_js(), REPORT_JS] if any(getattr(s, "has_chart", False) for s in sections) else [REPORT_JS]
     return Markup(environment().get_template("page.html.j2").render(
         title=title,
         subtitle=subtitle,

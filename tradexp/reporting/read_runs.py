@@ -61,6 +61,7 @@ TRAINING_FILES = (
     "plots/*.png",
     "evaluation/*.json",
     "evaluation/*.csv",
+    "predictions/test_predictions.csv",
 )
 COMPARISON_FILES = ("predictions/test_predictions.csv", "evaluation/equity.csv")
 STUDY_FILES = ("hpo/*", "plots/*.png")

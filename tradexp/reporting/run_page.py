@@ -6,13 +6,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Optional
 
 from tradexp.metric_direction import lower_is_better
 from tradexp.reporting.read_runs import RunData, collect_run
-from tradexp.reporting.figures import draw_curve_panels
+from tradexp.reporting.charts import curve_chart, drawdown_chart, lines_chart, pr_chart, roc_chart
 from tradexp.reporting.markup import (
     Html,
+    chart,
+    chart_grid,
     duration_text,
     figure_grid,
     fmt_value,
@@ -29,9 +31,11 @@ from tradexp.reporting.markup import (
     sub_section,
     table,
     tabs,
+    verdict_card,
     when,
 )
-from tradexp.reporting.run_info import learning_curve_info, metric_groups
+from tradexp.evaluation.headline import Headline
+from tradexp.reporting.run_info import equity_curves_info, learning_curve_info, metric_groups, prediction_curves, run_headline_info
 
 __all__ = ["build_run_html"]
 
@@ -149,11 +153,28 @@ def _final_values(run: RunData, keys: list[str]) -> Html:
 
 def _learning_curves(run: RunData) -> list[Html]:
     panels = learning_curve_info(run.histories)
-    png = draw_curve_panels(panels)
-    out: list[Html] = [image(png, "learning curves") if png else missing("metric histories")]
-    if png:
-        out.append(_final_values(run, sorted(s.label for p in panels for s in p.series)))
+    if not panels:
+        return [missing("metric histories")]
+    grid = chart_grid([chart(curve_chart(p), f"learning curves: {p.title}") for p in panels])
+    return [grid, _final_values(run, sorted(s.label for p in panels for s in p.series))]
+
+
+def _equity(run: RunData) -> list[Html]:
+    info = equity_curves_info(run.csv("evaluation/equity.csv"))
+    if info is None:
+        return [missing("equity curves (evaluation/equity.csv)")]
+    out: list[Html] = [chart(lines_chart(info.curves, "Equity after costs on the test split", "equity"), "equity curves")]
+    if info.drawdown is not None:
+        out.append(chart(drawdown_chart(info.drawdown, info.max_drawdown), "drawdown"))
     return out
+
+
+def _roc_pr(run: RunData) -> list[Html]:
+    roc, pr = prediction_curves(run.csv("predictions/test_predictions.csv"))
+    if roc is None and pr is None:
+        return [missing("ROC and precision-recall (predictions/test_predictions.csv of a classifier)")]
+    charts = ([chart(roc_chart({"model": roc}), "ROC curve")] if roc else []) + ([chart(pr_chart({"model": pr}), "precision-recall curve")] if pr else [])
+    return [chart_grid(charts)]
 
 
 def _metrics(run: RunData) -> list[Html]:
@@ -187,7 +208,12 @@ def _metrics(run: RunData) -> list[Html]:
 
 
 def _plots(run: RunData) -> list[Html]:
-    plots = {p: png for p, png in run.pngs("plots/").items() if p not in _OWN_PLOTS}
+    drawn_here = set(_OWN_PLOTS)
+    if equity_curves_info(run.csv("evaluation/equity.csv")) is not None:
+        drawn_here |= {"plots/equity.png", "plots/drawdown.png"}  # TradingEvaluation's, drawn above interactively
+    if any(prediction_curves(run.csv("predictions/test_predictions.csv"))):
+        drawn_here |= {"plots/roc.png", "plots/pr.png"}  # EvaluationPlots', drawn above interactively
+    plots = {p: png for p, png in run.pngs("plots/").items() if p not in drawn_here}
     return [figure_grid(plots)] if plots else [missing("evaluation plots (plots/*.png)")]
 
 
@@ -216,15 +242,56 @@ def _environment(run: RunData) -> list[Html]:
     return out
 
 
+def _number(value: Optional[float], digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def verdict_line(info: Headline) -> str:
+    """The run's answer in one sentence: Sharpe after costs vs buy-and-hold, drawdown, verdict."""
+    if info.sharpe is None:
+        return "No trading evaluation on the test split (test/trading/*): nothing to weigh against buy-and-hold."
+    versus = "beats" if info.beats_buy_and_hold else "does not beat" if info.beats_buy_and_hold is not None else "vs"
+    line = f"Sharpe after costs {_number(info.sharpe)} {versus} buy-and-hold ({_number(info.buy_hold_sharpe)})"
+    if info.max_drawdown is not None:
+        line += f"; max drawdown {info.max_drawdown:.1%}"
+    if info.verdict is not None:
+        line += f"; {info.verdict} (p = {info.sharpe_pvalue:.3f})"
+    if info.n_samples is not None:
+        line += f"; {info.n_samples} test samples"
+    return line + "."
+
+
+def _verdict(run: RunData) -> Html:
+    info = run_headline_info(run)
+    facts = {
+        "Sharpe after costs (annualised)": info.sharpe,
+        "buy-and-hold Sharpe": info.buy_hold_sharpe,
+        "max drawdown": info.max_drawdown,
+        "Sharpe interval (bootstrap)": None if info.sharpe_ci_low is None else f"{info.sharpe_ci_low:.2f} to {info.sharpe_ci_high:.2f}",
+        "p-value (Sharpe > 0, 1 - PSR)": info.sharpe_pvalue,
+        "verdict": info.verdict,
+        "direction accuracy": info.accuracy,
+        "accuracy p-value (binomial)": info.accuracy_pvalue,
+        "test samples (non-overlapping)": info.n_samples,
+        "test period (years of bars)": info.years,
+    }
+    good = info.verdict == "significant" and bool(info.beats_buy_and_hold)
+    tone = "good" if good and not info.warnings else "bad" if info.verdict == "not significant" else "neutral"
+    return verdict_card(verdict_line(info), kv_table({k: v for k, v in facts.items() if v is not None}), info.warnings, tone=tone)
+
+
 def build_run_html(run: RunData) -> Html:
     """The training report of a collected run (pure: no I/O)."""
     sections = [
+        section("Verdict", _verdict(run)),
         section("Summary", _summary(run)),
         section("Configuration", _configuration(run)),
         section("Architecture", _architecture(run)),
         section("Data", _data(run)),
         section("Learning curves", _learning_curves(run)),
         section("Test metrics", _metrics(run)),
+        section("Equity and drawdown", _equity(run)),
+        section("ROC and precision-recall", _roc_pr(run)),
         section("Evaluation plots", _plots(run)),
         section("Environment", _environment(run), open=False),
     ]

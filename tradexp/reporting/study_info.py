@@ -30,6 +30,8 @@ __all__ = [
     "pruning_info",
     "TimeInfo",
     "time_info",
+    "StudyHeadline",
+    "study_headline_info",
 ]
 
 TRIAL_COLUMNS = ["number", "state", "value", "epochs", "duration_s", "run_id", "run_name"]
@@ -340,3 +342,66 @@ def time_info(study: StudyData, frame: pd.DataFrame) -> TimeInfo:
         if len(g):
             by_state[str(state)] = (len(g), float(g.sum()), float(g.mean()), float(g.median()))
     return TimeInfo(wall, float(durations.sum(skipna=True)), by_state)
+
+
+class StudyHeadline(NamedTuple):
+    """The best trial, whether its Sharpe survives the search (deflated), and how far it sits from the median trial."""
+
+    best_number: Optional[int]
+    best_value: Optional[float]
+    median_value: Optional[float]  # median objective of the completed trials
+    gap: Optional[float]  # best - median, in the objective's units
+    gap_iqr: Optional[float]  # |best - median| / interquartile range of the completed trials
+    better_than: Optional[float]  # share of the other completed trials the best one beats
+    n_complete: int
+    deflated_sharpe: Optional[float]  # probability the best trial's Sharpe is above 0 after the search
+    deflated_n_trials: Optional[int]
+    best_val_sharpe: Optional[float]  # per-period validation Sharpe of the best trial
+    median_val_sharpe: Optional[float]
+    warnings: tuple[str, ...]
+
+
+def _finite(value: Any) -> Optional[float]:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+def study_headline_info(study: StudyData, frame: pd.DataFrame, alpha: float = 0.05) -> StudyHeadline:
+    """The study's answer first: the best trial, its deflated Sharpe (`hpo/deflated_sharpe`, computed
+    by `tradexp hpo` when the study ended) and its distance from the median completed trial."""
+    done = _complete(frame)
+    values = done["value"].astype(float).to_numpy()
+    hist = history_info(frame, study.direction)
+    median = float(np.median(values)) if len(values) else None
+    gap = gap_iqr = better = None
+    if hist.best_value is not None and median is not None:
+        gap = hist.best_value - median
+        q1, q3 = np.percentile(values, [25, 75])
+        gap_iqr = abs(gap) / float(q3 - q1) if q3 > q1 else None
+        others = np.delete(values, int(np.flatnonzero(done["number"].to_numpy() == hist.best_number)[0]))
+        if len(others):
+            beaten = others > hist.best_value if study.direction == "minimize" else others < hist.best_value
+            better = float(beaten.mean())
+    metrics, settings = study.parent.metrics, study.settings
+    deflated = _finite(metrics.get("hpo/deflated_sharpe", settings.get("deflated_sharpe")))
+    n_deflated = _finite(metrics.get("hpo/deflated_sharpe_n_trials", settings.get("deflated_sharpe_n_trials")))
+    best_sharpe = _finite(metrics.get("hpo/best_val_sharpe", settings.get("best_val_sharpe")))
+    median_sharpe = None
+    csv = study.trials_csv
+    if csv is not None and {"val_sharpe", "state"} <= set(csv.columns):
+        sharpes = pd.to_numeric(csv.loc[csv["state"].astype(str).str.endswith("COMPLETE"), "val_sharpe"], errors="coerce").dropna()
+        median_sharpe = float(sharpes.median()) if len(sharpes) else None
+    warnings = []
+    if deflated is not None and deflated < 1 - alpha:
+        warnings.append(f"deflated Sharpe {deflated:.2f} < {1 - alpha:.2f}: the best trial's Sharpe may be a product of trying {int(n_deflated or 0)} configurations")
+    if deflated is None:
+        warnings.append("no deflated Sharpe recorded (the trials carry no validation Sharpe): the best value is not corrected for the search")
+    if 0 < len(values) < 10:
+        warnings.append(f"only {len(values)} completed trials: the ranking is noisy")
+    return StudyHeadline(
+        hist.best_number, hist.best_value, median, gap, gap_iqr, better, int(len(values)),
+        deflated, None if n_deflated is None else int(n_deflated), best_sharpe, median_sharpe, tuple(warnings),
+    )

@@ -10,9 +10,11 @@ from typing import Any, Optional
 import pandas as pd
 
 from callbacks.git_state import strip_credentials
-from tradexp.reporting.figures import draw_history, draw_importances, draw_intermediate, draw_parallel
+from tradexp.reporting.charts import history_chart
+from tradexp.reporting.figures import draw_importances, draw_intermediate, draw_parallel
 from tradexp.reporting.markup import (
     Html,
+    chart,
     duration_text,
     figure_grid,
     fmt_value,
@@ -26,6 +28,7 @@ from tradexp.reporting.markup import (
     section,
     status_badge,
     table,
+    verdict_card,
     when,
 )
 from tradexp.reporting.read_study import StudyData
@@ -36,6 +39,7 @@ from tradexp.reporting.study_info import (
     log_scaled_params,
     parallel_info,
     pruning_info,
+    study_headline_info,
     time_info,
     trials_frame,
 )
@@ -128,6 +132,34 @@ def _time(study: StudyData, frame: pd.DataFrame) -> list[Html]:
     return out
 
 
+def _verdict(study: StudyData, frame: pd.DataFrame) -> Html:
+    info = study_headline_info(study, frame)
+    metric = study.metric or "objective"
+    if info.best_number is None:
+        return verdict_card("No completed trial yet: no best configuration to judge.", kv_table({"trials": len(frame)}), info.warnings)
+    line = f"Best trial {info.best_number}: {metric} {fmt_value(info.best_value)}"
+    if info.median_value is not None:
+        line += f", median trial {fmt_value(info.median_value)} (difference {fmt_value(info.gap)}"
+        line += f", {info.gap_iqr:.1f} interquartile ranges)" if info.gap_iqr is not None else ")"
+    if info.deflated_sharpe is not None:
+        line += f"; deflated Sharpe {info.deflated_sharpe:.2f} over {info.deflated_n_trials} trials"
+    facts = {
+        "best trial": info.best_number,
+        f"best {metric}": info.best_value,
+        f"median {metric} (completed trials)": info.median_value,
+        "best - median": info.gap,
+        "|best - median| / interquartile range": info.gap_iqr,
+        "share of other completed trials it beats": info.better_than,
+        "completed trials": info.n_complete,
+        "deflated Sharpe (P[Sharpe > 0] after the search)": info.deflated_sharpe,
+        "trials the deflation counts": info.deflated_n_trials,
+        "validation Sharpe of the best trial (per period)": info.best_val_sharpe,
+        "median validation Sharpe (completed trials)": info.median_val_sharpe,
+    }
+    tone = "good" if info.deflated_sharpe is not None and info.deflated_sharpe >= 0.95 else "bad" if info.deflated_sharpe is not None else "neutral"
+    return verdict_card(line + ".", kv_table({k: v for k, v in facts.items() if v is not None}), info.warnings, tone=tone)
+
+
 def build_study_html(study: StudyData) -> Html:
     """The study report of a collected study (pure: no I/O apart from opening the Optuna storage)."""
     frame, params = trials_frame(study)
@@ -161,12 +193,12 @@ def build_study_html(study: StudyData) -> Html:
     importances = [note(f"method: {imp.method}")]
     importances += [image(imp_png, "parameter importances"), table(["param", "importance"], imp.importances.items())] if imp_png else [missing("importances (needs completed trials)")]
     par_png = draw_parallel(parallel_info(frame, params, metric, sorted(log_scaled_params(study.search_space))))
-    hist_png = draw_history(hist, metric, study.direction)
     plots = {p: png for p, png in parent.pngs("plots/").items() if p not in _DRAWN_HERE}
     sections = [
+        section("Verdict", _verdict(study, frame)),
         section("Study", kv_table({k: v for k, v in overview.items() if v is not None})),
         section("Settings and search space", settings),
-        section("Optimisation history", image(hist_png, "optimisation history") if hist_png else missing("completed trials")),
+        section("Optimisation history", chart(history_chart(hist, metric, study.direction), "optimisation history") if hist.numbers else missing("completed trials")),
         section("Importances", importances),
         section("Parallel coordinates", image(par_png, "parallel coordinates") if par_png else missing("two or more searched params with completed trials")),
         section("Trials", _trials_table(frame, params, hist.best_number)),

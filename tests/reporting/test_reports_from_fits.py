@@ -114,8 +114,8 @@ def test_report_run_command_matches_what_mlflow_holds(fits, capsys):
     assert f'<td>val/loss</td><td class="num" data-v="{last_val_loss!r}">' in html
     for key in ("train_start", "val_start", "test_end"):
         assert run.data.tags[f"tradexp.split.{key}"] in html
-    assert "hidden_size: 8" in html and 'alt="learning curves"' in html
-    assert html.count('alt="learning curves"') == 1 and 'alt="plots/learning_curves.png"' not in html  # drawn once
+    assert "hidden_size: 8" in html and 'aria-label="learning curves: loss"' in html  # an interactive chart
+    assert html.count('aria-label="learning curves: loss"') == 1 and 'alt="plots/learning_curves.png"' not in html  # drawn once
     assert html.index('id="verdict"') < html.index('id="summary"')  # the answer first, from the one headline definition
     assert escape(verdict_line(headline_info(run.data.metrics))) in html
     if "test/trading/sharpe" in run.data.metrics:  # trading evaluation landed: its numbers are shown

@@ -142,6 +142,15 @@ def test_study_report_in_chromium_sorts_filters_and_runs_no_injected_markup(stud
     assert len(column_values(page, "#trial-table", 0)) == 1
     assert page.locator('.row-count[data-table="trial-table"]').inner_text() == "1 of 10 rows"
     assert page.title().startswith("Study <script>")  # shown as text, not run
+    history = page.locator('.chart[aria-label="optimisation history"]')  # interactive: hover names the trial
+    history.scroll_into_view_if_needed()
+    number, value, x, y = history.evaluate(
+        """d => { const t = d._fullData[0], L = d._fullLayout, box = d.getBoundingClientRect();
+            return [t.x[0], t.y[0], box.left + L.xaxis._offset + L.xaxis.l2p(t.x[0]), box.top + L.yaxis._offset + L.yaxis.l2p(t.y[0])]; }"""
+    )
+    page.mouse.move(x, y)
+    page.wait_for_selector('.chart[aria-label="optimisation history"] .hoverlayer text', timeout=5000)
+    assert f"trial {number}: {value:.4f}" in history.locator(".hoverlayer").text_content()
     check_clean(opened)
     page.close()
 
@@ -182,7 +191,7 @@ def test_report_reads_the_importances_stored_when_the_study_ended_and_draws_each
     html = build_study_html(data)
     for param, value in stored["importances"].items():
         assert f'<td>{param}</td><td class="num" data-v="{value!r}">' in html
-    assert html.count('alt="optimisation history"') == 1 and 'alt="plots/optimization_history.png"' not in html
+    assert html.count('aria-label="optimisation history"') == 1 and 'alt="plots/optimization_history.png"' not in html
     assert 'alt="plots/slice.png"' in html
 
 

@@ -55,6 +55,12 @@ def _layout(title: str, xlabel: str, ylabel: str = "", *, hovermode: str = "x un
     }
 
 
+def _integer_ticks(layout: dict[str, Any], xs: Sequence[Any]) -> None:
+    """Whole-number ticks on the x axis (epochs, trials), about ten of them."""
+    span = (max(xs) - min(xs)) if xs else 0
+    layout["xaxis"].update(tickformat="d", tick0=0, dtick=max(1, math.ceil(span / 10)))
+
+
 def _line(series: Series, *, markers: bool = False, shape: str = "linear") -> dict[str, Any]:
     return {
         "type": "scatter",
@@ -71,7 +77,7 @@ def curve_chart(panel: CurvePanel) -> dict[str, Any]:
     """One learning-curve panel: a line per series (train/val, or one per run), x = epoch or step."""
     layout = _layout(panel.title, panel.xlabel)
     if panel.xlabel in ("epoch", "evaluation"):
-        layout["xaxis"]["tickformat"] = "d"
+        _integer_ticks(layout, [x for s in panel.series for x in s.x])
     return {"data": [_line(s, markers=True) for s in panel.series], "layout": layout}
 
 
@@ -118,5 +124,5 @@ def history_chart(info: HistoryInfo, metric: str, direction: str) -> dict[str, A
     best = {"type": "scatter", "mode": "lines", "name": f"best so far ({direction})", "x": info.numbers, "y": plain(info.best_so_far),
             "line": {"shape": "hv", "color": "#b42318"}, "hovertemplate": f"best after trial %{{x}}: {_VALUE}<extra></extra>"}
     layout = _layout("Optimisation history", "trial", metric, hovermode="closest", height=360)
-    layout["xaxis"]["tickformat"] = "d"
+    _integer_ticks(layout, info.numbers)
     return {"data": [points, best], "layout": layout}

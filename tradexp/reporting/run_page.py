@@ -9,7 +9,7 @@ import json
 from typing import Any, Optional
 
 from tradexp.metric_direction import lower_is_better
-from tradexp.reporting.read_runs import RunData, collect_run
+from tradexp.reporting.read_runs import RunData
 from tradexp.reporting.charts import curve_chart, drawdown_chart, lines_chart, pr_chart, roc_chart
 from tradexp.reporting.markup import (
     Html,

@@ -120,15 +120,8 @@ def study_report(
 ) -> Path:
     """Write the report of an HPO study and log it to the study's parent run (`report/study_report.html`).
 
-    Args:
-        name_or_run_id: Study name (`tradexp.study` tag), parent run id, or a trial's run id.
-        path: Where to write the HTML (default `reports/study_<name>.html`).
-        tracking_uri: The store (default `MLFLOW_TRACKING_URI`, else `sqlite:///mlflow.db`).
-        log_to_run: Also log the file into the parent run.
-        client: An open client (overrides `tracking_uri`).
-
-    Returns:
-        The absolute path of the written file.
+    `name_or_run_id` is the study name (`tradexp.study` tag), its parent run id or a trial's run id;
+    the default file is `reports/study_<name>.html`; the other arguments are `run_report`'s.
 
     Raises:
         ReportError: No such study.

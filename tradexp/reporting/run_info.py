@@ -37,6 +37,7 @@ __all__ = [
     "seed_groups",
     "is_seed_key",
     "run_headline_info",
+    "finite_float",
     "EquityCurves",
     "equity_curves_info",
 ]
@@ -323,7 +324,8 @@ def seed_groups(runs: Sequence[RunData], metrics: Sequence[str]) -> list[SeedGro
 
 
 # -- headline ------------------------------------------------------------------------------
-def _float(value: Any) -> Optional[float]:
+def finite_float(value: Any) -> Optional[float]:
+    """`value` as a finite float, else None (text, None, NaN, inf)."""
     try:
         out = float(value)
     except (TypeError, ValueError):
@@ -338,4 +340,4 @@ def run_headline_info(run: RunData) -> Headline:
     summary = summary if isinstance(summary, dict) else {}
     settings = summary.get("settings") if isinstance(summary.get("settings"), dict) else {}
     annual = summary.get("annualisation") if isinstance(summary.get("annualisation"), dict) else {}
-    return headline_info(run.metrics, cost_bps=_float(settings.get("cost_bps")), bars_per_year=_float(annual.get("periods_per_year")))
+    return headline_info(run.metrics, cost_bps=finite_float(settings.get("cost_bps")), bars_per_year=finite_float(annual.get("periods_per_year")))

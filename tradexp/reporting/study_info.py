@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from tradexp.reporting.run_info import Series, differing_params, is_seed_key
+from tradexp.reporting.run_info import Series, differing_params, finite_float, is_seed_key
 from tradexp.reporting.read_study import StudyData
 
 __all__ = [
@@ -361,14 +361,6 @@ class StudyHeadline(NamedTuple):
     warnings: tuple[str, ...]
 
 
-def _finite(value: Any) -> Optional[float]:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return out if math.isfinite(out) else None
-
-
 def study_headline_info(study: StudyData, frame: pd.DataFrame, alpha: float = 0.05) -> StudyHeadline:
     """The study's answer first: the best trial, its deflated Sharpe (`hpo/deflated_sharpe`, computed
     by `tradexp hpo` when the study ended) and its distance from the median completed trial."""
@@ -386,9 +378,9 @@ def study_headline_info(study: StudyData, frame: pd.DataFrame, alpha: float = 0.
             beaten = others > hist.best_value if study.direction == "minimize" else others < hist.best_value
             better = float(beaten.mean())
     metrics, settings = study.parent.metrics, study.settings
-    deflated = _finite(metrics.get("hpo/deflated_sharpe", settings.get("deflated_sharpe")))
-    n_deflated = _finite(metrics.get("hpo/deflated_sharpe_n_trials", settings.get("deflated_sharpe_n_trials")))
-    best_sharpe = _finite(metrics.get("hpo/best_val_sharpe", settings.get("best_val_sharpe")))
+    deflated = finite_float(metrics.get("hpo/deflated_sharpe", settings.get("deflated_sharpe")))
+    n_deflated = finite_float(metrics.get("hpo/deflated_sharpe_n_trials", settings.get("deflated_sharpe_n_trials")))
+    best_sharpe = finite_float(metrics.get("hpo/best_val_sharpe", settings.get("best_val_sharpe")))
     median_sharpe = None
     csv = study.trials_csv
     if csv is not None and {"val_sharpe", "state"} <= set(csv.columns):

@@ -36,7 +36,7 @@ class PreparedUniverse(NamedTuple):
     offsets: np.ndarray  # (N_symbols + 1,) first stacked row of each symbol, then the total
     timestamps: pd.DatetimeIndex  # (N_total,)
     symbol_ids: np.ndarray  # (N_total,) int index into `symbols`
-    raw_features: np.ndarray  # (N_total, F) float64, unscaled
+    raw_features: np.ndarray  # (N_total, F) float32, unscaled
     scaled: np.ndarray  # (N_total, F) float32, the matrix windows are cut from
     forward_returns: np.ndarray  # (N_total,)
     targets: np.ndarray  # (N_total,)
@@ -119,13 +119,13 @@ def prepare_universe(
     gap = embargo_bars(window, horizon, embargo)
     warmup = feature_warmup(features)
     symbols = tuple(sorted(bars))
-    frames, ends = [], []
+    blocks, ends = [], []  # per symbol: (timestamps, close, float32 features); no feature frame is kept
     for symbol in symbols:
         frame = compute_features(bars[symbol], features).iloc[warmup:]
-        close = bars[symbol]["close"].to_numpy()[warmup:]
-        frames.append((frame, close))
-        positions = np.arange(window - 1, len(frame) - horizon)
-        ends.append(frame.index[positions] if len(positions) else pd.DatetimeIndex([]))
+        blocks.append((frame.index, bars[symbol]["close"].to_numpy()[warmup:], frame.to_numpy(dtype="float32")))
+        del frame
+        positions = np.arange(window - 1, len(blocks[-1][0]) - horizon)
+        ends.append(blocks[-1][0][positions] if len(positions) else pd.DatetimeIndex([]))
     if not any(len(e) for e in ends):
         raise ConfigError(f"data: no symbol has more than window {window} + horizon {horizon} + {warmup} warm-up bars")
     if val_start is None:
@@ -139,14 +139,14 @@ def prepare_universe(
 
     offsets = np.zeros(len(symbols) + 1, dtype=np.int64)
     parts = {"train": [], "val": [], "test": []}
-    per_symbol_train, raw_blocks, fwd_blocks, target_blocks = [], [], [], []
+    per_symbol_train, fwd_blocks, target_blocks = [], [], []
     absent: dict[str, list[str]] = {"train": [], "val": [], "test": []}
-    for i, (symbol, (frame, close)) in enumerate(zip(symbols, frames)):
-        offsets[i + 1] = offsets[i] + len(frame)
+    for i, (symbol, (index, close, _)) in enumerate(zip(symbols, blocks)):
+        offsets[i + 1] = offsets[i] + len(index)
         forward = forward_log_returns(close, horizon)  # (n,) NaN in the last `horizon` rows
         targets, usable = make_labels(forward, task, dead_zone)
-        positions = np.arange(window - 1, len(frame) - horizon)
-        times = frame.index[positions]
+        positions = np.arange(window - 1, len(index) - horizon)
+        times = index[positions]
         keep = np.ones(len(positions), dtype=bool)
         if train_start is not None:
             keep &= times >= pd.Timestamp(train_start)
@@ -160,7 +160,6 @@ def prepare_universe(
             parts[name].append(local + offsets[i])
             if len(local) == 0:
                 absent[name].append(symbol)
-        raw_blocks.append(frame.to_numpy(dtype="float64"))
         fwd_blocks.append(forward)
         target_blocks.append(targets)
     split = {name: np.concatenate(p).astype(np.int64) for name, p in parts.items()}
@@ -169,13 +168,19 @@ def prepare_universe(
             f"data: the one-calendar split leaves {len(split['train'])} train and {len(split['val'])} val samples "
             f"across {len(symbols)} symbols (validation from {val_at.date()}); use more bars or other fractions/dates"
         )
-    raw = np.concatenate(raw_blocks)  # (N_total, F)
+    raw = np.empty((int(offsets[-1]), len(features)), dtype="float32")  # (N_total, F) unscaled
+    for i, (_, _, values) in enumerate(blocks):
+        raw[offsets[i] : offsets[i + 1]] = values
+    timestamps = pd.DatetimeIndex(np.concatenate([index.values for index, _, _ in blocks]), name="timestamp")
+    del blocks
     scalers: dict[str, Scaler] = {}
     if scaler_scope == "pooled":
         rows = _pooled_rows(offsets, per_symbol_train, window)
         pooled = fit_scaler(raw[rows], scaler, 0, len(rows) - 1)
         scalers["*"] = pooled
-        scaled = pooled.transform(raw)
+        scaled = np.empty(raw.shape, dtype="float32")
+        for i in range(len(symbols)):  # a symbol at a time: no float64 (N_total, F) intermediate
+            scaled[offsets[i] : offsets[i + 1]] = pooled.transform(raw[offsets[i] : offsets[i + 1]])
     elif scaler_scope == "per_symbol":
         scaled = np.empty(raw.shape, dtype="float32")
         for i, (symbol, train) in enumerate(zip(symbols, per_symbol_train)):
@@ -189,7 +194,6 @@ def prepare_universe(
             scaled[offsets[i] : offsets[i + 1]] = fitted.transform(block)
     else:
         raise ValueError(f"`data.scaler_scope` must be `per_symbol` or `pooled`, got {scaler_scope!r}")
-    timestamps = pd.DatetimeIndex(np.concatenate([f.index.values for f, _ in frames]), name="timestamp")
     symbol_ids = np.repeat(np.arange(len(symbols)), np.diff(offsets))
     return PreparedUniverse(
         symbols=symbols,

@@ -35,6 +35,7 @@ from tradexp.reporting.markup import (
     when,
 )
 from tradexp.evaluation.headline import Headline
+from tradexp.reporting.universe_info import universe_info
 from tradexp.reporting.run_info import equity_curves_info, learning_curve_info, metric_groups, prediction_curves, run_headline_info
 
 __all__ = ["build_run_html"]
@@ -207,6 +208,21 @@ def _metrics(run: RunData) -> list[Html]:
     return out
 
 
+def _universe(run: RunData) -> list[Html]:
+    info = universe_info(run.csv("evaluation/by_symbol.csv"), run.csv("evaluation/xs_by_date.csv"), run.metrics)
+    if info is None:
+        return [missing("per-symbol results (evaluation/by_symbol.csv: the run is one series, not a universe)")]
+    out: list[Html] = [heading("Ranking across symbols (test split, dates as the unit)")]
+    out.append(table(["metric", "value"], [[f"test/xs/{k}", v] for k, v in info.headline.items()]))
+    if info.ic:
+        out.append(chart(lines_chart(info.ic, "Rank IC per date (Spearman of pred vs forward return)", "rank IC"), "rank IC over time"))
+    if info.quantile_returns:
+        out.append(sub_section("Mean return per prediction quantile (1 = lowest)", table(["quantile", "mean return per step"], info.quantile_returns), open=True))
+    out.append(heading(f"Per symbol ({len(info.by_symbol)}; click a column to sort)"))
+    out.append(table(list(info.by_symbol.columns), info.by_symbol.itertuples(index=False), filterable=True, table_id="by-symbol"))
+    return out
+
+
 def _plots(run: RunData) -> list[Html]:
     drawn_here = set(_OWN_PLOTS)
     if equity_curves_info(run.csv("evaluation/equity.csv")) is not None:
@@ -292,6 +308,7 @@ def build_run_html(run: RunData) -> Html:
         section("Test metrics", _metrics(run)),
         section("Equity and drawdown", _equity(run)),
         section("ROC and precision-recall", _roc_pr(run)),
+        *([section("Universe", _universe(run))] if run.csv("evaluation/by_symbol.csv") is not None else []),
         section("Evaluation plots", _plots(run)),
         section("Environment", _environment(run), open=False),
     ]

@@ -39,7 +39,7 @@ def test_no_window_label_or_rolling_feature_crosses_symbols():
     warmup = feature_warmup(FEATURES)
     for i, symbol in enumerate(prep.symbols):  # each block equals the features of that symbol alone
         alone = compute_features(bars[symbol], FEATURES).iloc[warmup:].to_numpy()
-        np.testing.assert_allclose(prep.raw_features[prep.offsets[i] : prep.offsets[i + 1]], alone)
+        np.testing.assert_allclose(prep.raw_features[prep.offsets[i] : prep.offsets[i + 1]], alone, rtol=1e-6)  # float32
         close = bars[symbol]["close"].to_numpy()[warmup:]
         expected = np.log(close[HORIZON:] / close[:-HORIZON])
         np.testing.assert_allclose(prep.forward_returns[prep.offsets[i] : prep.offsets[i + 1]][:-HORIZON], expected)

@@ -18,7 +18,7 @@ from typing import Literal, NamedTuple, Optional
 import numpy as np
 import pandas as pd
 
-from tradexp.data.features import compute_features, feature_warmup
+from tradexp.data.features import FEATURE_KINDS, feature_warmup, parse_feature
 from tradexp.data.labels import Task, forward_log_returns, make_labels
 from tradexp.data.scalers import Scaler, ScalerKind, fit_scaler
 from tradexp.data.splits import SplitPositions, embargo_bars, purge_between_splits, split_at_dates
@@ -73,6 +73,43 @@ def _pooled_rows(offsets: np.ndarray, per_symbol_train: list[np.ndarray], window
     return np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
 
 
+def _symbol_features(
+    bars: dict[str, pd.DataFrame], symbols: tuple[str, ...], features: list[str], warmup: int
+) -> tuple[np.ndarray, list[int]]:
+    """Every symbol's features, computed for all symbols at once and each on its own bars only.
+
+    The symbols' columns (close, volume, ...) are laid side by side in (T_max, N) tables, each symbol
+    left-aligned on its own bar count (not on a calendar) and padded with NaN after its last bar.
+    Every feature is a causal rolling or exponential statistic along the rows, computed per column,
+    so column s sees only symbol s's bars, in order, and the padding only touches rows after them;
+    one pandas call per feature instead of one per feature and symbol (500 symbols: ~25x faster).
+
+    Returns:
+        float32 (F, T_max, N) features (symbol j's bars in rows `0..lengths[j]-1` of column j) and
+        the symbols' bar counts.
+    """
+    lengths = [len(bars[s]) for s in symbols]
+    longest = max(lengths)
+    tables = {}
+    for column in bars[symbols[0]].columns:
+        table = np.full((longest, len(symbols)), np.nan)  # (T_max, N)
+        for j, symbol in enumerate(symbols):
+            table[: lengths[j], j] = bars[symbol][column].to_numpy(dtype="float64")
+        tables[column] = pd.DataFrame(table)
+    values = np.empty((len(features), longest, len(symbols)), dtype="float32")  # (F, T_max, N)
+    for f, name in enumerate(features):
+        values[f] = _feature_table(tables, name).to_numpy(dtype="float64")
+    return values, lengths
+
+
+def _feature_table(tables: dict[str, pd.DataFrame], name: str) -> pd.DataFrame:
+    """One feature over (T_max, N) tables, by the same functions `compute_features` uses."""
+    kind, n = parse_feature(name)
+    if kind == "col":
+        return tables[name[4:]]
+    return FEATURE_KINDS[kind][0](tables, n)
+
+
 def prepare_universe(
     bars: dict[str, pd.DataFrame],
     features: list[str],
@@ -119,13 +156,12 @@ def prepare_universe(
     gap = embargo_bars(window, horizon, embargo)
     warmup = feature_warmup(features)
     symbols = tuple(sorted(bars))
-    blocks, ends = [], []  # per symbol: (timestamps, close, float32 features); no feature frame is kept
-    for symbol in symbols:
-        frame = compute_features(bars[symbol], features).iloc[warmup:]
-        blocks.append((frame.index, bars[symbol]["close"].to_numpy()[warmup:], frame.to_numpy(dtype="float32")))
-        del frame
-        positions = np.arange(window - 1, len(blocks[-1][0]) - horizon)
-        ends.append(blocks[-1][0][positions] if len(positions) else pd.DatetimeIndex([]))
+    values, lengths = _symbol_features(bars, symbols, features, warmup)  # (F, T_max, N)
+    blocks = [(bars[s].index[warmup:], bars[s]["close"].to_numpy()[warmup:]) for s in symbols]  # per symbol
+    ends = []
+    for index, _ in blocks:
+        positions = np.arange(window - 1, len(index) - horizon)
+        ends.append(index[positions] if len(positions) else pd.DatetimeIndex([]))
     if not any(len(e) for e in ends):
         raise ConfigError(f"data: no symbol has more than window {window} + horizon {horizon} + {warmup} warm-up bars")
     if val_start is None:
@@ -141,7 +177,7 @@ def prepare_universe(
     parts = {"train": [], "val": [], "test": []}
     per_symbol_train, fwd_blocks, target_blocks = [], [], []
     absent: dict[str, list[str]] = {"train": [], "val": [], "test": []}
-    for i, (symbol, (index, close, _)) in enumerate(zip(symbols, blocks)):
+    for i, (symbol, (index, close)) in enumerate(zip(symbols, blocks)):
         offsets[i + 1] = offsets[i] + len(index)
         forward = forward_log_returns(close, horizon)  # (n,) NaN in the last `horizon` rows
         targets, usable = make_labels(forward, task, dead_zone)
@@ -169,10 +205,10 @@ def prepare_universe(
             f"across {len(symbols)} symbols (validation from {val_at.date()}); use more bars or other fractions/dates"
         )
     raw = np.empty((int(offsets[-1]), len(features)), dtype="float32")  # (N_total, F) unscaled
-    for i, (_, _, values) in enumerate(blocks):
-        raw[offsets[i] : offsets[i + 1]] = values
-    timestamps = pd.DatetimeIndex(np.concatenate([index.values for index, _, _ in blocks]), name="timestamp")
-    del blocks
+    for i in range(len(symbols)):
+        raw[offsets[i] : offsets[i + 1]] = values[:, warmup : lengths[i], i].T  # (F, n) -> (n, F)
+    timestamps = pd.DatetimeIndex(np.concatenate([index.values for index, _ in blocks]), name="timestamp")
+    del values, blocks
     scalers: dict[str, Scaler] = {}
     if scaler_scope == "pooled":
         rows = _pooled_rows(offsets, per_symbol_train, window)

@@ -141,6 +141,7 @@ def log_model(
         outputs=Schema([ColSpec("datetime", "timestamp"), ColSpec("double", "pred"), ColSpec("double", "position")])
     )
     tags = {"tradexp.run_id": run_id, "tradexp.model": pipeline.net["name"], "tradexp.dataset.digest": str(datamodule.digest)}
+    tags.update({f"tradexp.dataset.{k}": str(v) for k, v in pipeline.dataset.items() if k in ("name", "start", "end", "test_start", "test_end")})
     run = client.get_run(run_id)
     # Created here, in the run's experiment (`Model.log` would use the process's active experiment).
     logged = client.create_logged_model(

@@ -58,8 +58,11 @@ class TradexpPyfuncModel(mlflow.pyfunc.PythonModel):
     def __init__(self) -> None:
         self.pipeline: Optional[BarPipeline] = None
         self.module: Any = None
+        self.spec: dict[str, Any] = {}
+        self.artifact_paths: dict[str, str] = {}
 
     def load_context(self, context: Any) -> None:
+        self.artifact_paths = dict(context.artifacts)  # local files of the model folder (reference data)
         self.spec = read_spec(context.artifacts[PIPELINE_ARTIFACT])
         self.pipeline = BarPipeline.from_dict(self.spec["pipeline"])
         state = torch.load(context.artifacts[WEIGHTS_ARTIFACT], map_location="cpu", weights_only=True)

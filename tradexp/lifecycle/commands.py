@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Optional
 
@@ -72,6 +73,7 @@ def predict_main(argv: list[str]) -> int:
     parser.add_argument("--stage", default=None, help="stage of the prediction run (default production for @champion)")
     parser.add_argument("--tracking-uri", default=None, help="MLflow store (default MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)")
     args = parser.parse_args(argv)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one line per error, no progress bars
     from tradexp.lifecycle.predict import predict
 
     result = predict(args.model, args.data, args.output, args.tracking_uri, record=not args.no_record, stage=args.stage)

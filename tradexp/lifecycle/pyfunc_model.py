@@ -67,7 +67,6 @@ class TradexpPyfuncModel(mlflow.pyfunc.PythonModel):
         self.pipeline = BarPipeline.from_dict(self.spec["pipeline"])
         state = torch.load(context.artifacts[WEIGHTS_ARTIFACT], map_location="cpu", weights_only=True)
         self.module = build_module(self.pipeline, state)
-        torch.set_num_threads(max(torch.get_num_threads(), 1))
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: Optional[dict[str, Any]] = None) -> pd.DataFrame:
         """Signals of the bars (see `BarPipeline.signals`); too few bars raise one message naming how many are needed."""

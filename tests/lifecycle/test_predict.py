@@ -91,3 +91,14 @@ def test_decay_verdict_flags_a_strategy_that_stopped_working():
     assert kept.verdict == CONSISTENT and kept.n_steps == 599
     assert lost.verdict == DEGRADED and lost.return_pvalue < 0.025 and lost.hit_rate_pvalue < 0.025
     assert lost.hit_rate == pytest.approx(1 - kept.hit_rate)
+
+
+def test_prediction_report_escapes_every_value():
+    close = _market(100, 2)
+    signals = pd.DataFrame({"timestamp": close.index, "pred": 0.5, "position": 1.0})
+    decay = get_decay_info(signals, close, 1, 1.0, 252.0, None, None, None)
+    from tradexp.lifecycle.prediction_report import render_prediction_report
+
+    html = render_prediction_report(decay, {"input_path": "<script>alert(1)</script>"}, ["bars & <b>warning</b>"])
+    assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "bars &amp; &lt;b&gt;warning&lt;/b&gt;" in html and "no backtest to compare with" in html

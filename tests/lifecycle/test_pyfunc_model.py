@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import mlflow
@@ -20,6 +21,7 @@ def test_logged_model_reproduces_the_run_test_predictions(fitted_run, store):
     client = MlflowClient(store)
     model = load_signal_model(f"runs:/{fitted_run.run_id}/model", store)
     signals = model.predict(pd.read_csv(fitted_run.bars_csv))  # a different shape than training: Date/Open/...
+    assert os.environ["MLFLOW_TRACKING_URI"] == store  # loading from a store leaves the caller's settings as they were
     assert list(signals.columns) == ["timestamp", "pred", "position"]
     logged = pd.read_csv(client.download_artifacts(fitted_run.run_id, "predictions/test_predictions.csv", "."), parse_dates=["timestamp"])
     joined = logged.merge(signals, on="timestamp", suffixes=("_run", "_model"))

@@ -24,6 +24,7 @@ from typing_extensions import override
 from callbacks._run_output import ReportingCallback
 from tradexp.evaluation.metrics import infer_periods_per_year
 from tradexp.lifecycle.pipeline import OUTPUT_COLUMNS, BarPipeline, TradingRule
+from tradexp.lifecycle.store_scope import tracking_uri_scope
 from tradexp.lifecycle.pyfunc_model import PIPELINE_ARTIFACT, WEIGHTS_ARTIFACT
 
 __all__ = ["LogTradexpModel", "log_model", "pipeline_of", "MODEL_NAME", "REFERENCE_ROWS"]
@@ -152,10 +153,8 @@ def log_model(
         params={k: str(v)[:6000] for k, v in run.data.params.items()},
         model_type="tradexp-signals",
     )
-    previous_uri = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(client.tracking_uri)  # `Model.log` resolves the store globally
     try:
-        with tempfile.TemporaryDirectory() as tmp:
+        with tracking_uri_scope(client.tracking_uri), tempfile.TemporaryDirectory() as tmp:  # `Model.log` reads the global store
             artifacts = _write_artifacts(Path(tmp), datamodule, module, report)
             spec = Path(tmp) / "pipeline.json"
             spec.write_text(json.dumps({"pipeline": pipeline.to_dict(), "backtest": backtest, "output_columns": list(OUTPUT_COLUMNS)}, indent=2))
@@ -178,8 +177,6 @@ def log_model(
     except BaseException:
         client.finalize_logged_model(logged.model_id, "FAILED")
         raise
-    finally:
-        mlflow.set_tracking_uri(previous_uri)
 
 
 class LogTradexpModel(ReportingCallback):

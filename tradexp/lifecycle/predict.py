@@ -92,15 +92,13 @@ def resolve_model(spec: str, client: Any) -> ResolvedModel:
 
 
 def load_signal_model(uri: str, tracking_uri: str) -> Any:
-    """`mlflow.pyfunc.load_model` on the given store (restores the process's tracking URI after)."""
+    """`mlflow.pyfunc.load_model` on the given store (MLflow's global tracking URI is left as it was)."""
     import mlflow
 
-    previous = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(tracking_uri)
-    try:
+    from tradexp.lifecycle.store_scope import tracking_uri_scope
+
+    with tracking_uri_scope(tracking_uri):
         return mlflow.pyfunc.load_model(uri)
-    finally:
-        mlflow.set_tracking_uri(previous)
 
 
 def _duration(seconds: Optional[float]) -> str:

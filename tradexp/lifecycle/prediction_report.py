@@ -13,7 +13,7 @@ __all__ = ["render_prediction_report", "PREDICTION_REPORT_FILE"]
 PREDICTION_REPORT_FILE = "report/prediction_report.html"
 
 _TEMPLATE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Prediction {{ lineage.model_uri }}</title>
+<html lang="en"><head><meta charset="utf-8"><title>Prediction {{ lineage.get("model_uri", "") }}</title>
 <style>
 body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:60em;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}

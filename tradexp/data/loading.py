@@ -12,7 +12,7 @@ import pandas as pd
 from tradexp.data.validation import format_rows, validate_bars
 from tradexp.errors import DataValidationError
 
-__all__ = ["load_bars", "bars_from_table", "read_table", "bars_digest", "OHLCV_COLUMNS", "TIME_COLUMNS"]
+__all__ = ["load_bars", "read_table", "bars_from_frame", "bars_digest", "OHLCV_COLUMNS", "TIME_COLUMNS"]
 
 log = logging.getLogger(__name__)
 
@@ -84,25 +84,26 @@ def load_bars(path: str | Path, use_adjusted: bool = True, extra_columns: tuple[
     path = Path(path)
     if not path.is_file():
         raise DataValidationError(f"bar file `{path}` does not exist; pass an existing CSV/Parquet path or omit it for synthetic data")
-    return bars_from_table(read_table(path), path.name, use_adjusted, extra_columns)
+    return bars_from_frame(read_table(path), path.name, use_adjusted, extra_columns)
 
 
-def bars_from_table(raw: pd.DataFrame, source: str, use_adjusted: bool = True, extra_columns: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Parse and validate the bars of one table as read from a file (the rules of `load_bars`).
+def bars_from_frame(raw: pd.DataFrame, source: str = "bars", use_adjusted: bool = True, extra_columns: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Normalise and validate a table of bars already in memory, by the same rules as `load_bars`.
 
     Args:
-        raw: The table as read, any column case (one symbol's rows of a long file, or a whole file).
-        source: Name used in messages (a file name, or `symbol X in file`).
+        raw: Bars as read from a file (any column case, a time column or a time index).
+        source: Name shown in error messages.
         use_adjusted: See `load_bars`.
         extra_columns: See `load_bars`.
 
     Returns:
-        The validated frame `load_bars` returns.
+        The same frame `load_bars` returns. `raw` is not modified.
 
     Raises:
-        DataValidationError: When a column is missing or a rule of `validate_bars` is broken.
+        DataValidationError: On a missing time column, missing OHLCV columns or a rule of `validate_bars`.
     """
-    raw = raw.rename(columns=_normalise_name)  # a new frame (copy-on-write): the caller's is untouched
+    raw = raw.copy(deep=False)
+    raw.columns = [_normalise_name(c) for c in raw.columns]
     if raw.index.name is not None and _normalise_name(raw.index.name) in TIME_COLUMNS:
         raw = raw.reset_index()
         raw.columns = [_normalise_name(c) for c in raw.columns]

@@ -22,7 +22,7 @@ from typing import NamedTuple, Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from tradexp.data.loading import bars_digest, bars_from_table, load_bars, read_table
+from tradexp.data.loading import bars_digest, bars_from_frame, load_bars, read_table
 from tradexp.errors import DataValidationError
 
 __all__ = ["Universe", "load_universe", "is_universe_path", "universe_digest", "SYMBOL_COLUMNS", "BAR_SUFFIXES"]
@@ -114,7 +114,7 @@ def _long_file_bars(path: Path, use_adjusted: bool, extra_columns: tuple[str, ..
         raise DataValidationError(f"`{path.name}`: column `{column}` is empty at rows {rows.tolist()}; every row needs a symbol")
     bars = {}
     for symbol, rows in raw.groupby(symbols.astype(str), sort=True):
-        bars[str(symbol)] = bars_from_table(rows.drop(columns=[column]), f"symbol {symbol} in {path.name}", use_adjusted, extra_columns)
+        bars[str(symbol)] = bars_from_frame(rows.drop(columns=[column]), f"symbol {symbol} in {path.name}", use_adjusted, extra_columns)
     return bars
 
 

@@ -10,7 +10,7 @@ from tests.conftest import shared_file
 from tradexp.data.features import compute_features, feature_warmup
 from tradexp.data.synthetic_universe import SyntheticUniverse, synthetic_universe
 from tradexp.data.universe import load_universe
-from tradexp.data.universe_prep import prepare_universe
+from tradexp.data.universe_prep import prepare_universe, unscaled_features
 from tradexp.data.windows import WindowDataset
 
 FEATURES = ["log_return_1", "volatility_10", "rsi_14"]
@@ -39,7 +39,8 @@ def test_no_window_label_or_rolling_feature_crosses_symbols():
     warmup = feature_warmup(FEATURES)
     for i, symbol in enumerate(prep.symbols):  # each block equals the features of that symbol alone
         alone = compute_features(bars[symbol], FEATURES).iloc[warmup:].to_numpy()
-        np.testing.assert_allclose(prep.raw_features[prep.offsets[i] : prep.offsets[i + 1]], alone, rtol=1e-6)  # float32
+        rows = np.arange(prep.offsets[i], prep.offsets[i + 1])
+        np.testing.assert_allclose(unscaled_features(prep, rows), alone, rtol=1e-5, atol=1e-5)  # float32 round trip
         close = bars[symbol]["close"].to_numpy()[warmup:]
         expected = np.log(close[HORIZON:] / close[:-HORIZON])
         np.testing.assert_allclose(prep.forward_returns[prep.offsets[i] : prep.offsets[i + 1]][:-HORIZON], expected)

@@ -20,7 +20,7 @@ from tradexp.data.splits import SplitPositions, chronological_split, embargo_bar
 from tradexp.data.synthetic import SyntheticMarket, synthetic_bars
 from tradexp.data.validation import require_rows
 from tradexp.data.universe import is_universe_path, load_universe, universe_digest
-from tradexp.data.universe_prep import PreparedUniverse, ScalerScope, prepare_universe
+from tradexp.data.universe_prep import PreparedUniverse, ScalerScope, prepare_universe, unscaled_features
 from tradexp.data.windows import BatchIndexSampler, WindowDataset
 
 __all__ = ["BarsDataModule", "SplitData"]
@@ -221,7 +221,6 @@ class BarsDataModule(L.LightningDataModule):
         self.digest = universe_digest(bars)
         self.bars = None  # one frame per symbol: kept in `prepare_universe`'s stacked arrays only
         self.timestamps = prep.timestamps
-        self.raw_features = prep.raw_features
         self.forward_returns = prep.forward_returns
         self.targets = prep.targets
         self.splits = prep.splits
@@ -339,7 +338,7 @@ class BarsDataModule(L.LightningDataModule):
         """Raw features, targets, forward returns and timestamps of one split's samples."""
         positions = getattr(self.splits, name)
         data = SplitData(
-            features=self.raw_features[positions],
+            features=unscaled_features(self.universe, positions) if self.universe is not None else self.raw_features[positions],
             targets=self.targets[positions],
             forward_returns=self.forward_returns[positions],
             timestamps=self.timestamps[positions].to_numpy(),

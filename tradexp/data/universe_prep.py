@@ -24,7 +24,7 @@ from tradexp.data.scalers import Scaler, ScalerKind, fit_scaler
 from tradexp.data.splits import SplitPositions, embargo_bars, purge_between_splits, split_at_dates
 from tradexp.errors import ConfigError
 
-__all__ = ["PreparedUniverse", "prepare_universe", "calendar_split_dates", "ScalerScope"]
+__all__ = ["PreparedUniverse", "prepare_universe", "unscaled_features", "calendar_split_dates", "ScalerScope"]
 
 ScalerScope = Literal["per_symbol", "pooled"]
 
@@ -36,7 +36,6 @@ class PreparedUniverse(NamedTuple):
     offsets: np.ndarray  # (N_symbols + 1,) first stacked row of each symbol, then the total
     timestamps: pd.DatetimeIndex  # (N_total,)
     symbol_ids: np.ndarray  # (N_total,) int index into `symbols`
-    raw_features: np.ndarray  # (N_total, F) float32, unscaled
     scaled: np.ndarray  # (N_total, F) float32, the matrix windows are cut from
     forward_returns: np.ndarray  # (N_total,)
     targets: np.ndarray  # (N_total,)
@@ -209,34 +208,32 @@ def prepare_universe(
         raw[offsets[i] : offsets[i + 1]] = values[:, warmup : lengths[i], i].T  # (F, n) -> (n, F)
     timestamps = pd.DatetimeIndex(np.concatenate([index.values for index, _ in blocks]), name="timestamp")
     del values, blocks
+    # Fit every scaler on unscaled training rows first, then scale the matrix in place (one copy only).
     scalers: dict[str, Scaler] = {}
-    if scaler_scope == "pooled":
+    needs_pooled = scaler_scope == "pooled" or any(len(t) == 0 for t in per_symbol_train)
+    if scaler_scope not in ("pooled", "per_symbol"):
+        raise ValueError(f"`data.scaler_scope` must be `per_symbol` or `pooled`, got {scaler_scope!r}")
+    pooled = None
+    if needs_pooled:
         rows = _pooled_rows(offsets, per_symbol_train, window)
-        pooled = fit_scaler(raw[rows], scaler, 0, len(rows) - 1)
+        pooled = fit_scaler(raw[rows], scaler, 0, len(rows) - 1)  # (n_train_rows, F) copy, freed here
+    if scaler_scope == "pooled":
         scalers["*"] = pooled
-        scaled = np.empty(raw.shape, dtype="float32")
-        for i in range(len(symbols)):  # a symbol at a time: no float64 (N_total, F) intermediate
-            scaled[offsets[i] : offsets[i + 1]] = pooled.transform(raw[offsets[i] : offsets[i + 1]])
-    elif scaler_scope == "per_symbol":
-        scaled = np.empty(raw.shape, dtype="float32")
+    else:
         for i, (symbol, train) in enumerate(zip(symbols, per_symbol_train)):
             block = raw[offsets[i] : offsets[i + 1]]
-            if len(train):
-                fitted = fit_scaler(block, scaler, max(int(train[0]) - window + 1, 0), int(train[-1]))
-            else:  # no training rows: a symbol only in val/test would be scaled by the pooled training rows
-                rows = _pooled_rows(offsets, per_symbol_train, window)
-                fitted = fit_scaler(raw[rows], scaler, 0, len(rows) - 1)
-            scalers[symbol] = fitted
-            scaled[offsets[i] : offsets[i + 1]] = fitted.transform(block)
-    else:
-        raise ValueError(f"`data.scaler_scope` must be `per_symbol` or `pooled`, got {scaler_scope!r}")
+            # a symbol with no training rows (only in val/test) is scaled by the pooled training rows
+            scalers[symbol] = fit_scaler(block, scaler, max(int(train[0]) - window + 1, 0), int(train[-1])) if len(train) else pooled
+    for i, symbol in enumerate(symbols):  # a symbol at a time: no float64 (N_total, F) intermediate
+        block = raw[offsets[i] : offsets[i + 1]]
+        block[:] = scalers.get(symbol, pooled).transform(block)
+    scaled = raw  # now scaled; `unscaled_features` inverts it where the raw values are wanted
     symbol_ids = np.repeat(np.arange(len(symbols)), np.diff(offsets))
     return PreparedUniverse(
         symbols=symbols,
         offsets=offsets,
         timestamps=timestamps,
         symbol_ids=symbol_ids,
-        raw_features=raw,
         scaled=scaled,
         forward_returns=np.concatenate(fwd_blocks),
         targets=np.concatenate(target_blocks).astype("float32"),
@@ -245,3 +242,15 @@ def prepare_universe(
         absent={k: v for k, v in absent.items() if v},
         split_dates={"val_start": val_at.isoformat(), "test_start": None if test_at is None else test_at.isoformat()},
     )
+
+
+def unscaled_features(prep: PreparedUniverse, positions: np.ndarray) -> np.ndarray:
+    """The unscaled features of the given stacked rows, float32 (S, F): each row by its own symbol's scaler."""
+    values = prep.scaled[positions].astype("float64")  # (S, F)
+    if "*" in prep.scalers:
+        center, scale = prep.scalers["*"].center, prep.scalers["*"].scale
+    else:
+        ids = prep.symbol_ids[positions]
+        center = np.stack([prep.scalers[s].center for s in prep.symbols])[ids]  # (S, F)
+        scale = np.stack([prep.scalers[s].scale for s in prep.symbols])[ids]
+    return (values * scale + center).astype("float32")

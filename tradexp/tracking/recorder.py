@@ -8,12 +8,14 @@ from typing import Any, Optional
 
 import lightning.pytorch as pl
 import mlflow
+import numpy as np
 import pandas as pd
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import MLFlowLogger
 from mlflow.entities import DatasetInput, InputTag, RunTag
 from typing_extensions import override
 
+from tradexp.data.universe_prep import unscaled_features
 from tradexp.tracking.naming import git_tags
 
 __all__ = ["RunRecorder"]
@@ -106,7 +108,7 @@ def _dataset_inputs(datamodule: Any, digest: str) -> list[DatasetInput]:
         frames = {}
         for i, symbol in enumerate(prep.symbols):
             rows = slice(prep.offsets[i], prep.offsets[i + 1])
-            frame = pd.DataFrame(prep.raw_features[rows], index=prep.timestamps[rows], columns=list(datamodule.features))
+            frame = pd.DataFrame(unscaled_features(prep, np.arange(rows.start, rows.stop)), index=prep.timestamps[rows], columns=list(datamodule.features))
             frames[f"{datamodule.dataset_name}/{symbol}"] = (frame, datamodule.symbol_sources.get(symbol, datamodule.source), datamodule.symbol_digests[symbol])
     inputs = []
     for name, (frame, source, frame_digest) in frames.items():

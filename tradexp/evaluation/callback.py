@@ -312,6 +312,9 @@ class TradingEvaluation(Callback):
 
 def _train_up_rate(datamodule: Any) -> float:
     """Share of up moves in the training labels (what a base-rate model would have learned)."""
+    forward, splits = getattr(datamodule, "forward_returns", None), getattr(datamodule, "splits", None)
+    if forward is not None and splits is not None:  # no copy of the training features just for this
+        return float((np.asarray(forward)[splits.train] > 0).mean())
     train = datamodule.split_data("train")
     return float((np.asarray(train["forward_returns"]) > 0).mean())
 

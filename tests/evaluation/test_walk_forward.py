@@ -12,7 +12,7 @@ from tradexp.api import override_args
 from tradexp.cli import main
 from tradexp.data import BarsDataModule, SyntheticMarket, chronological_split
 from tradexp.errors import ConfigError
-from tradexp.evaluation.walk_forward import _normalise_args, plan_folds
+from tradexp.evaluation.walk_forward import plan_folds
 
 
 def _datamodule(**kwargs) -> BarsDataModule:
@@ -71,14 +71,6 @@ def test_split_bounds_need_order_and_timestamps():
         chronological_split(300, 8, 1, train_start="2020-02-01")
     bounded = chronological_split(300, 8, 1, index=index, train_start="2020-03-02", test_end="2020-10-01")
     assert index[bounded.train[0]] >= pd.Timestamp("2020-03-02") and index[bounded.test[-1]] < pd.Timestamp("2020-10-01")
-
-
-def test_cli_style_overrides_are_joined():
-    assert _normalise_args(["--trainer.max_epochs", "2", "--data.window=8", "--model.lr", "-0.1"]) == [
-        "--trainer.max_epochs=2",
-        "--data.window=8",
-        "--model.lr=-0.1",
-    ]
 
 
 @pytest.mark.slow  # five fits: ~15 s alone, a minute on 2 busy cores

@@ -20,6 +20,7 @@ from callbacks.git_state import strip_credentials
 from tradexp.hpo.objective import STATE_TAG
 from tradexp.hpo.plots import save_study_plots, trials_table
 from tradexp.hpo.settings import HpoSettings
+from tradexp.tracking.parent_run import ParentRun
 from tradexp.tracking.store import ensure_experiment, open_store
 
 __all__ = ["StudyRun", "PARENT_RUN_ATTR", "reconcile_child_runs"]
@@ -35,20 +36,14 @@ def _key(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_\-. :/]", "_", name.replace("[", ".").replace("]", ""))
 
 
-class StudyRun:
+class StudyRun(ParentRun):
     """The parent run of one study (tag `tradexp.type=hpo_study`); its id is a study user attr.
 
-    Args:
-        client: MLflow client of the store.
-        run_id: The parent run.
+    Opened (found again on resume) by `open`, ended by `ParentRun.end` with an honest status.
     """
 
-    def __init__(self, client: MlflowClient, run_id: str) -> None:
-        self.client = client
-        self.run_id = run_id
-
     @classmethod
-    def open(
+    def open(  # type: ignore[override]
         cls,
         study: optuna.Study,
         created: bool,
@@ -71,18 +66,15 @@ class StudyRun:
             run_id = study.user_attrs.get(PARENT_RUN_ATTR)
         if run_id is not None:
             try:
-                run = client.get_run(run_id)
-                if run.info.lifecycle_stage == "active":
-                    if run.info.status != "RUNNING":
-                        client.update_run(run_id, status="RUNNING")
-                    return cls(client, run_id)
+                if client.get_run(run_id).info.lifecycle_stage == "active":
+                    return cls.resume(client, run_id, experiment)
                 log.warning("parent run %s of study %s is deleted; creating a new one", run_id, study.study_name)
             except MlflowException:
                 log.warning("parent run %s of study %s is not in %s; creating a new one", run_id, study.study_name, strip_credentials(tracking_uri))
-        run = client.create_run(experiment_id, run_name=study.study_name, tags=dict(tags))
-        study.set_user_attr(PARENT_RUN_ATTR, run.info.run_id)
+        parent = cls.create(client, experiment_id, study.study_name, tags, experiment)
+        study.set_user_attr(PARENT_RUN_ATTR, parent.run_id)
         study.set_user_attr(EXPERIMENT_ATTR, experiment)
-        return cls(client, run.info.run_id)
+        return parent
 
     def log_settings(self, settings: HpoSettings, storage_url: str) -> None:
         """Study settings as params (first value kept on resume: no duplicate-param errors) and the space."""
@@ -163,13 +155,6 @@ class StudyRun:
             for path in save_study_plots(study, folder / "plots"):
                 self.client.log_artifact(self.run_id, str(path), "plots")
         return summary
-
-    def end(self, status: str = "FINISHED", error: Optional[BaseException] = None) -> None:
-        """End the parent run (FINISHED, FAILED or KILLED), recording the error if any."""
-        if error is not None:
-            self.client.set_tag(self.run_id, "tradexp.error", f"{type(error).__name__}: {error}"[:5000])
-        self.client.set_terminated(self.run_id, status)
-
 
 def reconcile_child_runs(study: optuna.Study, client: MlflowClient) -> int:
     """Close the child runs of trials whose worker died: Optuna says FAIL, MLflow may still say RUNNING.

@@ -15,15 +15,20 @@ from torchmetrics.regression import MeanAbsoluteError, MeanSquaredError
 
 from tradexp.models.nets import NETS
 
-__all__ = ["TradingModule", "BinaryBalancedAccuracy", "DirectionalAccuracy", "load_trading_module", "net_name"]
+__all__ = ["TradingModule", "BinaryBalancedAccuracy", "DirectionalAccuracy", "load_trading_module", "net_name", "net_class_name"]
+
+
+def net_class_name(net_class: type) -> str:
+    """Short model name of a net class (`mlp`, `lstm`, `gru`, `cnn_lstm`), else the class name."""
+    for name, cls in NETS.items():
+        if net_class is cls:
+            return name
+    return net_class.__name__
 
 
 def net_name(net: nn.Module) -> str:
     """Short model name (`mlp`, `lstm`, `gru`, `cnn_lstm`) or the class name for other nets."""
-    for name, cls in NETS.items():
-        if type(net) is cls:
-            return name
-    return type(net).__name__
+    return net_class_name(type(net))
 
 
 class DirectionalAccuracy(torchmetrics.Metric):

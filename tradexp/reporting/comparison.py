@@ -16,10 +16,12 @@ from typing import Any, Optional, Sequence
 
 from mlflow import MlflowClient
 
+from tradexp import __version__
 from tradexp.reporting.collect import RunData, collect_runs, lower_is_better, select_runs
 from tradexp.reporting.figures import MAX_LEGEND, draw_curve_panels, draw_roc_pr, draw_series
 from tradexp.reporting.publish import default_report_path, log_report, write_report
 from tradexp.reporting.render import Html, esc, image, missing, note, page, section, table, tabs
+from tradexp.tracking.parent_run import ParentRun
 from tradexp.reporting.sections import (
     differing_params,
     equity_series,
@@ -230,12 +232,8 @@ def _log_comparison_run(client: MlflowClient, runs: Sequence[RunData], html: str
         values = {r.tags.get(key) for r in runs}
         if len(values) == 1 and None not in values:
             tags[key] = values.pop()
-    run = client.create_run(runs[0].experiment_id, run_name=f"comparison-{len(ids)}runs-{stamp}", tags=tags)
-    try:
-        client.log_text(run.info.run_id, json.dumps({"runs": ids}, indent=2), "report/compared_runs.json")
-        log_report(client, run.info.run_id, html, COMPARISON_REPORT_FILE)
-    except Exception:
-        client.set_terminated(run.info.run_id, "FAILED")
-        raise
-    client.set_terminated(run.info.run_id, "FINISHED")
-    return run.info.run_id
+    tags["tradexp.version"] = __version__
+    with ParentRun.create(client, runs[0].experiment_id, f"comparison-{len(ids)}runs-{stamp}", tags) as run:  # FINISHED/FAILED/KILLED
+        client.log_text(run.run_id, json.dumps({"runs": ids}, indent=2), "report/compared_runs.json")
+        log_report(client, run.run_id, html, COMPARISON_REPORT_FILE)
+    return run.run_id

@@ -21,7 +21,7 @@ from typing import Any, Mapping, Optional
 
 from mlflow import MlflowClient
 
-from tradexp.tracking.naming import RunIdentity, experiment_name, git_tags, identity_tags, run_name
+from tradexp.tracking.naming import DEFAULT_EXPERIMENT_TEMPLATE, DEFAULT_RUN_TEMPLATE, RunIdentity, experiment_name, git_tags, identity_tags, run_name
 from tradexp.tracking.store import ensure_experiment, open_store, resolve_tracking_uri
 
 __all__ = ["RunNames", "ParentRun", "run_names", "config_identity"]
@@ -67,8 +67,8 @@ def run_names(tracking: Any, model: str, dataset: str, run_type: Optional[str] =
     )
     user_tags = {str(k): str(v) for k, v in dict(_get(tracking, "tags") or {}).items()}
     tags = identity_tags(identity, {**user_tags, **dict(extra_tags or {})})
-    experiment = _get(tracking, "experiment") or experiment_name(identity, _get(tracking, "experiment_template"))
-    name = _get(tracking, "run_name") or run_name(identity, _get(tracking, "run_template"))
+    experiment = _get(tracking, "experiment") or experiment_name(identity, _get(tracking, "experiment_template", DEFAULT_EXPERIMENT_TEMPLATE))
+    name = _get(tracking, "run_name") or run_name(identity, _get(tracking, "run_template", DEFAULT_RUN_TEMPLATE))
     return RunNames(experiment=experiment, run_name=name, tags=tags, tracking_uri=resolve_tracking_uri(_get(tracking, "tracking_uri")))
 
 

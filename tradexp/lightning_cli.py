@@ -177,15 +177,9 @@ class TradexpCLI(LightningCLI):
         if settings.enabled and trainer_config.get("logger") in (None, True):
             names = run_names(settings, net_name(self.model.net), self.datamodule.dataset_name)
             run_id = settings.run_id or self._run_to_resume(names.experiment, settings.tracking_uri)
+            options = {key: getattr(settings, key) for key in ("synchronous", "heartbeat_interval", "reap_stale_after")}
             kwargs["logger"] = TradexpLogger(
-                experiment_name=names.experiment,
-                run_name=names.run_name,
-                tracking_uri=names.tracking_uri,
-                tags=names.tags,
-                run_id=run_id,
-                synchronous=settings.synchronous,
-                heartbeat_interval=settings.heartbeat_interval,
-                reap_stale_after=settings.reap_stale_after,
+                experiment_name=names.experiment, run_name=names.run_name, tracking_uri=names.tracking_uri, tags=names.tags, run_id=run_id, **options
             )
             callbacks.append(RunRecorder(tags=names.tags))
         kwargs["callbacks"] = callbacks

@@ -15,7 +15,6 @@ from __future__ import annotations
 import importlib
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import TracebackType
 from typing import Any, Mapping, Optional
 

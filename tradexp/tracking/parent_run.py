@@ -132,6 +132,9 @@ class ParentRun:
         """End the run with the status `error` deserves; returns it."""
         from tradexp.tracking.logger import run_status_for  # (imports Lightning: only when a run ends)
 
+        if error is not None and not isinstance(error, BaseException):
+            raise TypeError(f"ParentRun.end takes the exception the run ended with (or None), got {error!r}")
+
         status = run_status_for(error)
         if error is not None and status != "FINISHED":
             self.client.set_tag(self.run_id, "tradexp.error", f"{type(error).__name__}: {error}"[:5000])

@@ -15,7 +15,7 @@ from lightning.pytorch.loggers import MLFlowLogger
 from typing_extensions import override
 
 from tradexp.evaluation.backtest import positions_from_predictions, run_backtest
-from tradexp.evaluation.metrics import infer_periods_per_year, sharpe_ratio
+from tradexp.evaluation.metrics import ReturnMoments, infer_periods_per_year, return_moments, sharpe_ratio
 from tradexp.evaluation.plots import (
     _get_drawdown_info,
     _get_equity_info,
@@ -42,8 +42,10 @@ class TradingEvaluation(Callback):
     `test/trading/*`, `test/baseline/<name>/*`, `test/significance/*` metrics plus
     `evaluation/trading.json|csv`, `evaluation/significance.json`, `evaluation/equity.csv` and
     `plots/equity.png`, `plots/drawdown.png`, `plots/rolling_sharpe.png`. Each validation epoch it
-    logs `val/trading/sharpe` (cheap: no baselines, no bootstrap). The last test result stays on
-    `self.report`.
+    backtests the validation predictions the same way (cheap: no baselines, no bootstrap), logs
+    `val/trading/sharpe` (annualised), `val/trading/sharpe_per_period`, `val/trading/n_periods`,
+    `val/trading/skew` and `val/trading/kurtosis`, and keeps them in `validation_moments[epoch]`:
+    the numbers HPO selects and deflates. The last test result stays on `self.report`.
 
     Needs a datamodule with `split_data(name)`, `splits`, `task` and `horizon` (tradexp's
     `BarsDataModule`); otherwise it warns once and does nothing.
@@ -93,6 +95,7 @@ class TradingEvaluation(Callback):
         self.enabled = enabled
         self.strict = strict
         self.report: Optional[TradingReport] = None
+        self.validation_moments: dict[int, ReturnMoments] = {}  # epoch -> the val backtest's per-step moments
         self._preds: list[np.ndarray] = []
         self._targets: list[np.ndarray] = []
         self._usable = True
@@ -149,7 +152,17 @@ class TradingEvaluation(Callback):
             annual = infer_periods_per_year(split["timestamps"], self.settings.periods_per_year)
             horizon = int(trainer.datamodule.horizon)
             backtest = run_backtest(positions, split["forward_returns"], self.settings.cost_bps, annual.periods_per_year, horizon)
-            pl_module.log("val/trading/sharpe", sharpe_ratio(backtest.returns, backtest.periods_per_year))
+            moments = return_moments(backtest.returns)
+            self.validation_moments[trainer.current_epoch] = moments
+            pl_module.log_dict(
+                {
+                    "val/trading/sharpe": float(sharpe_ratio(backtest.returns, backtest.periods_per_year)),
+                    "val/trading/sharpe_per_period": moments.sharpe,
+                    "val/trading/n_periods": float(moments.n_obs),
+                    "val/trading/skew": moments.skew,
+                    "val/trading/kurtosis": moments.kurtosis,
+                }
+            )
         except Exception as err:  # a reporting callback must not kill training (see `strict`)
             self._record_error(trainer, "validation", err)
 

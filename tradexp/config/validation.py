@@ -12,19 +12,14 @@ from typing import Any, Callable, Optional
 
 from tradexp.config.data_rules import check_data
 from tradexp.errors import ConfigError
+from tradexp.metric_direction import metric_mode
 from tradexp.tracking.naming import MAX_EXPERIMENT_NAME, MAX_RUN_NAME, RUN_TYPES, STAGES, tag_key_problem, template_problem
 
-__all__ = ["validate_config", "config_problems", "monitorable_metrics", "METRIC_DIRECTIONS"]
+__all__ = ["validate_config", "config_problems", "monitorable_metrics"]
 
 _TASK_METRICS = {
     "classification": ("loss", "acc", "balanced_acc", "f1", "auroc"),
     "regression": ("loss", "mse", "mae", "dir_acc"),
-}
-# Whether a larger value is better, for the metric names tradexp logs (used to check `mode`).
-METRIC_DIRECTIONS = {
-    "loss": "min", "mse": "min", "mae": "min",
-    "acc": "max", "balanced_acc": "max", "f1": "max", "auroc": "max", "dir_acc": "max",
-    "sharpe": "max", "sortino": "max", "calmar": "max", "annual_return": "max", "hit_rate": "max",
 }
 _OPTIMIZERS = ("adamw", "adam", "sgd")
 _SCHEDULERS = ("none", "cosine", "plateau")
@@ -72,8 +67,8 @@ def _check_monitors(get: Callable[[str], Any], report: Callable[[str, Any, str],
         allowed = _metric_problem(task, monitor)
         if allowed:
             report("checkpoint.monitor", monitor, allowed)
-        direction = METRIC_DIRECTIONS.get(str(monitor).rsplit("/", 1)[-1])
-        if not allowed and direction and mode and mode != direction:
+        direction = metric_mode(str(monitor))
+        if not allowed and mode in ("min", "max") and mode != direction:
             report("checkpoint.mode", mode, f"{direction} for {monitor} ({'larger' if direction == 'max' else 'smaller'} is better)")
     if mode not in (None, "min", "max"):
         report("checkpoint.mode", mode, "min or max")

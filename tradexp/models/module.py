@@ -10,12 +10,12 @@ import lightning as L
 import torch
 import torchmetrics
 from torch import nn
-from torchmetrics.classification import BinaryAccuracy, BinaryAUROC, BinaryF1Score
+from torchmetrics.classification import BinaryAccuracy, BinaryAUROC, BinaryF1Score, BinaryRecall, BinarySpecificity
 from torchmetrics.regression import MeanAbsoluteError, MeanSquaredError
 
 from tradexp.models.nets import NETS
 
-__all__ = ["TradingModule", "BinaryBalancedAccuracy", "DirectionalAccuracy", "load_trading_module", "net_name"]
+__all__ = ["TradingModule", "DirectionalAccuracy", "load_trading_module", "net_name"]
 
 
 def net_name(net: nn.Module) -> str:
@@ -42,31 +42,11 @@ class DirectionalAccuracy(torchmetrics.Metric):
         return self.correct / self.total.clamp(min=1)
 
 
-class BinaryBalancedAccuracy(torchmetrics.Metric):
-    """Mean of the true-positive and true-negative rates for probabilities thresholded at 0.5."""
-
-    def __init__(self, threshold: float = 0.5) -> None:
-        super().__init__()
-        self.threshold = threshold
-        for name in ("tp", "tn", "pos", "neg"):
-            self.add_state(name, default=torch.tensor(0.0), dist_reduce_fx="sum")
-
-    def update(self, preds: torch.Tensor, target: torch.Tensor) -> None:
-        up, actual = preds > self.threshold, target > 0
-        self.tp += (up & actual).float().sum()
-        self.tn += (~up & ~actual).float().sum()
-        self.pos += actual.float().sum()
-        self.neg += (~actual).float().sum()
-
-    def compute(self) -> torch.Tensor:
-        return 0.5 * (self.tp / self.pos.clamp(min=1) + self.tn / self.neg.clamp(min=1))
-
-
 def _metrics(task: str, prefix: str) -> torchmetrics.MetricCollection:
     if task == "classification":
         metrics = {
             "acc": BinaryAccuracy(),
-            "balanced_acc": BinaryBalancedAccuracy(),
+            "balanced_acc": (BinaryRecall() + BinarySpecificity()) / 2,  # mean of the true-positive and true-negative rates
             "f1": BinaryF1Score(),
             "auroc": BinaryAUROC(),
         }

@@ -25,6 +25,7 @@ from tradexp.evaluation.plots import (
     draw_rolling_sharpe,
 )
 from tradexp.evaluation.trading import TradingReport, TradingSettings, evaluate_predictions
+from tradexp.ranges import NonNegativeFloat, NoTradeBand, OpenUnitInterval, PositiveFloat, Resamples
 
 __all__ = ["TradingEvaluation"]
 
@@ -51,13 +52,13 @@ class TradingEvaluation(Callback):
     `BarsDataModule`); otherwise it warns once and does nothing.
 
     Args:
-        cost_bps: Cost in basis points per unit of turnover (|position change|).
+        cost_bps: Cost in basis points per unit of turnover (|position change|), >= 0.
         long_only: Never short (a short signal means flat).
-        no_trade_band: Half-width of the no-trade band around P(up) = 0.5 (or a predicted return of 0).
+        no_trade_band: Half-width of the no-trade band around P(up) = 0.5 (or a predicted return of 0), in [0, 0.5).
         in_band: Inside the band: `flat`, or `hold` the previous position.
         periods_per_year: Annualisation; None infers it from the bar timestamps (recorded).
-        alpha: Significance level.
-        n_bootstrap: Block-bootstrap resamples for the Sharpe interval.
+        alpha: Significance level, in (0, 1).
+        n_bootstrap: Block-bootstrap resamples for the Sharpe interval (>= 10).
         seed: Seed of the random baseline and the bootstrap.
         validation_sharpe: Log `val/trading/sharpe` every validation epoch.
         plots: Draw the PNG plots.
@@ -67,13 +68,13 @@ class TradingEvaluation(Callback):
 
     def __init__(
         self,
-        cost_bps: float = 1.0,
+        cost_bps: NonNegativeFloat = 1.0,
         long_only: bool = False,
-        no_trade_band: float = 0.0,
+        no_trade_band: NoTradeBand = 0.0,
         in_band: Literal["flat", "hold"] = "flat",
-        periods_per_year: Optional[float] = None,
-        alpha: float = 0.05,
-        n_bootstrap: int = 1000,
+        periods_per_year: Optional[PositiveFloat] = None,
+        alpha: OpenUnitInterval = 0.05,
+        n_bootstrap: Resamples = 1000,
         seed: int = 0,
         validation_sharpe: bool = True,
         plots: bool = True,

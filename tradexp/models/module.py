@@ -14,6 +14,7 @@ from torchmetrics.classification import BinaryAccuracy, BinaryAUROC, BinaryF1Sco
 from torchmetrics.regression import MeanAbsoluteError, MeanSquaredError
 
 from tradexp.models.nets import NETS
+from tradexp.ranges import LearningRate, NonNegativeFloat, PositiveFloat, check_ranges
 
 __all__ = ["TradingModule", "DirectionalAccuracy", "load_trading_module", "net_name"]
 
@@ -66,28 +67,25 @@ class TradingModule(L.LightningModule):
     Args:
         net: The architecture, an `nn.Module` mapping (B, W, F) to (B,).
         task: `classification` or `regression` (set from the data).
-        lr: Learning rate.
-        weight_decay: L2 penalty (decoupled for AdamW).
+        lr: Learning rate, in (0, 1].
+        weight_decay: L2 penalty (decoupled for AdamW), >= 0.
         optimizer: `adamw`, `adam` or `sgd` (momentum 0.9).
         scheduler: `none`, `cosine` (to zero over max_epochs) or `plateau` (halve on flat val/loss).
-        pos_weight: Classification: weight of the up class in the loss (1 = none).
+        pos_weight: Classification: weight of the up class in the loss (1 = none), > 0.
     """
 
     def __init__(
         self,
         net: nn.Module,
         task: Literal["classification", "regression"] = "classification",
-        lr: float = 1e-3,
-        weight_decay: float = 0.0,
+        lr: LearningRate = 1e-3,
+        weight_decay: NonNegativeFloat = 0.0,
         optimizer: Literal["adamw", "adam", "sgd"] = "adamw",
         scheduler: Literal["none", "cosine", "plateau"] = "none",
-        pos_weight: float = 1.0,
+        pos_weight: PositiveFloat = 1.0,
     ) -> None:
+        check_ranges(TradingModule.__init__, locals(), "model.")
         super().__init__()
-        if not 0 < lr < 10:
-            raise ValueError(f"`model.lr` must be in (0, 10), got {lr}")
-        if weight_decay < 0:
-            raise ValueError(f"`model.weight_decay` must be >= 0, got {weight_decay}")
         self.save_hyperparameters(ignore=["net"])
         # Plain types only, so checkpoints load with `weights_only=True` and can rebuild the net.
         self.hparams["net"] = {"name": net_name(net), "init_args": dict(getattr(net, "init_args", {}))}

@@ -40,6 +40,7 @@ __all__ = [
     "Resamples",
     "allowed",
     "check_ranges",
+    "plain",
     "range_message",
 ]
 
@@ -125,6 +126,25 @@ def check_ranges(owner: Callable[..., Any], values: Mapping[str, Any], prefix: s
         if problem:
             bound = problem if _choices(kind) is not None else _WORDS[kind.__name__][1]
             raise ValueError(f"`{prefix}{name}` must be {bound}, got {value!r}")
+
+
+def plain(value: Any) -> Any:
+    """`value` with range-typed numbers (e.g. a parsed `PositiveInt`) as plain int/float, in lists and dicts too.
+
+    Hyperparameters saved in a checkpoint must be plain values: `torch.load(weights_only=True)`
+    refuses any other class (a `jsonargparse.typing.PositiveInt` included).
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(plain(v) for v in value) if type(value) in (list, tuple) else [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
 
 
 _NOT_OF_TYPE = re.compile(r"Not of type (?P<type>\w+): (?P<reason>[^\n]*)")

@@ -20,7 +20,7 @@ from tradexp.data.splits import SplitPositions, chronological_split, embargo_bar
 from tradexp.data.synthetic import SyntheticMarket, synthetic_bars
 from tradexp.data.validation import require_rows
 from tradexp.data.windows import BatchIndexSampler, WindowDataset
-from tradexp.ranges import HalfOpenUnitInterval, NonNegativeFloat, NonNegativeInt, OpenUnitInterval, PositiveInt, check_ranges
+from tradexp.ranges import HalfOpenUnitInterval, NonNegativeFloat, NonNegativeInt, OpenUnitInterval, PositiveInt, check_ranges, plain
 
 __all__ = ["BarsDataModule", "SplitData"]
 
@@ -96,6 +96,7 @@ class BarsDataModule(L.LightningDataModule):
             parse_feature(name)
         embargo_bars(window, horizon, embargo)
         self.save_hyperparameters(ignore=["synthetic"])
+        self.hparams.update(plain(dict(self.hparams)))  # parsed values are PositiveInt & co.: plain for weights_only
         self.hparams["synthetic"] = asdict(synthetic)  # plain dict: checkpoints load with weights_only
         self.path = path
         self.synthetic = synthetic

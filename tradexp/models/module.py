@@ -14,7 +14,7 @@ from torchmetrics.classification import BinaryAccuracy, BinaryAUROC, BinaryF1Sco
 from torchmetrics.regression import MeanAbsoluteError, MeanSquaredError
 
 from tradexp.models.nets import NETS
-from tradexp.ranges import LearningRate, NonNegativeFloat, PositiveFloat, check_ranges
+from tradexp.ranges import LearningRate, NonNegativeFloat, PositiveFloat, check_ranges, plain
 
 __all__ = ["TradingModule", "DirectionalAccuracy", "load_trading_module", "net_name"]
 
@@ -87,6 +87,7 @@ class TradingModule(L.LightningModule):
         check_ranges(TradingModule.__init__, locals(), "model.")
         super().__init__()
         self.save_hyperparameters(ignore=["net"])
+        self.hparams.update(plain(dict(self.hparams)))  # parsed values are PositiveInt & co.: plain for weights_only
         # Plain types only, so checkpoints load with `weights_only=True` and can rebuild the net.
         self.hparams["net"] = {"name": net_name(net), "init_args": dict(getattr(net, "init_args", {}))}
         self.net = net

@@ -71,8 +71,15 @@ class MLPNet(nn.Module):
 class _RecurrentNet(nn.Module):
     cell: type[nn.RNNBase]
 
+    # One signature for LSTMNet and GRUNet (each documents it; jsonargparse reads the inherited __init__).
     def __init__(
-        self, n_features: PositiveInt, window: PositiveInt, hidden_size: PositiveInt, num_layers: PositiveInt, dropout: HalfOpenUnitInterval, bidirectional: bool
+        self,
+        n_features: PositiveInt = 1,
+        window: PositiveInt = 1,
+        hidden_size: PositiveInt = 64,
+        num_layers: PositiveInt = 1,
+        dropout: HalfOpenUnitInterval = 0.1,
+        bidirectional: bool = False,
     ) -> None:
         check_ranges(_RecurrentNet.__init__, locals(), "model.net.init_args.")
         super().__init__()
@@ -105,17 +112,6 @@ class LSTMNet(_RecurrentNet):
 
     cell = nn.LSTM
 
-    def __init__(
-        self,
-        n_features: PositiveInt = 1,
-        window: PositiveInt = 1,
-        hidden_size: PositiveInt = 64,
-        num_layers: PositiveInt = 1,
-        dropout: HalfOpenUnitInterval = 0.1,
-        bidirectional: bool = False,
-    ) -> None:
-        super().__init__(n_features, window, hidden_size, num_layers, dropout, bidirectional)
-
 
 class GRUNet(_RecurrentNet):
     """GRU over the window; the last step's hidden state feeds a linear head.
@@ -130,17 +126,6 @@ class GRUNet(_RecurrentNet):
     """
 
     cell = nn.GRU
-
-    def __init__(
-        self,
-        n_features: PositiveInt = 1,
-        window: PositiveInt = 1,
-        hidden_size: PositiveInt = 64,
-        num_layers: PositiveInt = 1,
-        dropout: HalfOpenUnitInterval = 0.1,
-        bidirectional: bool = False,
-    ) -> None:
-        super().__init__(n_features, window, hidden_size, num_layers, dropout, bidirectional)
 
 
 class CNNLSTMNet(nn.Module):

@@ -20,7 +20,8 @@ from tradexp.errors import ConfigError, TradexpError
 from tradexp.models.module import TradingModule, net_name
 from tradexp.tracking.config_callback import LogConfigToRun
 from tradexp.tracking.logger import TradexpLogger
-from tradexp.tracking.naming import DEFAULT_EXPERIMENT_TEMPLATE, DEFAULT_RUN_TEMPLATE
+from tradexp.ranges import PositiveFloat
+from tradexp.tracking.naming import DEFAULT_EXPERIMENT_TEMPLATE, DEFAULT_RUN_TEMPLATE, RunType, Stage
 from tradexp.tracking.parent_run import run_names
 from tradexp.tracking.recorder import RunRecorder
 from tradexp.tracking.store import open_store
@@ -102,17 +103,17 @@ class TrackingSettings:
     tracking_uri: Optional[str] = None
     experiment: Optional[str] = None
     run_name: Optional[str] = None
-    stage: str = "development"
+    stage: Stage = "development"
     purpose: str = ""
     dataset_version: Optional[str] = None
     tags: dict[str, str] = field(default_factory=dict)
     experiment_template: str = DEFAULT_EXPERIMENT_TEMPLATE
     run_template: str = DEFAULT_RUN_TEMPLATE
-    run_type: str = "training"
+    run_type: RunType = "training"
     run_id: Optional[str] = None
     synchronous: Optional[bool] = None
-    heartbeat_interval: float = 30.0
-    reap_stale_after: Optional[float] = 180.0
+    heartbeat_interval: PositiveFloat = 30.0
+    reap_stale_after: Optional[PositiveFloat] = 180.0
     test_after_fit: bool = True
     log_model: bool = True
 

@@ -100,3 +100,29 @@ def postgres_bindir() -> Optional[Path]:
     if on_path:
         candidates.append(Path(on_path).parent)
     return next((c for c in candidates if (c / "postgres").is_file() and (c / "initdb").is_file()), None)
+
+
+def assert_drawn_png(data: bytes | Path, min_size: tuple[int, int] = (300, 200), min_ink: float = 0.01) -> tuple[int, int]:
+    """A PNG holding a drawn figure, not an empty canvas: decoded, at least `min_size` (width,
+    height) pixels, and at least `min_ink` of its pixels differ from the background colour (the
+    most common one), in more than a handful of colours (lines, text, fills).
+
+    Returns:
+        (width, height) of the image.
+    """
+    import io
+
+    import matplotlib.image
+    import numpy as np
+
+    raw = data.read_bytes() if isinstance(data, Path) else data
+    assert raw[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    pixels = matplotlib.image.imread(io.BytesIO(raw), format="png")  # (H, W, 3|4) floats in [0, 1]
+    height, width = pixels.shape[:2]
+    assert width >= min_size[0] and height >= min_size[1], f"{width}x{height} px, expected at least {min_size[0]}x{min_size[1]}"
+    flat = (pixels[..., :3].reshape(-1, 3) * 255).round().astype(np.uint8)
+    colours, counts = np.unique(flat, axis=0, return_counts=True)
+    ink = 1 - counts.max() / counts.sum()
+    assert ink >= min_ink, f"{ink:.2%} of the pixels are drawn: a blank figure"
+    assert len(colours) > 8, f"only {len(colours)} colours: nothing but a frame"
+    return width, height

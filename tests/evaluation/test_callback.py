@@ -55,7 +55,8 @@ def test_every_fit_run_carries_trading_metrics_baselines_significance_and_tables
     summary = json.loads(_artifact_text(client, run_id, "evaluation/trading.json"))
     assert "daily bars, no weekend bars" in summary["annualisation"]["rule"]
     significance = json.loads(_artifact_text(client, run_id, "evaluation/significance.json"))
-    assert significance["accuracy"]["verdict"] in ("significant", "not significant")
+    verdict = "significant" if metrics["test/significance/acc_pvalue"] < 0.05 else "not significant"  # alpha 0.05 by default
+    assert significance["accuracy"]["verdict"] == verdict
     assert significance["accuracy"]["accuracy"] == pytest.approx(metrics["test/acc"], abs=1e-6)
     equity = pd.read_csv(client.download_artifacts(run_id, "evaluation/equity.csv"))
     assert len(equity) == metrics["test/trading/n_periods"]

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.conftest import assert_drawn_png
 from tradexp.evaluation.backtest import run_backtest
 from tradexp.evaluation.plots import (
     _get_drawdown_info,
@@ -57,4 +58,18 @@ def test_folds_info_and_drawing_write_pngs(tmp_path):
         draw_rolling_sharpe(_get_rolling_sharpe_info(bt), tmp_path / "rolling.png"),
     ]
     for path in paths:
-        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert_drawn_png(path)
+
+
+def test_a_blank_figure_is_not_taken_for_a_drawing(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.set_axis_off()
+    fig.savefig(tmp_path / "blank.png")
+    plt.close(fig)
+    with pytest.raises(AssertionError, match="blank figure"):
+        assert_drawn_png(tmp_path / "blank.png")

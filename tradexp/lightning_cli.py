@@ -208,6 +208,7 @@ class TradexpCLI(LightningCLI):
             if not candidates:
                 raise ConfigError(f"ckpt_path: `last` found no last.ckpt for experiment {experiment!r} under lightning_logs/; pass a checkpoint path")
             path = candidates[-1].resolve()
+            _refuse_unsafe_checkpoint(str(path))  # `last` was not checked at parse time: it had no file yet
             self.config_init[self.subcommand]["ckpt_path"] = str(path)
         else:
             path = Path(ckpt_path).resolve()

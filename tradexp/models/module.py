@@ -146,7 +146,9 @@ class TradingModule(L.LightningModule):
         preds = torch.sigmoid(out) if self.task == "classification" else out
         target = y.long() if self.task == "classification" else y
         metrics.update(preds, target)
-        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, batch_size=len(y))
+        # sync_dist: under DDP each rank holds a shard of the split; without it the logged (and monitored)
+        # loss is rank 0's shard only
+        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, batch_size=len(y), sync_dist=True)
         return {"loss": loss, "preds": preds.detach(), "target": y.detach()}
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> dict[str, torch.Tensor]:

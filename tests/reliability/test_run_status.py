@@ -174,11 +174,11 @@ def test_tradexp_runs_reap_marks_dead_runs_failed(mlflow_uri, capsys):
 
 
 def test_ctrl_c_during_a_store_write_waits_for_the_write_to_finish():
-    from tradexp.tracking.logger import _ctrl_c_after_write
+    from tradexp.tracking.run_status import hold_ctrl_c
 
     finished = []
     with pytest.raises(KeyboardInterrupt):
-        with _ctrl_c_after_write():
+        with hold_ctrl_c():
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.05)  # a write in progress: the signal must not cut it
             finished.append(True)

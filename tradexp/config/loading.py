@@ -11,6 +11,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence, Union
 
+import jsonargparse
 import yaml
 
 __all__ = ["load_config", "config_args", "TRAINER_ONLY_KEYS"]
@@ -61,8 +62,6 @@ def load_config(config: ConfigPaths = None, overrides: Overrides = None) -> dict
         with warnings.catch_warnings():  # args given while sys.argv also has some: intended here
             warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
             cli = _ParseOnly(args=config_args(config, overrides), run=False, parser_kwargs={"parser_mode": "yaml", "exit_on_error": False})
-    except Exception as exc:  # jsonargparse's ArgumentError is not a ValueError
-        if type(exc).__name__ != "ArgumentError":
-            raise
+    except jsonargparse.ArgumentError as exc:  # not a ValueError
         raise ValueError(one_line(str(exc))) from None
     return yaml.safe_load(cli.parser.dump(cli.config, skip_none=False))

@@ -28,7 +28,8 @@ from mlflow.entities import Metric, Param
 
 from tradexp.errors import ConfigError
 from tradexp.evaluation.backtest import Backtest
-from tradexp.evaluation.callback import TradingEvaluation, _jsonable
+from callbacks._run_output import jsonable
+from tradexp.evaluation.callback import TradingEvaluation
 from tradexp.evaluation.metrics import trading_metrics
 from tradexp.evaluation.plots import _get_folds_info, draw_folds
 from tradexp.evaluation.significance import binomial_accuracy_test
@@ -337,7 +338,7 @@ class _ParentRun:
             root = Path(tmp)
             (root / "evaluation").mkdir()
             table.to_csv(root / "evaluation" / "folds.csv", index=False)
-            (root / "evaluation" / "walk_forward.json").write_text(json.dumps(_jsonable(spec), indent=2))
+            (root / "evaluation" / "walk_forward.json").write_text(json.dumps(jsonable(spec), indent=2))
             if equity is not None:
                 equity.to_csv(root / "evaluation" / "equity.csv", index=False)
             draw_folds(_get_folds_info(table.to_dict("records")), root / "plots" / "folds.png")

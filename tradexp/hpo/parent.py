@@ -16,7 +16,7 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
 from mlflow.utils.validation import MAX_PARAM_VAL_LENGTH
 
-from callbacks.git_state import strip_credentials
+from callbacks.redaction import strip_credentials
 from tradexp.hpo.objective import STATE_TAG
 from tradexp.hpo.plots import save_study_plots, trials_table
 from tradexp.hpo.settings import HpoSettings

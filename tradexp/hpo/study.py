@@ -20,7 +20,8 @@ import optuna
 from optuna.exceptions import ExperimentalWarning
 from optuna.trial import FrozenTrial, TrialState
 
-from callbacks.git_state import git_state, strip_credentials
+from callbacks.git_state import git_state
+from callbacks.redaction import strip_credentials
 from tradexp.errors import ConfigError
 from tradexp.hpo.objective import StudyContext, TrialFailed, TrialObjective, trial_overrides
 from tradexp.hpo.parent import StudyRun, reconcile_child_runs

@@ -13,7 +13,7 @@ from typing import Any, Optional
 import pandas as pd
 from mlflow import MlflowClient
 
-from callbacks.git_state import strip_credentials
+from callbacks.redaction import strip_credentials
 from tradexp.reporting.figures import draw_history, draw_importances, draw_intermediate, draw_parallel
 from tradexp.reporting.publish import default_report_path, duration_text, log_report, when, write_report
 from tradexp.reporting.render import Html, esc, figure_grid, fmt_value, image, json_view, kv_table, missing, note, page, section, status_badge, table

@@ -2,11 +2,11 @@
 
 Two rules, for RUNNING runs started by `TradexpLogger` (they carry a heartbeat tag):
 - a run made on THIS host (same host name and, on Linux, the same process-id namespace, so a
-  container sharing the host's name is not mistaken for it) whose process no longer exists is
-  FAILED at once: "process 1234 on host X is gone";
-- any other run (another host, or a live process id) is FAILED only once its heartbeat is older than
-  `stale_after` seconds. A live process is never reaped by the first rule; a process id reused by
-  an unrelated process only delays the reaping to the heartbeat rule.
+  container sharing the host's name is not mistaken for it) is judged by its process: gone (or its
+  id now taken by a process that started at another time) -> FAILED at once, "process 1234 on host
+  X is gone"; alive -> never reaped, however old its heartbeat;
+- a run of another host (or one whose process start time is unknown while its id is taken) is
+  FAILED once its heartbeat is older than `stale_after` seconds.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ __all__ = [
     "HOST_TAG",
     "PID_TAG",
     "PID_NAMESPACE_TAG",
+    "PROCESS_START_TAG",
 ]
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ DEFAULT_STALE_AFTER_S = 180.0
 HOST_TAG = "tradexp.host"
 PID_TAG = "tradexp.pid"
 PID_NAMESPACE_TAG = "tradexp.pid_namespace"
+PROCESS_START_TAG = "tradexp.process_start"  # clock ticks after boot (Linux): tells a reused process id apart
 
 
 def _pid_namespace() -> str:
@@ -49,29 +51,48 @@ def _pid_namespace() -> str:
         return ""
 
 
+def _process_start(pid: int) -> Optional[str]:
+    """When process `pid` started (clock ticks after boot, `/proc/<pid>/stat` field 22), else None."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text.rsplit(")", 1)[-1].split()  # after `pid (command name)`: field 3 onwards
+    return fields[19] if len(fields) > 19 else None
+
+
 def process_tags() -> dict[str, str]:
-    """Where this process runs: `tradexp.host`, `tradexp.pid` and (Linux) `tradexp.pid_namespace`."""
+    """Where this process runs: `tradexp.host`, `tradexp.pid` and (Linux) `tradexp.pid_namespace`,
+    `tradexp.process_start`."""
     tags = {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
     namespace = _pid_namespace()
     if namespace:
         tags[PID_NAMESPACE_TAG] = namespace
+    started = _process_start(os.getpid())
+    if started:
+        tags[PROCESS_START_TAG] = started
     return tags
 
 
-def _process_exists(pid: int) -> bool:
-    """True while `pid` is a process of this host that has not exited (a zombie has exited)."""
+def _process_state(pid: int, started: Optional[str]) -> Optional[bool]:
+    """True: the run's process is alive; False: it is gone; None: cannot tell (id taken, start unknown)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:  # another user's process: it exists
-        return True
+    except PermissionError:  # another user's process holds the id: judge it by its start time below
+        pass
     status = Path(f"/proc/{pid}/status")
     try:
         state = next((line for line in status.read_text().splitlines() if line.startswith("State:")), "")
+        if state.split(":", 1)[-1].split()[:1] == ["Z"]:  # exited, not yet waited for
+            return False
     except OSError:
-        return True
-    return "Z" not in state.split(":", 1)[-1].split()[:1]
+        pass
+    now_started = _process_start(pid)
+    if started and now_started:
+        return now_started == started  # a different start time: the id was reused, the run's process is gone
+    return None
 
 
 class StaleRun(NamedTuple):
@@ -83,18 +104,18 @@ class StaleRun(NamedTuple):
     end_time_ms: int
 
 
-def _gone_here(run: Run, here: dict[str, str]) -> Optional[str]:
-    """The reason when `run` was made on this host by a process that no longer exists, else None."""
+def _local_verdict(run: Run, here: dict[str, str]) -> tuple[Optional[bool], str]:
+    """(alive?, reason) for a run made on this host: True alive, False gone, None not local or unknown."""
     tags = run.data.tags
     if tags.get(HOST_TAG) != here[HOST_TAG] or tags.get(PID_NAMESPACE_TAG, "") != here.get(PID_NAMESPACE_TAG, ""):
-        return None
+        return None, ""
     try:
         pid = int(tags.get(PID_TAG, ""))
     except ValueError:
-        return None
-    if pid <= 0 or _process_exists(pid):
-        return None
-    return f"process {pid} on host {here[HOST_TAG]} is gone"
+        return None, ""
+    if pid <= 0:
+        return None, ""
+    return _process_state(pid, tags.get(PROCESS_START_TAG)), f"process {pid} on host {here[HOST_TAG]} is gone"
 
 
 def _classify(runs: Sequence[Run], stale_after: float, now: float) -> list[StaleRun]:
@@ -105,8 +126,10 @@ def _classify(runs: Sequence[Run], stale_after: float, now: float) -> list[Stale
         if beat is None:  # not started by tradexp: left alone
             continue
         last = float(beat)
-        gone = _gone_here(run, here)
-        if gone is not None:
+        alive, gone = _local_verdict(run, here)
+        if alive is True:  # its process runs on this host: a late heartbeat is no reason to end it
+            continue
+        if alive is False:
             found.append(StaleRun(run, gone, f"run reaped: {gone}", int(last * 1000)))
         elif now - last > stale_after:
             when = _dt.datetime.fromtimestamp(last, _dt.timezone.utc).isoformat(timespec="seconds")

@@ -29,6 +29,7 @@ from mlflow.entities import Metric, Param
 from tradexp.errors import ConfigError
 from tradexp.evaluation.backtest import Backtest
 from callbacks._run_output import jsonable
+from callbacks.redaction import redact_argv, redact_mapping, redact_text
 from tradexp.evaluation.callback import TradingEvaluation
 from tradexp.evaluation.metrics import trading_metrics
 from tradexp.evaluation.plots import _get_folds_info, draw_folds
@@ -321,7 +322,7 @@ class _ParentRun:
         tags = {**identity_tags(identity, user_tags), **git_tags()}
         if planning.datamodule.digest:
             tags["tradexp.dataset.digest"] = planning.datamodule.digest
-        run = client.create_run(experiment_id, run_name=name, tags=tags)
+        run = client.create_run(experiment_id, run_name=name, tags=redact_mapping(tags))
         return cls(client, run.info.run_id, experiment, name)
 
     def finish(self, plan, mode, table, aggregate, pooled, equity, config, user_args) -> None:
@@ -329,16 +330,16 @@ class _ParentRun:
             return
         paths = [str(config)] if isinstance(config, (str, Path)) else [str(c) for c in config]
         params = {"walk_forward.folds": len(plan), "walk_forward.mode": mode, "walk_forward.config": ",".join(paths)}
-        self.client.log_batch(self.run_id, params=[Param(k, str(v)) for k, v in params.items()])
+        self.client.log_batch(self.run_id, params=[Param(k, str(v)) for k, v in redact_mapping(params).items()])
         metrics = [Metric(k, float(v), 0, 0) for k, v in {**aggregate, **pooled}.items() if np.isfinite(v)]
         for start in range(0, len(metrics), 1000):
             self.client.log_batch(self.run_id, metrics=metrics[start : start + 1000])
-        spec = {"mode": mode, "config": paths, "overrides": user_args, "folds": [vars(f) for f in plan]}
+        spec = {"mode": mode, "config": paths, "overrides": redact_argv(user_args), "folds": [vars(f) for f in plan]}
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
             (root / "evaluation").mkdir()
             table.to_csv(root / "evaluation" / "folds.csv", index=False)
-            (root / "evaluation" / "walk_forward.json").write_text(json.dumps(jsonable(spec), indent=2))
+            (root / "evaluation" / "walk_forward.json").write_text(json.dumps(jsonable(redact_mapping(spec)), indent=2))
             if equity is not None:
                 equity.to_csv(root / "evaluation" / "equity.csv", index=False)
             draw_folds(_get_folds_info(table.to_dict("records")), root / "plots" / "folds.png")
@@ -351,7 +352,7 @@ class _ParentRun:
 
         status = run_status_for(error)
         if error is not None and status != "FINISHED":
-            self.client.set_tag(self.run_id, "tradexp.error", f"{type(error).__name__}: {error}"[:5000])
+            self.client.set_tag(self.run_id, "tradexp.error", redact_text(f"{type(error).__name__}: {error}")[:5000])
         self.client.set_terminated(self.run_id, status)
 
 

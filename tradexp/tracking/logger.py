@@ -30,7 +30,7 @@ from tradexp.tracking.heartbeat import HEARTBEAT_TAG, Heartbeat
 from tradexp.tracking.params import fit_value, flatten_config, metric_key, param_key, safe_artifact_path
 from tradexp.tracking.reaper import DEFAULT_STALE_AFTER_S, process_tags, reap_stale_runs
 from tradexp.tracking.run_status import run_status_for
-from tradexp.tracking.server import bound_http_retries, check_server, is_server_uri
+from tradexp.tracking.server import bound_http_retries, check_server, is_server_uri, quiet_credentialed_urls
 from tradexp.tracking.spool import is_connection_error
 from tradexp.tracking.store import ensure_experiment, open_store, resolve_tracking_uri
 from tradexp.tracking.writer import RunWriter
@@ -98,6 +98,7 @@ class TradexpLogger(MLFlowLogger):
         uri = resolve_tracking_uri(tracking_uri)
         if is_server_uri(uri):
             bound_http_retries()
+            quiet_credentialed_urls(uri)
             if rank_zero_only.rank == 0:
                 check_server(uri, server_timeout)
         else:  # MLFlowLogger's own client migrates a fresh sqlite file when constructed: do that under the lock

@@ -8,7 +8,7 @@ import re
 from callbacks.redaction import redact_text, strip_credentials
 from tradexp.errors import TrackingError
 
-__all__ = ["check_server", "bound_http_retries", "is_server_uri"]
+__all__ = ["check_server", "bound_http_retries", "is_server_uri", "quiet_credentialed_urls"]
 
 _ERRNO = re.compile(r"\[Errno -?\d+\] [^'\")\]]+")
 
@@ -73,3 +73,13 @@ def bound_http_retries() -> None:
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+
+
+def quiet_credentialed_urls(uri: str) -> None:
+    """Stop MLflow printing `View run ... at: <uri>/#/...` when `uri` carries credentials.
+
+    MLflow's client writes that link to stdout when a run on a server ends, with the tracking URI as
+    given, password included; tradexp's own summary names the store with the password hidden.
+    """
+    if is_server_uri(uri) and strip_credentials(uri) != uri:
+        os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")

@@ -12,6 +12,8 @@ from filelock import FileLock
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from tradexp.tracking.server import quiet_credentialed_urls
+
 __all__ = ["resolve_tracking_uri", "artifact_root", "open_store", "ensure_experiment", "is_local_store", "sqlite_path", "file_lock"]
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,7 @@ def open_store(uri: Optional[str] = None) -> MlflowClient:
     uri = resolve_tracking_uri(uri)
     db = sqlite_path(uri)
     if db is None:
+        quiet_credentialed_urls(uri)  # MLflow would print the run's link with the password
         return MlflowClient(uri)
     with file_lock(db):
         client = MlflowClient(uri)

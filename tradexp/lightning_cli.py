@@ -76,6 +76,7 @@ class TrackingSettings:
         reap_stale_after: At start, mark RUNNING runs of the experiment without a heartbeat for this many
             seconds FAILED (their process died); null disables.
         test_after_fit: Evaluate the best checkpoint on the test split after `fit`.
+        log_model: After that test, log the run's MLflow model (`python_function`, bars in, signals out).
     """
 
     enabled: bool = True
@@ -94,6 +95,7 @@ class TrackingSettings:
     heartbeat_interval: float = 30.0
     reap_stale_after: Optional[float] = 180.0
     test_after_fit: bool = True
+    log_model: bool = True
 
 
 class TradexpCLI(LightningCLI):
@@ -168,6 +170,10 @@ class TradexpCLI(LightningCLI):
                 reap_stale_after=settings.reap_stale_after,
             )
             callbacks.append(RunRecorder(tags=tags))
+            if settings.log_model:  # after the test of the best checkpoint (tradexp.lifecycle)
+                from tradexp.lifecycle.model_logging import LogTradexpModel
+
+                callbacks.append(LogTradexpModel())
         kwargs["callbacks"] = callbacks
         return super().instantiate_trainer(**kwargs)
 

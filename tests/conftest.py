@@ -5,9 +5,10 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
-from typing import Any, NoReturn, Optional
+from typing import Any, Iterator, NoReturn, Optional
 
 import pytest
 
@@ -28,6 +29,23 @@ TINY = {
     "data.window": 8,
     "data.batch_size": 64,
 }
+
+
+_RESTORED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM)
+
+
+@pytest.fixture(autouse=True)
+def _restore_signal_handlers() -> Iterator[None]:
+    """Every test ends with the signal handlers it started with, so no test runs under a handler
+    another test left (Lightning sets SIGINT to SIG_IGN when a fit is interrupted, and restores it
+    only when it had saved the handlers first)."""
+    before = {signum: signal.getsignal(signum) for signum in _RESTORED_SIGNALS}
+    yield
+    for signum, handler in before.items():
+        if handler is not None and signal.getsignal(signum) is not handler:
+            if os.environ.get("TRADEXP_REPORT_SIGNAL_LEAKS"):  # debugging aid: name the test that changed it
+                print(f"\n[signal leak] {signal.Signals(signum).name}: {signal.getsignal(signum)!r}")
+            signal.signal(signum, handler)
 
 
 @pytest.fixture(scope="session")

@@ -34,6 +34,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 import lightning.pytorch as pl
 import yaml
 from lightning.pytorch.callbacks import Callback
+from jsonargparse import ArgumentError
 from lightning.pytorch.loggers import MLFlowLogger
 
 from tradexp.config.overrides import Overrides, as_overrides
@@ -123,9 +124,7 @@ def load_config(config: ConfigSources = None, overrides: Overrides = None) -> di
 
     try:
         cli = _ParseOnly(args=config_request(config, overrides), run=False, parser_kwargs={"parser_mode": "yaml", "exit_on_error": False})
-    except Exception as exc:  # jsonargparse's ArgumentError is not a ValueError
-        if type(exc).__name__ != "ArgumentError":
-            raise
+    except ArgumentError as exc:  # jsonargparse's ArgumentError is not a ValueError
         raise ValueError(one_line(str(exc))) from None
     return yaml.safe_load(cli.parser.dump(cli.config, skip_none=False))
 

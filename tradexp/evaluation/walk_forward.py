@@ -29,7 +29,8 @@ from mlflow.entities import Metric, Param
 from tradexp.config.overrides import Overrides, as_overrides, dotted_overrides, override_args
 from tradexp.errors import ConfigError
 from tradexp.evaluation.backtest import Backtest
-from tradexp.evaluation.callback import _jsonable
+from callbacks._run_output import jsonable
+from callbacks.redaction import redact_argv, redact_mapping
 from tradexp.evaluation.metrics import trading_metrics
 from tradexp.evaluation.plots import _get_folds_info, draw_folds
 from tradexp.evaluation.significance import binomial_accuracy_test
@@ -273,16 +274,16 @@ def _log_parent(parent: ParentRun, plan, mode, table, aggregate, pooled, equity,
     client = parent.client
     paths = [str(config)] if isinstance(config, (str, Path)) else [str(c) for c in config]
     params = {"walk_forward.folds": len(plan), "walk_forward.mode": mode, "walk_forward.config": ",".join(paths)}
-    client.log_batch(parent.run_id, params=[Param(k, str(v)) for k, v in params.items()])
+    client.log_batch(parent.run_id, params=[Param(k, str(v)) for k, v in redact_mapping(params).items()])
     metrics = [Metric(k, float(v), 0, 0) for k, v in {**aggregate, **pooled}.items() if np.isfinite(v)]
     for start in range(0, len(metrics), 1000):
         client.log_batch(parent.run_id, metrics=metrics[start : start + 1000])
-    spec = {"mode": mode, "config": paths, "overrides": override_args(user_overrides), "folds": [vars(f) for f in plan]}
+    spec = {"mode": mode, "config": paths, "overrides": redact_argv(override_args(user_overrides)), "folds": [vars(f) for f in plan]}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "evaluation").mkdir()
         table.to_csv(root / "evaluation" / "folds.csv", index=False)
-        (root / "evaluation" / "walk_forward.json").write_text(json.dumps(_jsonable(spec), indent=2))
+        (root / "evaluation" / "walk_forward.json").write_text(json.dumps(jsonable(redact_mapping(spec)), indent=2))
         if equity is not None:
             equity.to_csv(root / "evaluation" / "equity.csv", index=False)
         draw_folds(_get_folds_info(table.to_dict("records")), root / "plots" / "folds.png")

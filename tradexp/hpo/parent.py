@@ -16,7 +16,7 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
 from mlflow.utils.validation import MAX_PARAM_VAL_LENGTH
 
-from callbacks.git_state import strip_credentials
+from callbacks.redaction import redact_mapping, redact_record, strip_credentials
 from tradexp.hpo.objective import STATE_TAG
 from tradexp.hpo.plots import save_study_plots, trials_table
 from tradexp.hpo.settings import HpoSettings
@@ -90,6 +90,7 @@ class StudyRun(ParentRun):
             "hpo.storage": strip_credentials(storage_url),
         }
         params.update({f"hpo.space.{_key(name)}": json.dumps(spec, sort_keys=True) for name, spec in described["search_space"].items()})
+        params = redact_mapping(params)  # a secret in the overrides (tags, URLs) never reaches the run
         existing = self.client.get_run(self.run_id).data.params
         fresh = []
         for key, value in params.items():
@@ -105,6 +106,8 @@ class StudyRun(ParentRun):
     def log_summary(self, study: optuna.Study, settings: HpoSettings, extra: Mapping[str, Any]) -> dict[str, Any]:
         """Write the trials table, plots, `hpo/study.json` and summary metrics/tags; returns the summary."""
         table = trials_table(study)
+        for column in table.columns[table.dtypes == object]:  # `hpo/trials.csv` holds param values too
+            table[column] = [redact_record(column, v) if isinstance(v, str) else v for v in table[column]]
         states = table["state"].value_counts().to_dict()
         epochs = table["epochs_run"].dropna()
         max_epochs = settings.overrides.get("trainer.max_epochs")
@@ -144,12 +147,12 @@ class StudyRun(ParentRun):
         self.client.log_batch(
             self.run_id,
             metrics=[Metric(k, float(v), now, step) for k, v in metrics.items()],
-            tags=[RunTag(k, v) for k, v in tags.items()],
+            tags=[RunTag(k, str(redact_record(k, v))) for k, v in tags.items()],
         )
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             table.to_csv(folder / "trials.csv", index=False)
-            (folder / "study.json").write_text(json.dumps(summary, indent=2, default=str))
+            (folder / "study.json").write_text(json.dumps(redact_mapping(summary), indent=2, default=str))
             self.client.log_artifact(self.run_id, str(folder / "trials.csv"), "hpo")
             self.client.log_artifact(self.run_id, str(folder / "study.json"), "hpo")
             for path in save_study_plots(study, folder / "plots"):

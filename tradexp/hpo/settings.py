@@ -25,7 +25,7 @@ from typing import Any, Mapping, Optional, Union
 
 import optuna
 import yaml
-from jsonargparse import ArgumentParser
+from jsonargparse import ArgumentError, ArgumentParser
 from jsonargparse.typing import register_type
 
 from tradexp.errors import ConfigError
@@ -242,9 +242,7 @@ def load_settings(path: Union[str, Path], options: Optional[Mapping[str, Any]] =
     parser = _parser()
     try:
         parsed = parser.parse_object({"hpo": values})
-    except Exception as exc:  # jsonargparse's ArgumentError: a value of the wrong type
-        if type(exc).__name__ != "ArgumentError":
-            raise
+    except ArgumentError as exc:  # a value of the wrong type
         from tradexp.config.parser import one_line
 
         raise ConfigError(f"HPO config {path}: {one_line(str(exc)).replace('hpo.', '')}") from None

@@ -20,7 +20,7 @@ import optuna
 from optuna.exceptions import ExperimentalWarning
 from optuna.trial import FrozenTrial, TrialState
 
-from callbacks.git_state import strip_credentials
+from callbacks.redaction import strip_credentials
 from tradexp.errors import ConfigError
 from tradexp.hpo.importances import log_importances
 from tradexp.hpo.objective import StudyContext, TrialFailed, TrialObjective, trial_overrides

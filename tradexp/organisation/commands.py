@@ -17,6 +17,7 @@ from typing import Any, Optional, Sequence
 
 import yaml
 
+from callbacks.redaction import strip_credentials
 from tradexp.config.history import ConfigChange, diff_configs, run_config
 from tradexp.config.overrides import dotted_overrides
 from tradexp.organisation.reproduce import Difference, Reproduction, reproduce_run
@@ -134,7 +135,7 @@ def runs_main(argv: Sequence[str]) -> int:
     if args.format == "table":
         columns = ["run_id", "start", "status", "type", "model", "dataset", "stage", *metrics, "run_name"]
         if not rows:
-            print(f"no runs match in {len(experiments)} experiment(s) of {client.tracking_uri}")
+            print(f"no runs match in {len(experiments)} experiment(s) of {strip_credentials(client.tracking_uri)}")
             return 0
         print(render_table(rows, columns))
         print(f"\n{len(rows)} run(s){' (limit reached: --limit N shows more)' if len(rows) == args.limit else ''}")

@@ -19,11 +19,11 @@ from typing import Any, Callable, Optional, Sequence
 
 from mlflow import MlflowClient
 from mlflow.entities import Run
-from mlflow.exceptions import MlflowException
 
 from tradexp import __version__
 from tradexp.config.history import get_run, run_config
 from tradexp.errors import TradexpError
+from tradexp.tracking.artifacts import read_artifact
 from tradexp.tracking.naming import git_tags, package_version_tags
 from tradexp.tracking.store import open_store
 
@@ -89,12 +89,11 @@ class Reproduction:
 
 def _original_packages(client: MlflowClient, run: Run) -> dict[str, str]:
     """Package versions the run recorded: `environment/environment.json` packages, else `tradexp.env.*` tags."""
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            local = client.download_artifacts(run.info.run_id, _ENVIRONMENT_ARTIFACT, tmp)
-            packages = json.loads(Path(local).read_text()).get("packages") or {}
-        except (MlflowException, OSError, ValueError):
-            packages = {}
+    text = read_artifact(client, run.info.run_id, _ENVIRONMENT_ARTIFACT, run.info.artifact_uri)
+    try:
+        packages = (json.loads(text) if text else {}).get("packages") or {}
+    except (ValueError, AttributeError):
+        packages = {}
     if packages:
         return {str(k): str(v) for k, v in packages.items()}
     prefix = "tradexp.env."

@@ -20,6 +20,7 @@ from typing import Any, Mapping, Optional
 
 from mlflow import MlflowClient
 
+from callbacks.redaction import redact_mapping, redact_text
 from tradexp.tracking.naming import DEFAULT_EXPERIMENT_TEMPLATE, DEFAULT_RUN_TEMPLATE, RunIdentity, experiment_name, git_tags, identity_tags, run_name
 from tradexp.tracking.store import ensure_experiment, open_store, resolve_tracking_uri
 
@@ -117,7 +118,8 @@ class ParentRun:
     @classmethod
     def create(cls, client: MlflowClient, experiment_id: str, name: str, tags: Mapping[str, str], experiment: Optional[str] = None) -> "ParentRun":
         """Create the run in an existing experiment; git tags as every fit records them are added."""
-        run = client.create_run(experiment_id, run_name=name, tags={**git_tags(), **{str(k): str(v) for k, v in tags.items()}})
+        tags = redact_mapping({**git_tags(), **{str(k): str(v) for k, v in tags.items()}})  # a secret never reaches the run
+        run = client.create_run(experiment_id, run_name=name, tags=tags)
         return cls(client, run.info.run_id, experiment, name)
 
     @classmethod
@@ -137,7 +139,7 @@ class ParentRun:
 
         status = run_status_for(error)
         if error is not None and status != "FINISHED":
-            self.client.set_tag(self.run_id, "tradexp.error", f"{type(error).__name__}: {error}"[:5000])
+            self.client.set_tag(self.run_id, "tradexp.error", redact_text(f"{type(error).__name__}: {error}")[:5000])
         self.client.set_terminated(self.run_id, status)
         self.status = status
         return status

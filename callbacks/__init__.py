@@ -16,7 +16,8 @@ from callbacks.architecture import ArchitectureSummary
 from callbacks.data_distribution import DataDistribution
 from callbacks.environment import EnvironmentCapture
 from callbacks.evaluation_plots import EvaluationPlots
-from callbacks.git_state import git_state, strip_credentials
+from callbacks.git_state import git_state
+from callbacks.redaction import strip_credentials
 from callbacks.learning_curves import LearningCurves
 
 __all__ = [

@@ -7,6 +7,8 @@ from typing import Any, Optional
 import lightning.pytorch as pl
 from lightning.pytorch.loggers import MLFlowLogger
 
+from callbacks.redaction import strip_credentials
+
 __all__ = ["test_best_checkpoint", "print_fit_summary", "headline_metrics"]
 
 
@@ -44,7 +46,7 @@ def print_fit_summary(trainer: "pl.Trainer") -> None:
                 continue
             experiment = logger.experiment.get_experiment(logger.experiment_id)
             print(f"MLflow run: {logger.run_id}  (experiment {experiment.name!r})")
-            uri = logger.experiment.tracking_uri
+            uri = strip_credentials(logger.experiment.tracking_uri)  # shown, so without a password
             print(f"  store:    {uri}")
             print(f"  look:     mlflow ui --backend-store-uri {uri}   then open http://127.0.0.1:5000")
     for key, value in headline_metrics(trainer).items():

@@ -15,6 +15,7 @@ from lightning.pytorch.loggers import MLFlowLogger
 from mlflow.entities import DatasetInput, InputTag, RunTag
 from typing_extensions import override
 
+from callbacks.redaction import redact_record, redact_text
 from tradexp.data.universe_prep import unscaled_features
 from tradexp.tracking.naming import git_tags
 
@@ -27,6 +28,9 @@ class RunRecorder(Callback):
     """Records on the MLflow run, once, at setup: identity tags, data digest, git commit, the dataset
     as an MLflow dataset input (digest + source), split boundaries (`data/splits.json`) and the
     fitted scaler (`data/scaler.json`).
+
+    Every tag and the data source are redacted (`callbacks.redaction`: a data URL's password is
+    hidden, a secret-looking tag key's value stored as `<redacted>`).
 
     Works with any datamodule; the data facts are recorded when it offers `digest`, `source`,
     `dataset_name`, `split_boundaries()` and `scaler` (tradexp's `BarsDataModule` does).
@@ -53,17 +57,19 @@ class RunRecorder(Callback):
         tags = dict(self.tags)
         tags.update(git_tags())  # the checkout of the code that runs, not the working directory
         digest = getattr(datamodule, "digest", None)
+        source = redact_text(str(getattr(datamodule, "source", "")))
         if digest:
             tags["tradexp.dataset.digest"] = digest
-            tags["tradexp.dataset.source"] = datamodule.source
-        client.log_batch(run_id, tags=[RunTag(key, str(value)) for key, value in tags.items()])  # one write, not one per tag
+            tags["tradexp.dataset.source"] = source
+        records = [RunTag(key, str(redact_record(key, value))) for key, value in tags.items()]
+        client.log_batch(run_id, tags=records)  # one write, not one per tag
         if digest is None:
             return
         boundaries = datamodule.split_boundaries()
         symbols = getattr(datamodule, "symbols", None)
         stamps = datamodule.timestamps if symbols is not None else datamodule.bars.index
         splits = {
-            "source": datamodule.source,
+            "source": source,
             "dataset": datamodule.dataset_name,
             "digest": digest,
             "n_bars": int(len(stamps)),
@@ -82,7 +88,7 @@ class RunRecorder(Callback):
         client.log_text(run_id, json.dumps(splits, indent=2), "data/splits.json")
         client.log_text(run_id, json.dumps(datamodule.scaler.state_dict(), indent=2), "data/scaler.json")
         client.log_batch(run_id, tags=[RunTag(f"tradexp.split.{key}", str(value)) for key, value in boundaries.items()])
-        client.log_inputs(run_id, _dataset_inputs(datamodule, digest))
+        client.log_inputs(run_id, _dataset_inputs(datamodule, digest, source))
 
 
 def _universe_facts(datamodule: Any) -> dict[str, Any]:
@@ -97,19 +103,19 @@ def _universe_facts(datamodule: Any) -> dict[str, Any]:
     }
 
 
-def _dataset_inputs(datamodule: Any, digest: str) -> list[DatasetInput]:
+def _dataset_inputs(datamodule: Any, digest: str, source: str) -> list[DatasetInput]:
     """One MLflow dataset input for a single series; one per symbol plus the universe for a universe."""
     context = [InputTag(key="mlflow.data.context", value="training")]
     symbols = getattr(datamodule, "symbols", None)
     if symbols is None:
-        frames = {datamodule.dataset_name: (datamodule.bars, datamodule.source, digest)}
+        frames = {datamodule.dataset_name: (datamodule.bars, source, digest)}
     else:
         prep = datamodule.universe
         frames = {}
         for i, symbol in enumerate(prep.symbols):
             rows = slice(prep.offsets[i], prep.offsets[i + 1])
             frame = pd.DataFrame(unscaled_features(prep, np.arange(rows.start, rows.stop)), index=prep.timestamps[rows], columns=list(datamodule.features))
-            frames[f"{datamodule.dataset_name}/{symbol}"] = (frame, datamodule.symbol_sources.get(symbol, datamodule.source), datamodule.symbol_digests[symbol])
+            frames[f"{datamodule.dataset_name}/{symbol}"] = (frame, redact_text(datamodule.symbol_sources.get(symbol, source)), datamodule.symbol_digests[symbol])
     inputs = []
     for name, (frame, source, frame_digest) in frames.items():
         dataset = mlflow.data.from_pandas(frame.reset_index(), source=source, name=name, digest=frame_digest)

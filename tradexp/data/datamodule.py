@@ -107,7 +107,7 @@ class BarsDataModule(L.LightningDataModule):
         scaler: ScalerKind = "standard",
         scaler_scope: ScalerScope = "per_symbol",
         symbols: Optional[list[str]] = None,
-        min_bars: int = 0,
+        min_bars: NonNegativeInt = 0,
         drop_short_symbols: bool = True,
         use_adjusted: bool = True,
         batch_size: PositiveInt = 256,

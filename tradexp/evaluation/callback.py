@@ -258,7 +258,7 @@ class TradingEvaluation(Callback):
             if universe.cross_section is not None:
                 universe.cross_section.by_date().to_csv(root / "xs_by_date.csv", index=False)
                 summary["metrics"] = universe.cross_section.flat_metrics("test")
-            (root / "cross_section.json").write_text(json.dumps(_jsonable(summary), indent=2))
+            (root / "cross_section.json").write_text(json.dumps(jsonable(summary), indent=2))
             self._publish(trainer, root.parent)
 
     def _aligned(self, trainer: "pl.Trainer", split_name: str) -> Optional[tuple[np.ndarray, dict]]:

@@ -206,6 +206,9 @@ class LogTradexpModel(ReportingCallback):
         datamodule = trainer.datamodule
         if not loggers or getattr(datamodule, "scaler", None) is None:
             return
+        if getattr(datamodule, "symbols", None) is not None:
+            log.warning("LogTradexpModel: no model is logged for a universe yet (one series per model); the run is complete without it")
+            return
         with self.reporting_errors(trainer, "on_test_end"):
             evaluation = next((cb for cb in trainer.callbacks if type(cb).__name__ == "TradingEvaluation"), None)
             trading = TradingRule()

@@ -19,6 +19,7 @@ from tradexp.data.datamodule import BarsDataModule
 from tradexp.errors import ConfigError, TradexpError
 from tradexp.models.module import TradingModule, net_name
 from tradexp.tracking.config_callback import LogConfigToRun
+from tradexp.tracking.description import RunDescription
 from tradexp.tracking.logger import TradexpLogger
 from tradexp.tracking.naming import DEFAULT_EXPERIMENT_TEMPLATE, DEFAULT_RUN_TEMPLATE, RunIdentity, experiment_name, identity_tags, run_name
 from tradexp.tracking.recorder import RunRecorder
@@ -167,7 +168,7 @@ class TradexpCLI(LightningCLI):
                 heartbeat_interval=settings.heartbeat_interval,
                 reap_stale_after=settings.reap_stale_after,
             )
-            callbacks.append(RunRecorder(tags=tags))
+            callbacks += [RunRecorder(tags=tags), RunDescription()]  # after RunReport: the description links the report
         kwargs["callbacks"] = callbacks
         return super().instantiate_trainer(**kwargs)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import lightning.pytorch as pl
-from lightning.pytorch.loggers import MLFlowLogger
 
 __all__ = ["test_best_checkpoint", "print_fit_summary", "headline_metrics"]
 
@@ -31,24 +30,7 @@ def headline_metrics(trainer: "pl.Trainer") -> dict[str, float]:
 
 
 def print_fit_summary(trainer: "pl.Trainer") -> None:
-    """Print the run id, headline metrics and where to look (CLI and scripts only)."""
-    if not trainer.is_global_zero:
-        return
-    print()
-    for logger in trainer.loggers:
-        if isinstance(logger, MLFlowLogger):
-            spool = getattr(logger, "spool_path", None)
-            if spool is not None:  # the tracking server is down: asking it anything would fail
-                print(f"MLflow run: {logger.run_id}  NOT complete on {logger.tracking_uri} (server unreachable)")
-                print(f"  kept in:  {spool}   replay with: tradexp sync {spool}")
-                continue
-            experiment = logger.experiment.get_experiment(logger.experiment_id)
-            print(f"MLflow run: {logger.run_id}  (experiment {experiment.name!r})")
-            uri = logger.experiment.tracking_uri
-            print(f"  store:    {uri}")
-            print(f"  look:     mlflow ui --backend-store-uri {uri}   then open http://127.0.0.1:5000")
-    for key, value in headline_metrics(trainer).items():
-        print(f"  {key:<18} {value:.4f}")
-    checkpoint = trainer.checkpoint_callback
-    if checkpoint is not None and getattr(checkpoint, "best_model_path", ""):
-        print(f"  best checkpoint:   {checkpoint.best_model_path}")
+    """Print the run, its scores and its headline (see `tradexp.console.print_fit_summary`)."""
+    from tradexp.console import print_fit_summary as _print
+
+    _print(trainer)

@@ -20,6 +20,7 @@ only words them, for the terminal (`headline_lines`) and for the MLflow run desc
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Any, Mapping, Optional, Union
 from urllib.parse import urlparse
@@ -37,6 +38,7 @@ __all__ = [
     "describe_run",
     "print_fit_summary",
     "ui_command",
+    "silence_known_noise",
 ]
 
 log = logging.getLogger(__name__)
@@ -229,3 +231,30 @@ def print_fit_summary(trainer: Any) -> None:
     if checkpoint is not None and getattr(checkpoint, "best_model_path", ""):
         print(f"  best checkpoint: {checkpoint.best_model_path}")
     print_headline(metrics, run_id=run_id, client=client, split=split, look=look)
+
+
+# Messages that do not concern a tradexp user, matched exactly (every other warning stays visible).
+_NOISE_WARNINGS = (
+    # torch 2.13 deprecates LeafSpec; Lightning 2.6's own _pytree.py still builds one on every loop.
+    (r"`isinstance\(treespec, LeafSpec\)` is deprecated", FutureWarning),
+    # MLflow registers LocalArtifactDatasetSource twice and warns on every dataset input logged.
+    (r"The specified dataset source can be interpreted in multiple ways", UserWarning),
+)
+_NOISE_LOG_PREFIXES = ("💡 Tip: For seamless cloud logging", "💡 Tip: For seamless cloud uploads")  # litlogger / litmodels adverts
+
+
+class _DropAdverts(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(_NOISE_LOG_PREFIXES)
+
+
+def silence_known_noise() -> None:
+    """Hide the three known messages that are noise to a tradexp user: Lightning's litlogger/litmodels
+    tips, MLflow's `dataset source can be interpreted in multiple ways` UserWarning and torch's
+    `LeafSpec` deprecation raised from inside Lightning. Nothing else is filtered. Idempotent."""
+    for message, category in _NOISE_WARNINGS:
+        warnings.filterwarnings("ignore", message=message, category=category)
+    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DropAdverts) for f in logger.filters):
+            logger.addFilter(_DropAdverts())

@@ -73,7 +73,7 @@ HELP_EXAMPLES: dict[str, tuple[str, ...]] = {
     "runs": ("tradexp runs --model lstm --where 'test/acc>0.52' --sort test/acc", "tradexp runs --reap"),
     "config": ("tradexp config diff RUN_A RUN_B", "tradexp config show RUN_ID"),
     "reproduce": ("tradexp reproduce RUN_ID", "tradexp reproduce RUN_ID --check"),
-    "sync": ("tradexp sync mlflow-spool/RUN_ID",),
+    "sync": ("tradexp sync lightning_logs/spool/RUN_ID.jsonl",),
     "ui": ("tradexp ui", "tradexp ui --optuna   # optuna-dashboard on the study storage too", "tradexp ui --port 5001"),
     "register": ("tradexp register RUN_ID --name lstm-spy --alias champion",),
     "serve": ("tradexp serve --model models:/lstm-spy@champion --port 5002",),

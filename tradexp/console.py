@@ -36,6 +36,8 @@ __all__ = [
     "print_headline",
     "report_location",
     "describe_run",
+    "describe_study",
+    "print_study_headline",
     "print_fit_summary",
     "ui_command",
     "silence_known_noise",
@@ -258,3 +260,63 @@ def silence_known_noise() -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(f, _DropAdverts) for f in logger.filters):
             logger.addFilter(_DropAdverts())
+
+
+def _run_link(client: Any, run_id: str) -> str:
+    experiment_id = client.get_run(run_id).info.experiment_id
+    return f"[{run_id}](#/experiments/{experiment_id}/runs/{run_id})"
+
+
+def describe_study(client: Any, parent_run_id: str, summary: Mapping[str, Any], retrain_run_id: Optional[str] = None) -> str:
+    """Set a study parent run's MLflow description: its best child (trial, value, params, link) and,
+    when the best configuration was retrained and tested, that run's headline.
+
+    Args:
+        client: `MlflowClient` on the store.
+        parent_run_id: The study's parent run.
+        summary: The study summary (`study_name`, `metric`, `n_trials`, `states`, `best_trial`,
+            `best_value`, `best_params`, `best_run_id`), as `StudyRun.log_summary` returns it.
+        retrain_run_id: The retrained best configuration's run, if any.
+
+    Returns:
+        The markdown written.
+    """
+    states = ", ".join(f"{k} {v}" for k, v in sorted(dict(summary.get("states", {})).items()))
+    lines = [f"**Study `{summary.get('study_name', '?')}`**: {summary.get('n_trials', 0)} trials ({states})", ""]
+    best_run = summary.get("best_run_id")
+    if summary.get("best_trial") is None:
+        lines.append("No trial completed yet.")
+    else:
+        link = _run_link(client, best_run) if best_run else "?"
+        lines.append(f"Best child: trial {summary['best_trial']}, {summary.get('metric', 'value')} = {summary.get('best_value'):.6g}, run {link}")
+        params = dict(summary.get("best_params") or {})
+        if params:
+            lines += ["", "| param | value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in params.items()]
+    if report_location(client, parent_run_id, "report/study_report.html") is not None:
+        experiment_id = client.get_run(parent_run_id).info.experiment_id
+        lines += ["", f"Report: [report/study_report.html](#/experiments/{experiment_id}/runs/{parent_run_id}/artifacts/report/study_report.html)"]
+    if retrain_run_id:
+        retrained = client.get_run(retrain_run_id)
+        lines += ["", f"Best configuration retrained and tested: run {_run_link(client, retrain_run_id)}", ""]
+        lines.append(headline_markdown(retrained.data.metrics, title="Headline of the retrained best"))
+    text = "\n".join(lines)
+    client.set_tag(parent_run_id, NOTE_TAG, text)
+    return text
+
+
+def print_study_headline(tracking_uri: Optional[str], parent_run_id: str, retrain_run_id: Optional[str]) -> None:
+    """End `tradexp hpo`: the headline of the retrained best configuration on the test split, or how to get one.
+
+    The trials are scored on validation only (the test split stays untouched during a search), so the
+    test headline exists once the best configuration is retrained (`--retrain_best`).
+    """
+    from tradexp.tracking.store import open_store
+
+    look = ui_command(tracking_uri) + " --optuna"
+    if not retrain_run_id:
+        print("Headline: none yet: trials are scored on validation only; `--retrain_best` retrains the best and tests it")
+        print(f"  look                {look}   then open http://127.0.0.1:5000 (MLflow) and http://127.0.0.1:8080 (Optuna)")
+        return
+    client = open_store(tracking_uri)
+    metrics = client.get_run(retrain_run_id).data.metrics
+    print_headline(metrics, run_id=retrain_run_id, client=client, title=f"Headline of the retrained best (test split), run {retrain_run_id}", look=look)

@@ -26,6 +26,7 @@ import pandas as pd
 import yaml
 from mlflow.entities import Metric, Param
 
+from tradexp.console import describe_run, print_headline
 from tradexp.errors import ConfigError
 from tradexp.evaluation.backtest import Backtest
 from tradexp.evaluation.callback import TradingEvaluation, _jsonable
@@ -342,6 +343,7 @@ class _ParentRun:
                 equity.to_csv(root / "evaluation" / "equity.csv", index=False)
             draw_folds(_get_folds_info(table.to_dict("records")), root / "plots" / "folds.png")
             self.client.log_artifacts(self.run_id, str(root))
+        describe_run(self.client, self.run_id, pooled, split="oos")  # the MLflow UI's description: pooled headline
 
     def close(self, error: Optional[BaseException]) -> None:
         if self.client is None:
@@ -374,4 +376,5 @@ def main(argv: list[str]) -> int:
     if "oos/trading/sharpe" in result.pooled:
         print(f"pooled out-of-sample Sharpe {result.pooled['oos/trading/sharpe']:.3f}, accuracy p-value "
               f"{result.pooled.get('oos/significance/acc_pvalue', float('nan')):.3g}")
+    print_headline(result.pooled, run_id=result.parent_run_id, split="oos", title=f"Headline (all test blocks pooled, out of sample), parent run {result.parent_run_id}")
     return 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from tradexp.console import print_study_headline
 from tradexp.hpo.study import StudyResult, run_study
 
 __all__ = ["main", "parse_args"]
@@ -101,4 +102,5 @@ def main(argv: list[str]) -> int:
         quiet=not args.verbose,
     )
     print(_format_result(result, result.summary.get("metric", "value")))
+    print_study_headline(result.tracking_uri, result.parent_run_id, result.retrain_run_id)
     return 0

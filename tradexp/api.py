@@ -48,6 +48,11 @@ class FitResult:
     best_checkpoint: Optional[str] = None
     built: Optional[Built] = None
 
+    def _repr_html_(self) -> str:  # Jupyter: run, headline table, report path
+        from tradexp.notebook import fit_result_html
+
+        return fit_result_html(self)
+
 
 def override_args(overrides: Overrides) -> list[str]:
     """Turn `{"model.lr": 0.01, "data.features": ["rsi_14"]}` (or `["--model.lr=0.01"]`) into CLI args."""

@@ -31,6 +31,7 @@ from tradexp.evaluation.headline import Headline, headline_info
 __all__ = [
     "REPORT_ARTIFACT",
     "NOTE_TAG",
+    "headline_rows",
     "headline_lines",
     "headline_markdown",
     "print_headline",
@@ -60,7 +61,7 @@ def _num(value: Optional[float], fmt: str = ".2f") -> str:
 
 
 def _sharpe_text(info: Headline) -> str:
-    text = f"{_num(info.sharpe)}  vs buy-and-hold {_num(info.buy_hold_sharpe)}"
+    text = _num(info.sharpe) + ("" if info.buy_hold_sharpe is None else f"  vs buy-and-hold {_num(info.buy_hold_sharpe)}")
     if info.beats_buy_and_hold is not None:
         text += "  (beats it)" if info.beats_buy_and_hold else "  (does not beat it)"
     return text
@@ -70,11 +71,11 @@ def _verdict_text(info: Headline) -> str:
     samples = "?" if info.n_samples is None else str(info.n_samples)
     split = "test" if info.split == "test" else f"{info.split}"
     if info.verdict is None:
-        return f"not evaluated ({samples} {split} samples)"
+        return "no significance test on this split" if info.n_samples is None else f"no significance test ({samples} {split} samples)"
     return f"{info.verdict} (p = {info.sharpe_pvalue:.3g}, {samples} {split} samples)"
 
 
-def _rows(info: Headline) -> list[tuple[str, str]]:
+def headline_rows(info: Headline) -> list[tuple[str, str]]:
     """(label, value) pairs shared by the terminal, markdown and HTML forms."""
     rows = [
         ("Sharpe after costs", _sharpe_text(info)),
@@ -95,7 +96,7 @@ def headline_lines(metrics: Metrics, split: str = "test", report: Optional[str] 
         look: Command that opens the UI (None: no `look` line).
     """
     info = _info(metrics, split)
-    rows = _rows(info)
+    rows = headline_rows(info)
     if report:
         rows.append(("report", str(report)))
     if look:
@@ -107,7 +108,7 @@ def headline_markdown(metrics: Metrics, split: str = "test", report_link: Option
     """The headline as the markdown of an MLflow run description (a table, then the report link)."""
     info = _info(metrics, split)
     lines = [f"**{title}** ({info.split} split)", "", "| | |", "|---|---|"]
-    lines += [f"| {label} | {value.replace('|', '/')} |" for label, value in _rows(info)]
+    lines += [f"| {label} | {value.replace('|', '/')} |" for label, value in headline_rows(info)]
     if report_link:
         lines += ["", f"Report: [{REPORT_ARTIFACT}]({report_link})"]
     return "\n".join(lines)
@@ -181,6 +182,13 @@ def describe_run(client: Any, run_id: str, metrics: Optional[Mapping[str, float]
     if report_location(client, run_id) is not None:
         link = f"#/experiments/{run.info.experiment_id}/runs/{run_id}/artifacts/{REPORT_ARTIFACT}"
     text = headline_markdown(metrics, split=split, report_link=link)
+    tags = run.data.tags
+    if tags.get("tradexp.trial") is not None and tags.get("mlflow.parentRunId"):
+        parent = tags["mlflow.parentRunId"]
+        extra = (extra + "\n\n" if extra else "") + (
+            f"Trial {tags['tradexp.trial']} of study `{tags.get('tradexp.study', '?')}`: "
+            f"[parent run](#/experiments/{run.info.experiment_id}/runs/{parent}); scored on validation only"
+        )
     if extra:
         text += "\n\n" + extra
     client.set_tag(run_id, NOTE_TAG, text)

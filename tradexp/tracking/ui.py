@@ -8,7 +8,9 @@ bound to 127.0.0.1 unless asked otherwise.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
+import os
 import shutil
 import signal
 import subprocess
@@ -45,14 +47,17 @@ def optuna_dashboard_command(storage: str, host: str, port: int) -> list[str]:
 
 
 def _stop(processes: list[subprocess.Popen]) -> None:
+    """Stop each server and the workers it started (each runs in its own process group)."""
     for process in processes:
         if process.poll() is None:
-            process.send_signal(signal.SIGINT)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
     for process in processes:
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
 
@@ -62,7 +67,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def _run(commands: list[list[str]]) -> int:
     """Start every command; when one ends (or on Ctrl-C / SIGTERM) stop the others. Returns the first exit code."""
-    processes = [subprocess.Popen(command) for command in commands]
+    processes = [subprocess.Popen(command, start_new_session=True) for command in commands]
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         while True:

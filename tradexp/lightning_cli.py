@@ -104,6 +104,8 @@ def _wants_epoch_lines(trainer_config: Any, callbacks: list) -> bool:
     unless the user chose: `trainer.enable_progress_bar` set, or a progress bar among their callbacks."""
     if trainer_config.get("enable_progress_bar") is not None or any(isinstance(c, ProgressBar) for c in callbacks):
         return False
+    if "ipykernel" in sys.modules:  # Jupyter: not a TTY, but it draws the bar in place
+        return False
     return not (sys.stderr.isatty() and sys.stdout.isatty())
 
 

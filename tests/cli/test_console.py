@@ -114,3 +114,16 @@ def test_only_the_known_noise_is_filtered(caplog):
         logger.info("💡 Tip: For seamless cloud logging and experiment tracking, try installing [litlogger]")
         logger.info("GPU available: False, used: False")
     assert [r.getMessage() for r in caplog.records] == ["GPU available: False, used: False"]
+
+
+def test_progress_bar_choice_leaves_the_user_the_last_word(mlflow_uri):
+    from lightning.pytorch.callbacks import TQDMProgressBar
+
+    from callbacks import EpochLines
+    from tradexp.api import build
+
+    small = {k: v for k, v in TINY.items() if k != "trainer.enable_progress_bar"}
+    assert isinstance(build(CONFIGS / "mlp.yaml", small).trainer.progress_bar_callback, EpochLines)  # pytest's output is no TTY
+    chosen = build(CONFIGS / "mlp.yaml", {**small, "trainer.enable_progress_bar": True}).trainer.progress_bar_callback
+    assert isinstance(chosen, TQDMProgressBar)
+    assert build(CONFIGS / "mlp.yaml", {**small, "trainer.enable_progress_bar": False}).trainer.progress_bar_callback is None

@@ -6,7 +6,7 @@ from typing import Any, Optional
 
 import lightning.pytorch as pl
 
-__all__ = ["test_best_checkpoint", "print_fit_summary", "headline_metrics"]
+__all__ = ["test_best_checkpoint", "print_fit_summary"]
 
 
 def test_best_checkpoint(trainer: "pl.Trainer", model: "pl.LightningModule", datamodule: Any) -> Optional[list[dict]]:
@@ -20,13 +20,6 @@ def test_best_checkpoint(trainer: "pl.Trainer", model: "pl.LightningModule", dat
     checkpoint = trainer.checkpoint_callback
     ckpt_path = "best" if checkpoint is not None and getattr(checkpoint, "best_model_path", "") else None
     return trainer.test(model, datamodule=datamodule, ckpt_path=ckpt_path, verbose=False)
-
-
-def headline_metrics(trainer: "pl.Trainer") -> dict[str, float]:
-    """The metrics a user looks at first: val/test loss and accuracy-like scores, as floats."""
-    keys = ("val/loss", "val/acc", "val/auroc", "val/dir_acc", "test/loss", "test/acc", "test/balanced_acc", "test/auroc", "test/mse", "test/dir_acc")
-    metrics = trainer.callback_metrics
-    return {k: float(metrics[k]) for k in keys if k in metrics}
 
 
 def print_fit_summary(trainer: "pl.Trainer") -> None:

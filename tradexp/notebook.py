@@ -102,7 +102,7 @@ def report(run_id: str, path: Optional[str] = None, tracking_uri: Optional[str] 
         path: HTML file (default `reports/run_<run_id>.html`).
         tracking_uri: The store (default `MLFLOW_TRACKING_URI`, else `./mlflow.db`).
     """
-    from tradexp.reporting.training import run_report
+    from tradexp.reporting import run_report
     from tradexp.tracking.store import open_store
 
     client = open_store(tracking_uri)
@@ -112,7 +112,7 @@ def report(run_id: str, path: Optional[str] = None, tracking_uri: Optional[str] 
 
 def compare(run_ids: Sequence[str], path: Optional[str] = None, tracking_uri: Optional[str] = None, metric: Optional[str] = None) -> ReportFile:
     """Write a comparison report of runs (as `tradexp report compare`) and return it for display."""
-    from tradexp.reporting.comparison import compare_report
+    from tradexp.reporting import compare_report
     from tradexp.tracking.store import open_store
 
     client = open_store(tracking_uri)

@@ -23,7 +23,8 @@ from tradexp.models.module import TradingModule, net_name
 from tradexp.tracking.config_callback import LogConfigToRun
 from tradexp.tracking.description import RunDescription
 from tradexp.tracking.logger import TradexpLogger
-from tradexp.tracking.naming import DEFAULT_EXPERIMENT_TEMPLATE, DEFAULT_RUN_TEMPLATE, RunIdentity, experiment_name, identity_tags, run_name
+from tradexp.ranges import PositiveFloat
+from tradexp.tracking.naming import DEFAULT_EXPERIMENT_TEMPLATE, DEFAULT_RUN_TEMPLATE, RunIdentity, RunType, Stage, experiment_name, identity_tags, run_name
 from tradexp.tracking.recorder import RunRecorder
 from tradexp.tracking.store import open_store
 from tradexp.training import print_fit_summary, test_best_checkpoint
@@ -79,24 +80,26 @@ class TrackingSettings:
         reap_stale_after: At start, mark RUNNING runs of the experiment without a heartbeat for this many
             seconds FAILED (their process died); null disables.
         test_after_fit: Evaluate the best checkpoint on the test split after `fit`.
+        log_model: After that test, log the run's MLflow model (`python_function`, bars in, signals out).
     """
 
     enabled: bool = True
     tracking_uri: Optional[str] = None
     experiment: Optional[str] = None
     run_name: Optional[str] = None
-    stage: str = "development"
+    stage: Stage = "development"
     purpose: str = ""
     dataset_version: Optional[str] = None
     tags: dict[str, str] = field(default_factory=dict)
     experiment_template: str = DEFAULT_EXPERIMENT_TEMPLATE
     run_template: str = DEFAULT_RUN_TEMPLATE
-    run_type: str = "training"
+    run_type: RunType = "training"
     run_id: Optional[str] = None
     synchronous: Optional[bool] = None
-    heartbeat_interval: float = 30.0
-    reap_stale_after: Optional[float] = 180.0
+    heartbeat_interval: PositiveFloat = 30.0
+    reap_stale_after: Optional[PositiveFloat] = 180.0
     test_after_fit: bool = True
+    log_model: bool = True
 
 
 def _wants_epoch_lines(trainer_config: Any, callbacks: list) -> bool:
@@ -181,7 +184,12 @@ class TradexpCLI(LightningCLI):
                 heartbeat_interval=settings.heartbeat_interval,
                 reap_stale_after=settings.reap_stale_after,
             )
-            callbacks += [RunRecorder(tags=tags), RunDescription()]  # after RunReport: the description links the report
+            callbacks.append(RunRecorder(tags=tags))
+            if settings.log_model:  # after the test of the best checkpoint (tradexp.lifecycle)
+                from tradexp.lifecycle.model_logging import LogTradexpModel
+
+                callbacks.append(LogTradexpModel())
+            callbacks.append(RunDescription())  # after RunReport: the description links the report
         if _wants_epoch_lines(trainer_config, callbacks):
             callbacks.append(EpochLines())
         kwargs["callbacks"] = callbacks

@@ -164,9 +164,7 @@ def bootstrap_sharpe_interval(
         raise ValueError(f"need at least 3 returns for a bootstrap interval, got {len(returns)}")
     length = float(block_length) if block_length is not None else float(math.ceil(len(returns) ** (1 / 3)))
     samples = returns[block_bootstrap_indices(len(returns), n_boot, length, method, seed)]  # (B, S)
-    spread = samples.std(axis=1, ddof=1)
-    safe = np.where(spread > 1e-15, spread, np.inf)
-    sharpes = samples.mean(axis=1) / safe * math.sqrt(periods_per_year)  # (B,)
+    sharpes = sharpe_ratio(samples, periods_per_year, axis=1)  # (B, S) -> (B,)
     low, high = np.quantile(sharpes, [alpha / 2, 1 - alpha / 2])
     significant = bool(low > 0)
     return SharpeInterval(

@@ -17,7 +17,8 @@ from callbacks.data_distribution import DataDistribution
 from callbacks.environment import EnvironmentCapture
 from callbacks.epoch_lines import EpochLines
 from callbacks.evaluation_plots import EvaluationPlots
-from callbacks.git_state import git_state, strip_credentials
+from callbacks.git_state import git_state
+from callbacks.redaction import strip_credentials
 from callbacks.learning_curves import LearningCurves
 
 __all__ = [

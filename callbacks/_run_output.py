@@ -31,13 +31,15 @@ _MAX_ERROR_CHARS = 500  # one error's text in the tag
 _MAX_TAG_CHARS = 7000  # MLflow allows 8000 per tag value
 
 
-def _plain(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """`value` with what JSON cannot hold made plain: mappings (keys as str), lists, numpy/torch
+    values and arrays (`tolist`), NaN and inf as None. The one JSON sanitiser of the project."""
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [jsonable(v) for v in value]
     if hasattr(value, "tolist"):  # numpy arrays and scalars, tensors
-        return _plain(value.tolist())
+        return jsonable(value.tolist())
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
@@ -45,7 +47,7 @@ def _plain(value: Any) -> Any:
 
 def json_text(value: Any) -> str:
     """Indented JSON of `value` with numpy values made plain and NaN/inf written as null."""
-    return json.dumps(_plain(value), indent=2, default=str)
+    return json.dumps(jsonable(value), indent=2, default=str)
 
 
 @dataclass

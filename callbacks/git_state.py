@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 from pathlib import Path
 from typing import Optional
 
-__all__ = ["git_state", "strip_credentials"]
+from callbacks.redaction import strip_credentials
 
-_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
-
-
-def strip_credentials(url: str) -> str:
-    """Remove `user:token@` from a URL: `https://u:t@host/r.git` -> `https://host/r.git`."""
-    return _CREDENTIALS.sub(r"\g<scheme>", url)
+__all__ = ["git_state"]
 
 
 def _git(args: list[str], cwd: Path, timeout: float = 10.0) -> Optional[str]:

@@ -180,7 +180,9 @@ def main(argv: Optional[list[str]] = None) -> int:
             sys.stdout.flush()
             _print_examples(args[0])
             return 0
-        if type(exc).__name__ != "SIGTERMException":  # Lightning's, raised when the loop saw SIGTERM
+        from lightning.pytorch.utilities.exceptions import SIGTERMException  # raised when the loop saw SIGTERM
+
+        if not isinstance(exc, SIGTERMException):
             raise
         print("tradexp: stopped by SIGTERM; the run is marked KILLED and a last checkpoint was written", file=sys.stderr)
         return 143

@@ -199,9 +199,11 @@ def ui_command(tracking_uri: Optional[str]) -> str:
     """`tradexp ui`, with `--tracking-uri` when the store is not the one `tradexp ui` opens by default."""
     from tradexp.tracking.store import resolve_tracking_uri
 
+    from callbacks.redaction import strip_credentials
+
     if tracking_uri is None or tracking_uri == resolve_tracking_uri(None):
         return "tradexp ui"
-    return f"tradexp ui --tracking-uri {tracking_uri}"
+    return f"tradexp ui --tracking-uri {strip_credentials(tracking_uri)}"
 
 
 def _scalar_metrics(trainer: Any) -> dict[str, float]:
@@ -212,6 +214,8 @@ def print_fit_summary(trainer: Any) -> None:
     """Print what a fit ends with: the run and its store, the classification scores, the best
     checkpoint, then the headline, the report and `tradexp ui` (rank zero only; CLI and scripts)."""
     from lightning.pytorch.loggers import MLFlowLogger
+
+    from callbacks.redaction import strip_credentials
 
     if not trainer.is_global_zero:
         return
@@ -232,7 +236,7 @@ def print_fit_summary(trainer: Any) -> None:
         run_id = logger.run_id
         experiment = client.get_experiment(logger.experiment_id)
         print(f"MLflow run: {run_id}  (experiment {experiment.name!r})")
-        print(f"  store:    {client.tracking_uri}")
+        print(f"  store:    {strip_credentials(client.tracking_uri)}")  # shown, so without a password
         look = ui_command(client.tracking_uri)
     scores = [f"{k} {metrics[k]:.4f}" for k in (f"{split}/loss", f"{split}/acc", f"{split}/balanced_acc", f"{split}/auroc", f"{split}/mse", f"{split}/dir_acc") if k in metrics]
     if scores:

@@ -7,7 +7,7 @@ import re
 import sys
 from pathlib import Path
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
@@ -24,14 +24,33 @@ from tradexp.tracking.config_callback import LogConfigToRun
 from tradexp.tracking.description import RunDescription
 from tradexp.tracking.logger import TradexpLogger
 from tradexp.ranges import PositiveFloat
-from tradexp.tracking.naming import DEFAULT_EXPERIMENT_TEMPLATE, DEFAULT_RUN_TEMPLATE, RunIdentity, RunType, Stage, experiment_name, identity_tags, run_name
+from tradexp.tracking.naming import DEFAULT_EXPERIMENT_TEMPLATE, DEFAULT_RUN_TEMPLATE, RunType, Stage
+from tradexp.tracking.parent_run import run_names
 from tradexp.tracking.recorder import RunRecorder
 from tradexp.tracking.store import open_store
-from tradexp.training import print_fit_summary, test_best_checkpoint
+from tradexp.run import test_after_fit
+from tradexp.training import print_fit_summary
 
 __all__ = ["TradexpCLI", "TrackingSettings"]
 
 log = logging.getLogger(__name__)
+
+
+def _parse_request(parser: LightningArgumentParser, request: Mapping[str, Any]) -> Any:
+    """Parse `{"config": [sources], **dotted overrides}` into one validated Namespace (see `parse_arguments`)."""
+    overrides = {k: v for k, v in request.items() if k != "config"}
+    sources = request.get("config") or []
+    sources = [sources] if isinstance(sources, (str, Path, Mapping)) else list(sources)
+    namespace = None
+    for index, source in enumerate(sources):
+        last = index == len(sources) - 1
+        if isinstance(source, Mapping):
+            namespace = parser.parse_object(dict(source), namespace=namespace)
+            if last and overrides:
+                namespace = parser.parse_object(overrides, namespace=namespace)
+        else:  # jsonargparse applies a `config` path, then the keys after it, as `--config P --key V` does
+            namespace = parser.parse_object({"config": str(source), **(overrides if last else {})}, namespace=namespace)
+    return namespace if sources else parser.parse_object(overrides)
 
 
 def _refuse_unsafe_checkpoint(ckpt_path: str) -> None:
@@ -145,7 +164,17 @@ class TradexpCLI(LightningCLI):
         )
 
     def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
-        super().parse_arguments(parser, args)
+        """Parse command-line words (`tradexp fit ...`) or a request from `tradexp.run.config_request`.
+
+        A request is `{"config": [sources], "<dotted key>": value, ...}`: each source (a YAML path
+        or a resolved config mapping) is parsed onto the previous one, the overrides onto the last.
+        Values may be typed (`2`, `["rsi_14"]`) or command-line strings (`"2"`, `"[rsi_14]"`):
+        jsonargparse converts both by the key's type, as for `--key value`.
+        """
+        if isinstance(args, Mapping):
+            self.config = _parse_request(parser, args)
+        else:
+            super().parse_arguments(parser, args)
         subcommand = self.config.get("subcommand")
         ckpt_path = (self.config[subcommand] if subcommand else self.config).get("ckpt_path")
         if ckpt_path:  # before Lightning reads the checkpoint's hyperparameters (an unsafe file is a traceback there)
@@ -163,28 +192,13 @@ class TradexpCLI(LightningCLI):
             checkpoint = self._get(self.config_init, "checkpoint")
             callbacks.append(ModelCheckpoint(**(checkpoint.as_dict() if hasattr(checkpoint, "as_dict") else dict(checkpoint))))
         if settings.enabled and trainer_config.get("logger") in (None, True):
-            identity = RunIdentity(
-                model=net_name(self.model.net),
-                dataset=self.datamodule.dataset_name,
-                stage=settings.stage,
-                type=settings.run_type,
-                purpose=settings.purpose,
-                dataset_version=settings.dataset_version,
-            )
-            tags = identity_tags(identity, settings.tags)
-            name = settings.experiment or experiment_name(identity, settings.experiment_template)
-            run_id = settings.run_id or self._run_to_resume(name, settings.tracking_uri)
+            names = run_names(settings, net_name(self.model.net), self.datamodule.dataset_name)
+            run_id = settings.run_id or self._run_to_resume(names.experiment, settings.tracking_uri)
+            options = {key: getattr(settings, key) for key in ("synchronous", "heartbeat_interval", "reap_stale_after")}
             kwargs["logger"] = TradexpLogger(
-                experiment_name=name,
-                run_name=settings.run_name or run_name(identity, settings.run_template),
-                tracking_uri=settings.tracking_uri,
-                tags=tags,
-                run_id=run_id,
-                synchronous=settings.synchronous,
-                heartbeat_interval=settings.heartbeat_interval,
-                reap_stale_after=settings.reap_stale_after,
+                experiment_name=names.experiment, run_name=names.run_name, tracking_uri=names.tracking_uri, tags=names.tags, run_id=run_id, **options
             )
-            callbacks.append(RunRecorder(tags=tags))
+            callbacks.append(RunRecorder(tags=names.tags))
             if settings.log_model:  # after the test of the best checkpoint (tradexp.lifecycle)
                 from tradexp.lifecycle.model_logging import LogTradexpModel
 
@@ -211,6 +225,7 @@ class TradexpCLI(LightningCLI):
             if not candidates:
                 raise ConfigError(f"ckpt_path: `last` found no last.ckpt for experiment {experiment!r} under lightning_logs/; pass a checkpoint path")
             path = candidates[-1].resolve()
+            _refuse_unsafe_checkpoint(str(path))  # `last` was not checked at parse time: it had no file yet
             self.config_init[self.subcommand]["ckpt_path"] = str(path)
         else:
             path = Path(ckpt_path).resolve()
@@ -224,5 +239,5 @@ class TradexpCLI(LightningCLI):
 
     def after_fit(self) -> None:
         if self._get(self.config, "tracking")["test_after_fit"]:
-            test_best_checkpoint(self.trainer, self.model, self.datamodule)
+            test_after_fit(self.trainer, self.model, self.datamodule)
         print_fit_summary(self.trainer)

@@ -67,14 +67,14 @@ def test_secrets_never_reach_any_artifact_tag_or_param(mlflow_uri: str, tmp_path
 
     environment = json.loads(texts["environment/environment.json"])
     assert environment["command_line"] == ["train.py", "--api-key=<redacted>", "--token", "<redacted>", "PASSWORD=<redacted>", "--lr=0.1",
-                                           "--remote=https://git.example.com/team/r.git"]
+                                           "--remote=https://user:***@git.example.com/team/r.git"]
     assert environment["env"]["PL_API_TOKEN"] == "<redacted>"
     assert environment["env"]["PL_GLOBAL_SEED"] == "0" and environment["seeds"]["PL_GLOBAL_SEED"] == "0"
     assert "AWS_SECRET_ACCESS_KEY" not in environment["env"] and "MY_TOKEN" not in environment["env"]
     assert environment["packages"]["torch"] == environment["versions"]["torch"]
     assert {"python", "platform", "packages", "command_line", "seeds", "hardware"} <= set(environment)
     git = json.loads(texts["environment/git.json"])
-    assert git["remote"] == "https://git.example.com/team/r.git"
+    assert git["remote"] == "https://user:***@git.example.com/team/r.git"
     assert git["dirty"] is True and git["branch"] == "main" and len(git["commit"]) == 40
     patch = texts["environment/git_diff.patch"].decode()
     assert "-HIDDEN = 16" in patch and "+HIDDEN = 32" in patch
@@ -109,7 +109,8 @@ def test_outside_a_checkout_git_is_recorded_as_unavailable(tmp_path: Path):
         (["AWS_SECRET_ACCESS_KEY=abc", "LR=0.1"], ["AWS_SECRET_ACCESS_KEY=<redacted>", "LR=0.1"]),
         (["--model.db_password=p"], ["--model.db_password=<redacted>"]),
         (["--tags={api_token: abc, team: a}"], ["--tags={api_token: <redacted>, team: a}"]),
-        (["https://u:t@host/r.git"], ["https://host/r.git"]),
+        (["https://u:t@host/r.git"], ["https://u:***@host/r.git"]),
+        (["https://ghp_tokenAsUser@host/r.git"], ["https://***@host/r.git"]),
     ],
 )
 def test_redact_argv(argv, expected):
@@ -119,7 +120,7 @@ def test_redact_argv(argv, expected):
 def test_only_allow_listed_environment_variables_are_recorded():
     environ = {"PL_GLOBAL_SEED": "3", "HOME": "/root", "MY_TOKEN": "x", "MLFLOW_TRACKING_URI": "https://u:p@mlflow.example.com", "MYAPP_SECRET": "s", "MYAPP_MODE": "fast"}
     assert redact_env(environ, ["PL_*", "MLFLOW_TRACKING_URI", "MYAPP_*"]) == {
-        "MLFLOW_TRACKING_URI": "https://mlflow.example.com",
+        "MLFLOW_TRACKING_URI": "https://u:***@mlflow.example.com",
         "MYAPP_MODE": "fast",
         "MYAPP_SECRET": "<redacted>",
         "PL_GLOBAL_SEED": "3",

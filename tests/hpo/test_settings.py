@@ -76,3 +76,22 @@ def test_base_config_paths_are_relative_to_the_hpo_file(tmp_path):
     (tmp_path / "base.yaml").write_text((HPO_CONFIGS.parent / "mlp.yaml").read_text())
     path.write_text(yaml.safe_dump(raw))
     assert load_settings(path).base_config == [str(tmp_path / "base.yaml")]
+
+
+def test_sampler_and_pruner_are_class_specs_and_the_pruner_default_is_the_shipped_one(tmp_path):
+    from tradexp.hpo.settings import DEFAULT_PRUNER
+
+    spec = {"class_path": "optuna.pruners.MedianPruner", "init_args": {"n_startup_trials": 2}}
+    settings = load_settings(write_hpo_config(tmp_path, pruner=spec, sampler={"class_path": "optuna.samplers.RandomSampler"}))
+    assert isinstance(build_pruner(settings.pruner), optuna.pruners.MedianPruner)
+    assert isinstance(build_sampler(settings.sampler), optuna.samplers.RandomSampler)
+    raw = yaml.safe_load(write_hpo_config(tmp_path).read_text())
+    del raw["pruner"]
+    (tmp_path / "default.yaml").write_text(yaml.safe_dump(raw))
+    assert load_settings(tmp_path / "default.yaml").pruner == DEFAULT_PRUNER
+    for path in SHIPPED:  # README, the dataclass and every shipped config name one pruner
+        assert load_settings(path).pruner == DEFAULT_PRUNER
+    with pytest.raises(ConfigError, match=r"`pruner.class_path` 'optuna.samplers.TPESampler' is not a subclass of optuna.pruners"):
+        load_settings(write_hpo_config(tmp_path, pruner={"class_path": "optuna.samplers.TPESampler"}))
+    with pytest.raises(ConfigError, match=r"HPO config .*: .*n_trials"):
+        load_settings(write_hpo_config(tmp_path, n_trials="many"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import time
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from tradexp.api import override_args
 from tradexp.cli import main
 from tradexp.tracking.heartbeat import HEARTBEAT_TAG
 from tradexp.tracking.logger import TradexpLogger
-from tradexp.tracking.reaper import find_stale_runs, reap_stale_runs
+from tradexp.tracking.reaper import HOST_TAG, PID_TAG, find_stale_runs, process_tags, reap_stale_runs
 
 
 def test_exception_in_training_step_on_a_plain_trainer_is_failed_with_the_error(mlflow_uri, tmp_path):
@@ -113,36 +114,82 @@ def test_signal_marks_the_run_killed_with_metrics_and_a_last_checkpoint(mlflow_u
 
 
 @pytest.mark.slow
-def test_sigkill_leaves_running_and_the_next_fit_reaps_it(mlflow_uri, tmp_path):
+def test_sigkill_leaves_running_and_the_next_fit_reaps_it_at_once(mlflow_uri, tmp_path):
     proc = spawn(["fit", *LONG_FIT, *NO_REPORTING, "--tracking.heartbeat_interval=1"], tmp_path)
     client = MlflowClient(mlflow_uri)
     try:
         run = wait_until(lambda: first_run_with_metric(client, "val/loss"), 120, "a validation epoch in the store", proc)
+        assert run.data.tags[PID_TAG] == str(proc.pid) and run.data.tags[HOST_TAG] == socket.gethostname()
+        # A live run is never reaped, whatever the threshold: its process is there on this host.
+        assert main(["runs", "--reap", "--stale-after", "0.001"]) == 0
+        assert client.get_run(run.info.run_id).info.status == "RUNNING"
         proc.send_signal(signal.SIGKILL)
         assert finish(proc, 30) == -signal.SIGKILL
     finally:
         if proc.poll() is None:
             proc.kill()
     killed = client.get_run(run.info.run_id)
-    assert killed.info.status == "RUNNING"  # nobody could end it: the heartbeat is what tells
+    assert killed.info.status == "RUNNING"  # nobody could end it
     beat = float(killed.data.tags[HEARTBEAT_TAG])
     assert abs(time.time() - beat) < 30
 
-    # Not stale under the default threshold; stale once its heartbeat is older than the one asked for.
+    # Its process is gone from this host: dead now, not once the heartbeat is 180 s old.
     experiment = killed.info.experiment_id
-    assert find_stale_runs(client, [experiment]) == []
-    wait_until(lambda: time.time() - beat > 2.5, 10, "the heartbeat to age")
+    assert [r.info.run_id for r in find_stale_runs(client, [experiment])] == [run.info.run_id]
 
-    # The next fit of the same experiment reaps it at start.
-    code = main(["fit", "--config", str(CONFIGS / "mlp.yaml"), *override_args(TINY), *NO_REPORTING, "--tracking.reap_stale_after=2", "--tracking.test_after_fit=false"])
+    # The next fit of the same experiment reaps it at start (default threshold).
+    code = main(["fit", "--config", str(CONFIGS / "mlp.yaml"), *override_args(TINY), *NO_REPORTING, "--tracking.test_after_fit=false"])
     assert code == 0
     reaped = client.get_run(run.info.run_id)
     assert reaped.info.status == "FAILED"
     assert reaped.info.end_time == int(beat * 1000)  # ended at the last sign of life
-    assert reaped.data.tags["tradexp.status_reason"].startswith("stale: no heartbeat since")
+    assert reaped.data.tags["tradexp.status_reason"] == f"process {proc.pid} on host {socket.gethostname()} is gone"
     assert "reaped" in reaped.data.tags["tradexp.error"]
     statuses = sorted(r.info.status for r in client.search_runs([experiment]))
     assert statuses == ["FAILED", "FINISHED"]
+
+
+_OPEN_RUN_AND_WAIT = (
+    "import sys, time\n"
+    "from tradexp.tracking.logger import TradexpLogger\n"
+    "logger = TradexpLogger(experiment_name='killed', save_dir='logs', heartbeat_interval=1)\n"
+    "print(logger.run_id, flush=True)\n"
+    "time.sleep(600)\n"
+)
+
+
+def test_tradexp_runs_reap_fails_a_sigkilled_local_run_at_once_and_never_a_live_one(mlflow_uri, tmp_path, capsys):
+    client = MlflowClient(mlflow_uri)
+    live, doomed = spawn(["-c", _OPEN_RUN_AND_WAIT], tmp_path, log_name="live"), spawn(["-c", _OPEN_RUN_AND_WAIT], tmp_path, log_name="doomed")
+    try:
+        ids = [wait_until(lambda p=p, n=n: output(tmp_path, n)[0].strip(), 120, f"the {n} run", p) for p, n in ((live, "live"), (doomed, "doomed"))]
+        doomed.send_signal(signal.SIGKILL)
+        assert finish(doomed, 30) == -signal.SIGKILL
+        assert main(["runs", "--reap", "--stale-after", "0.001"]) == 0  # even a 1 ms heartbeat rule spares the live one
+        assert f"reaped 1 stale run(s): {ids[1]}" in capsys.readouterr().out
+        dead = client.get_run(ids[1])
+        assert dead.info.status == "FAILED"
+        assert dead.data.tags["tradexp.status_reason"] == f"process {doomed.pid} on host {socket.gethostname()} is gone"
+        assert client.get_run(ids[0]).info.status == "RUNNING" and live.poll() is None
+    finally:
+        for proc in (live, doomed):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(30)
+
+
+def test_runs_of_other_hosts_keep_the_heartbeat_rule(mlflow_uri):
+    client = MlflowClient(mlflow_uri)
+    experiment = client.create_experiment("hosts")
+    now = time.time()
+    elsewhere = {HOST_TAG: "another-host", PID_TAG: "1"}
+    old_there = client.create_run(experiment, tags={HEARTBEAT_TAG: f"{now - 600:.0f}", **elsewhere}).info.run_id
+    fresh_there = client.create_run(experiment, tags={HEARTBEAT_TAG: f"{now:.0f}", **elsewhere}).info.run_id
+    me = process_tags()  # this very process: alive, however old the heartbeat says it is
+    alive_here = client.create_run(experiment, tags={HEARTBEAT_TAG: f"{now - 600:.0f}", **me}).info.run_id
+    assert reap_stale_runs(client, [experiment], stale_after=300) == [old_there]
+    assert client.get_run(old_there).data.tags["tradexp.status_reason"].startswith("stale: no heartbeat since")
+    assert [client.get_run(r).info.status for r in (fresh_there, alive_here)] == ["RUNNING", "RUNNING"]
 
 
 def test_reap_stale_runs_only_touches_runs_whose_heartbeat_stopped(mlflow_uri):
@@ -174,11 +221,11 @@ def test_tradexp_runs_reap_marks_dead_runs_failed(mlflow_uri, capsys):
 
 
 def test_ctrl_c_during_a_store_write_waits_for_the_write_to_finish():
-    from tradexp.tracking.logger import _ctrl_c_after_write
+    from tradexp.tracking.run_status import hold_ctrl_c
 
     finished = []
     with pytest.raises(KeyboardInterrupt):
-        with _ctrl_c_after_write():
+        with hold_ctrl_c():
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.05)  # a write in progress: the signal must not cut it
             finished.append(True)

@@ -7,16 +7,16 @@ nested keys as dotted paths, lists element by element when they keep their lengt
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal, Mapping
 
 import yaml
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from callbacks.redaction import strip_credentials
 from tradexp.errors import TrackingError
+from tradexp.tracking.artifacts import read_artifact
 
 __all__ = ["ConfigChange", "diff_configs", "run_config", "get_run", "CONFIG_ARTIFACT"]
 
@@ -79,7 +79,7 @@ def get_run(client: MlflowClient, run_id: str) -> Any:
     except MlflowException as exc:
         if "RESOURCE_DOES_NOT_EXIST" in str(exc.error_code) or "not found" in str(exc).lower():
             raise TrackingError(
-                f"run `{run_id}` is not in the store {client.tracking_uri}; `tradexp runs` lists the runs there "
+                f"run `{run_id}` is not in the store {strip_credentials(client.tracking_uri)}; `tradexp runs` lists the runs there "
                 "(or set MLFLOW_TRACKING_URI)"
             ) from None
         raise
@@ -91,12 +91,10 @@ def run_config(client: MlflowClient, run_id: str) -> dict[str, Any]:
     Raises:
         TrackingError: The run does not exist or has no stored config.
     """
-    get_run(client, run_id)
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            local = client.download_artifacts(run_id, CONFIG_ARTIFACT, tmp)
-        except (MlflowException, OSError):
-            raise TrackingError(
-                f"run `{run_id}` has no `{CONFIG_ARTIFACT}`; only runs made by `tradexp fit` (or the tradexp API) store their config"
-            ) from None
-        return yaml.safe_load(Path(local).read_text()) or {}
+    run = get_run(client, run_id)
+    text = read_artifact(client, run_id, CONFIG_ARTIFACT, run.info.artifact_uri)
+    if text is None:
+        raise TrackingError(
+            f"run `{run_id}` has no `{CONFIG_ARTIFACT}`; only runs made by `tradexp fit` (or the tradexp API) store their config"
+        )
+    return yaml.safe_load(text.decode()) or {}

@@ -22,9 +22,14 @@ from tradexp.data.validation import require_rows
 from tradexp.data.windows import BatchIndexSampler, WindowDataset
 from tradexp.ranges import HalfOpenUnitInterval, NonNegativeFloat, NonNegativeInt, OpenUnitInterval, PositiveInt, check_ranges, plain
 
-__all__ = ["BarsDataModule", "SplitData"]
+__all__ = ["BarsDataModule", "SplitData", "dataset_name_for"]
 
 log = logging.getLogger(__name__)
+
+
+def dataset_name_for(path: Optional[str], dataset_name: Optional[str] = None) -> str:
+    """The name a run records for its data: `dataset_name`, else the file stem, else `synthetic`."""
+    return dataset_name or (Path(path).stem if path else "synthetic")
 
 
 class SplitData(dict):
@@ -108,7 +113,7 @@ class BarsDataModule(L.LightningDataModule):
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.seed = seed
-        self.dataset_name = dataset_name or (Path(path).stem if path else "synthetic")
+        self.dataset_name = dataset_name_for(path, dataset_name)
         self.scaler_kind = scaler
         self.bars: Optional[pd.DataFrame] = None
         self.splits: Optional[SplitPositions] = None

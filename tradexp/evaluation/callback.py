@@ -14,6 +14,7 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import MLFlowLogger
 from typing_extensions import override
 
+from callbacks._run_output import jsonable
 from tradexp.evaluation.backtest import positions_from_predictions, run_backtest
 from tradexp.evaluation.metrics import ReturnMoments, infer_periods_per_year, return_moments, sharpe_ratio
 from tradexp.evaluation.plots import (
@@ -239,9 +240,9 @@ class TradingEvaluation(Callback):
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
             (root / "evaluation").mkdir()
-            (root / "evaluation" / "trading.json").write_text(json.dumps(_jsonable(report.summary_dict()), indent=2))
+            (root / "evaluation" / "trading.json").write_text(json.dumps(jsonable(report.summary_dict()), indent=2))
             report.table().to_csv(root / "evaluation" / "trading.csv", index=False)
-            (root / "evaluation" / "significance.json").write_text(json.dumps(_jsonable(report.significance_dict()), indent=2))
+            (root / "evaluation" / "significance.json").write_text(json.dumps(jsonable(report.significance_dict()), indent=2))
             report.equity_frame().to_csv(root / "evaluation" / "equity.csv", index=False)
             if self.plots:
                 model = report.backtests["model"]
@@ -281,15 +282,3 @@ def _train_up_rate(datamodule: Any) -> float:
     return float((np.asarray(train["forward_returns"]) > 0).mean())
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (np.floating, float)):
-        return float(value) if np.isfinite(value) else None
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value

@@ -14,6 +14,7 @@ table, the mean/std of every test metric, and the pooled out-of-sample backtest 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import tempfile
@@ -23,16 +24,19 @@ from typing import Any, Literal, Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
-import yaml
 from mlflow.entities import Metric, Param
 
+from tradexp.config.overrides import Overrides, as_overrides, dotted_overrides, override_args
 from tradexp.console import describe_run, print_headline
 from tradexp.errors import ConfigError
 from tradexp.evaluation.backtest import Backtest
-from tradexp.evaluation.callback import TradingEvaluation, _jsonable
+from callbacks._run_output import jsonable
+from callbacks.redaction import redact_argv, redact_mapping
 from tradexp.evaluation.metrics import trading_metrics
 from tradexp.evaluation.plots import _get_folds_info, draw_folds
 from tradexp.evaluation.significance import binomial_accuracy_test
+from tradexp.models.module import net_name
+from tradexp.tracking.parent_run import ParentRun, run_names
 
 __all__ = ["Fold", "FoldResult", "WalkForwardResult", "plan_folds", "walk_forward", "main"]
 
@@ -137,7 +141,7 @@ def walk_forward(
     config: ConfigPaths,
     folds: int = 4,
     mode: Mode = "expanding",
-    overrides: Union[dict[str, Any], Sequence[str], None] = None,
+    overrides: Overrides = None,
     min_train_fraction: float = 0.4,
 ) -> WalkForwardResult:
     """Run a walk-forward evaluation: one fit per fold, nested under one parent MLflow run.
@@ -146,76 +150,48 @@ def walk_forward(
         config: YAML path(s) as for `tradexp fit`.
         folds: Number of folds (test blocks).
         mode: `expanding` or `rolling` train window.
-        overrides: Fit overrides (`{"trainer.max_epochs": 2}` or `["--trainer.max_epochs=2"]`).
+        overrides: Fit overrides (`{"trainer.max_epochs": 2}` or `["--trainer.max_epochs", "2"]`).
         min_train_fraction: Share of samples before the first test block.
 
     Returns:
         WalkForwardResult.
     """
-    from tradexp.api import build, fit, override_args
+    from tradexp.run import build, fit
 
-    user_args = override_args(overrides) if isinstance(overrides, dict) else _normalise_args(list(overrides or []))
-    user_tags = _pop_tags(user_args)
-    planning = build(config, user_args + override_args({k: None for k in Fold(0, None, "", "", None).overrides()}))
+    user_overrides = as_overrides(overrides)
+    unbounded = {k: None for k in Fold(0, None, "", "", None).overrides()}
+    planning = build(config, {**user_overrides, **unbounded})
     datamodule = planning.datamodule
     datamodule.setup()
     positions = np.arange(datamodule.window - 1, len(datamodule.timestamps) - datamodule.horizon)
     plan = plan_folds(
         datamodule.timestamps[positions], folds, mode, datamodule.splits.embargo, datamodule.hparams.val_fraction, min_train_fraction
     )
-    parent = _ParentRun.open(planning, user_tags)
+    tracking = planning.config["tracking"]
+    user_tags = {str(k): str(v) for k, v in (tracking["tags"] or {}).items()}  # the config's and the user's
+    parent = _open_parent(planning) if tracking["enabled"] else None
     results: list[FoldResult] = []
     reports = []
-    error: Optional[BaseException] = None
-    try:
+    with parent or contextlib.nullcontext():
         for fold in plan:
             tags = {**user_tags, "tradexp.fold": str(fold.index), "tradexp.walk_forward.mode": mode}
-            if parent.run_id:
-                tags.update({"mlflow.parentRunId": parent.run_id, "tradexp.walk_forward": parent.run_id})
             fold_overrides = {**fold.overrides(), "tracking.run_type": "fold", "tracking.tags": tags}
-            if parent.run_id:
+            if parent is not None:
+                tags.update({"mlflow.parentRunId": parent.run_id, "tradexp.walk_forward": parent.run_id})
                 fold_overrides.update({"tracking.experiment": parent.experiment, "tracking.run_name": f"{parent.name}/fold-{fold.index}"})
-            outcome = fit(config, user_args + override_args(fold_overrides))
-            splits = outcome.built.datamodule.splits
-            samples = {name: int(len(p)) for name, p in splits.items()}
-            results.append(FoldResult(fold, outcome.run_id, outcome.metrics, samples))
-            evaluation = next((cb for cb in outcome.built.trainer.callbacks if isinstance(cb, TradingEvaluation)), None)
-            reports.append(evaluation.report if evaluation is not None else None)
+            outcome = fit(config, {**user_overrides, **fold_overrides})
+            results.append(FoldResult(fold, outcome.run_id, outcome.metrics, outcome.samples))
+            reports.append(outcome.trading)
             log.info("walk-forward fold %d/%d done: run %s", fold.index + 1, len(plan), outcome.run_id)
         table = _fold_table(results)
         aggregate = _aggregate(results)
         pooled, equity = _pooled(reports)
-        parent.finish(plan, mode, table, aggregate, pooled, equity, config, user_args)
-        return WalkForwardResult(parent.run_id, results, aggregate, table, pooled)
-    except BaseException as exc:
-        error = exc
-        raise
-    finally:
-        parent.close(error)
+        if parent is not None:
+            _log_parent(parent, plan, mode, table, aggregate, pooled, equity, config, user_overrides)
+    return WalkForwardResult(parent.run_id if parent is not None else None, results, aggregate, table, pooled)
 
 
 # -- pieces ------------------------------------------------------------------------------------------
-def _normalise_args(args: list[str]) -> list[str]:
-    """`["--a", "1", "--b=2"]` -> `["--a=1", "--b=2"]` (argparse leaves values apart)."""
-    out: list[str] = []
-    for token in args:
-        if out and not token.startswith("--") and "=" not in out[-1]:
-            out[-1] = f"{out[-1]}={token}"
-        else:
-            out.append(token if token.startswith("--") else f"--{token}")
-    return out
-
-
-def _pop_tags(args: list[str]) -> dict[str, str]:
-    """Take the user's `--tracking.tags=...` out of `args` (the folds add their own tags to it)."""
-    tags: dict[str, str] = {}
-    for token in list(args):
-        if token.startswith("--tracking.tags="):
-            tags.update({str(k): str(v) for k, v in (yaml.safe_load(token.split("=", 1)[1]) or {}).items()})
-            args.remove(token)
-    return tags
-
-
 def _headline(metrics: dict[str, float]) -> dict[str, float]:
     acc = metrics.get("test/acc", metrics.get("test/dir_acc", np.nan))
     return {
@@ -287,73 +263,33 @@ def _pooled(reports: list) -> tuple[dict[str, float], Optional[pd.DataFrame]]:
     return pooled, equity
 
 
-@dataclass
-class _ParentRun:
-    """The walk-forward parent run (None-safe when tracking is off)."""
+def _open_parent(planning: Any) -> ParentRun:
+    """The walk-forward parent run: named and tagged from the config as its folds are (type `walk_forward`)."""
+    names = run_names(planning.config["tracking"], net_name(planning.model.net), planning.datamodule.dataset_name, "walk_forward")
+    digest = planning.datamodule.digest
+    return ParentRun.start(names, {"tradexp.dataset.digest": digest} if digest else None)
 
-    client: Any
-    run_id: Optional[str]
-    experiment: Optional[str]
-    name: Optional[str]
 
-    @classmethod
-    def open(cls, planning: Any, user_tags: dict[str, str]) -> "_ParentRun":
-        from tradexp.models.module import net_name
-        from tradexp.tracking.naming import RunIdentity, experiment_name, git_tags, identity_tags, run_name
-        from tradexp.tracking.store import ensure_experiment, open_store, resolve_tracking_uri
-
-        settings = planning.config["tracking"]
-        if not settings["enabled"]:
-            return cls(None, None, None, None)
-        identity = RunIdentity(
-            model=net_name(planning.model.net),
-            dataset=planning.datamodule.dataset_name,
-            stage=settings["stage"],
-            type="walk_forward",
-            purpose=settings["purpose"],
-            dataset_version=settings.get("dataset_version"),
-        )
-        experiment = settings["experiment"] or experiment_name(identity, settings["experiment_template"])
-        name = settings["run_name"] or run_name(identity, settings["run_template"])
-        uri = resolve_tracking_uri(settings["tracking_uri"])
-        client = open_store(uri)
-        experiment_id = ensure_experiment(client, experiment, uri)
-        tags = {**identity_tags(identity, user_tags), **git_tags()}
-        if planning.datamodule.digest:
-            tags["tradexp.dataset.digest"] = planning.datamodule.digest
-        run = client.create_run(experiment_id, run_name=name, tags=tags)
-        return cls(client, run.info.run_id, experiment, name)
-
-    def finish(self, plan, mode, table, aggregate, pooled, equity, config, user_args) -> None:
-        if self.client is None:
-            return
-        paths = [str(config)] if isinstance(config, (str, Path)) else [str(c) for c in config]
-        params = {"walk_forward.folds": len(plan), "walk_forward.mode": mode, "walk_forward.config": ",".join(paths)}
-        self.client.log_batch(self.run_id, params=[Param(k, str(v)) for k, v in params.items()])
-        metrics = [Metric(k, float(v), 0, 0) for k, v in {**aggregate, **pooled}.items() if np.isfinite(v)]
-        for start in range(0, len(metrics), 1000):
-            self.client.log_batch(self.run_id, metrics=metrics[start : start + 1000])
-        spec = {"mode": mode, "config": paths, "overrides": user_args, "folds": [vars(f) for f in plan]}
-        with tempfile.TemporaryDirectory() as tmp:
-            root = Path(tmp)
-            (root / "evaluation").mkdir()
-            table.to_csv(root / "evaluation" / "folds.csv", index=False)
-            (root / "evaluation" / "walk_forward.json").write_text(json.dumps(_jsonable(spec), indent=2))
-            if equity is not None:
-                equity.to_csv(root / "evaluation" / "equity.csv", index=False)
-            draw_folds(_get_folds_info(table.to_dict("records")), root / "plots" / "folds.png")
-            self.client.log_artifacts(self.run_id, str(root))
-        describe_run(self.client, self.run_id, pooled, split="oos")  # the MLflow UI's description: pooled headline
-
-    def close(self, error: Optional[BaseException]) -> None:
-        if self.client is None:
-            return
-        from tradexp.tracking.logger import run_status_for
-
-        status = run_status_for(error)
-        if error is not None and status != "FINISHED":
-            self.client.set_tag(self.run_id, "tradexp.error", f"{type(error).__name__}: {error}"[:5000])
-        self.client.set_terminated(self.run_id, status)
+def _log_parent(parent: ParentRun, plan, mode, table, aggregate, pooled, equity, config, user_overrides) -> None:
+    """Params, aggregate metrics, the fold table, the pooled equity and the folds plot on the parent run."""
+    client = parent.client
+    paths = [str(config)] if isinstance(config, (str, Path)) else [str(c) for c in config]
+    params = {"walk_forward.folds": len(plan), "walk_forward.mode": mode, "walk_forward.config": ",".join(paths)}
+    client.log_batch(parent.run_id, params=[Param(k, str(v)) for k, v in redact_mapping(params).items()])
+    metrics = [Metric(k, float(v), 0, 0) for k, v in {**aggregate, **pooled}.items() if np.isfinite(v)]
+    for start in range(0, len(metrics), 1000):
+        client.log_batch(parent.run_id, metrics=metrics[start : start + 1000])
+    spec = {"mode": mode, "config": paths, "overrides": redact_argv(override_args(user_overrides)), "folds": [vars(f) for f in plan]}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "evaluation").mkdir()
+        table.to_csv(root / "evaluation" / "folds.csv", index=False)
+        (root / "evaluation" / "walk_forward.json").write_text(json.dumps(jsonable(redact_mapping(spec)), indent=2))
+        if equity is not None:
+            equity.to_csv(root / "evaluation" / "equity.csv", index=False)
+        draw_folds(_get_folds_info(table.to_dict("records")), root / "plots" / "folds.png")
+        client.log_artifacts(parent.run_id, str(root))
+    describe_run(client, parent.run_id, pooled, split="oos")  # the MLflow UI's description: pooled headline
 
 
 def main(argv: list[str]) -> int:
@@ -369,7 +305,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--min-train-fraction", type=float, default=0.4, help="share of samples before the first test block")
     parser.add_argument("--register", metavar="NAME", help="register the last fold's model (trained on the most data) as a version of NAME")
     args, rest = parser.parse_known_args(argv)
-    result = walk_forward(args.config, args.folds, args.mode, rest, args.min_train_fraction)
+    overrides = dotted_overrides(rest)
+    result = walk_forward(args.config, args.folds, args.mode, overrides, args.min_train_fraction)
     shown = result.table[["fold", "test_start", "n_train", "n_test", "acc", "acc_pvalue", "sharpe", "max_drawdown"]]
     print(shown.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     sharpe_mean = result.aggregate.get("test/trading/sharpe_mean", float("nan"))
@@ -381,6 +318,6 @@ def main(argv: list[str]) -> int:
     if args.register and result.folds and result.folds[-1].run_id:
         from tradexp.lifecycle.commands import register_main
 
-        uri = next((t.split("=", 1)[1] for t in rest if t.startswith("--tracking.tracking_uri=")), None)
+        uri = overrides.get("tracking.tracking_uri")
         return register_main([result.folds[-1].run_id, "--name", args.register] + (["--tracking-uri", uri] if uri else []))
     return 0

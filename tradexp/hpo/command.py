@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from tradexp.config.overrides import dotted_overrides
 from tradexp.console import print_study_headline
 from tradexp.hpo.study import StudyResult, run_study
 
@@ -39,30 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _overrides(rest: list[str], parser: argparse.ArgumentParser) -> dict[str, Any]:
-    """`["--trainer.max_epochs", "3", "--model.lr=0.01"]` -> `{"trainer.max_epochs": "3", "model.lr": "0.01"}`."""
-    overrides: dict[str, Any] = {}
-    i = 0
-    while i < len(rest):
-        arg = rest[i]
-        if not arg.startswith("--") or "." not in arg:
-            parser.error(f"unrecognised argument {arg!r}; config overrides look like --trainer.max_epochs 3")
-        key, eq, value = arg[2:].partition("=")
-        if not eq:
-            if i + 1 >= len(rest):
-                parser.error(f"{arg} needs a value")
-            value = rest[i + 1]
-            i += 1
-        overrides[key] = value
-        i += 1
-    return overrides
-
-
 def parse_args(argv: list[str]) -> tuple[argparse.Namespace, dict[str, Any]]:
     """Split argv into the study options and the base-config overrides."""
-    parser = _parser()
-    args, rest = parser.parse_known_args(argv)
-    return args, _overrides(rest, parser)
+    args, rest = _parser().parse_known_args(argv)
+    return args, dotted_overrides(rest)
 
 
 def _format_result(result: StudyResult, metric: str) -> str:
@@ -109,6 +90,6 @@ def main(argv: list[str]) -> int:
     if args.register and result.retrain_run_id:
         from tradexp.lifecycle.commands import register_main
 
-        uri = overrides.get("tracking.tracking_uri") if isinstance(overrides, dict) else None
+        uri = overrides.get("tracking.tracking_uri")
         return register_main([result.retrain_run_id, "--name", args.register] + (["--tracking-uri", str(uri)] if uri else []))
     return 0

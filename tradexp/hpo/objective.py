@@ -113,7 +113,7 @@ class TrialObjective:
         self.context = context
 
     def __call__(self, trial: optuna.Trial) -> float:
-        from tradexp.api import build
+        from tradexp.run import build
 
         started = time.perf_counter()
         settings = self.context.settings

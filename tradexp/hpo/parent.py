@@ -8,7 +8,7 @@ import re
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping
 
 import optuna
 from mlflow import MlflowClient
@@ -16,10 +16,11 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
 from mlflow.utils.validation import MAX_PARAM_VAL_LENGTH
 
-from callbacks.git_state import strip_credentials
+from callbacks.redaction import redact_mapping, redact_record, strip_credentials
 from tradexp.hpo.objective import STATE_TAG
 from tradexp.hpo.plots import save_study_plots, trials_table
 from tradexp.hpo.settings import HpoSettings
+from tradexp.tracking.parent_run import ParentRun
 from tradexp.tracking.store import ensure_experiment, open_store
 
 __all__ = ["StudyRun", "PARENT_RUN_ATTR", "reconcile_child_runs"]
@@ -35,20 +36,14 @@ def _key(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_\-. :/]", "_", name.replace("[", ".").replace("]", ""))
 
 
-class StudyRun:
+class StudyRun(ParentRun):
     """The parent run of one study (tag `tradexp.type=hpo_study`); its id is a study user attr.
 
-    Args:
-        client: MLflow client of the store.
-        run_id: The parent run.
+    Opened (found again on resume) by `open`, ended by `ParentRun.end` with an honest status.
     """
 
-    def __init__(self, client: MlflowClient, run_id: str) -> None:
-        self.client = client
-        self.run_id = run_id
-
     @classmethod
-    def open(
+    def open(  # type: ignore[override]
         cls,
         study: optuna.Study,
         created: bool,
@@ -71,18 +66,15 @@ class StudyRun:
             run_id = study.user_attrs.get(PARENT_RUN_ATTR)
         if run_id is not None:
             try:
-                run = client.get_run(run_id)
-                if run.info.lifecycle_stage == "active":
-                    if run.info.status != "RUNNING":
-                        client.update_run(run_id, status="RUNNING")
-                    return cls(client, run_id)
+                if client.get_run(run_id).info.lifecycle_stage == "active":
+                    return cls.resume(client, run_id, experiment)
                 log.warning("parent run %s of study %s is deleted; creating a new one", run_id, study.study_name)
             except MlflowException:
                 log.warning("parent run %s of study %s is not in %s; creating a new one", run_id, study.study_name, strip_credentials(tracking_uri))
-        run = client.create_run(experiment_id, run_name=study.study_name, tags=dict(tags))
-        study.set_user_attr(PARENT_RUN_ATTR, run.info.run_id)
+        parent = cls.create(client, experiment_id, study.study_name, tags, experiment)
+        study.set_user_attr(PARENT_RUN_ATTR, parent.run_id)
         study.set_user_attr(EXPERIMENT_ATTR, experiment)
-        return cls(client, run.info.run_id)
+        return parent
 
     def log_settings(self, settings: HpoSettings, storage_url: str) -> None:
         """Study settings as params (first value kept on resume: no duplicate-param errors) and the space."""
@@ -98,6 +90,7 @@ class StudyRun:
             "hpo.storage": strip_credentials(storage_url),
         }
         params.update({f"hpo.space.{_key(name)}": json.dumps(spec, sort_keys=True) for name, spec in described["search_space"].items()})
+        params = redact_mapping(params)  # a secret in the overrides (tags, URLs) never reaches the run
         existing = self.client.get_run(self.run_id).data.params
         fresh = []
         for key, value in params.items():
@@ -113,6 +106,8 @@ class StudyRun:
     def log_summary(self, study: optuna.Study, settings: HpoSettings, extra: Mapping[str, Any]) -> dict[str, Any]:
         """Write the trials table, plots, `hpo/study.json` and summary metrics/tags; returns the summary."""
         table = trials_table(study)
+        for column in table.columns[table.dtypes == object]:  # `hpo/trials.csv` holds param values too
+            table[column] = [redact_record(column, v) if isinstance(v, str) else v for v in table[column]]
         states = table["state"].value_counts().to_dict()
         epochs = table["epochs_run"].dropna()
         max_epochs = settings.overrides.get("trainer.max_epochs")
@@ -152,24 +147,17 @@ class StudyRun:
         self.client.log_batch(
             self.run_id,
             metrics=[Metric(k, float(v), now, step) for k, v in metrics.items()],
-            tags=[RunTag(k, v) for k, v in tags.items()],
+            tags=[RunTag(k, str(redact_record(k, v))) for k, v in tags.items()],
         )
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             table.to_csv(folder / "trials.csv", index=False)
-            (folder / "study.json").write_text(json.dumps(summary, indent=2, default=str))
+            (folder / "study.json").write_text(json.dumps(redact_mapping(summary), indent=2, default=str))
             self.client.log_artifact(self.run_id, str(folder / "trials.csv"), "hpo")
             self.client.log_artifact(self.run_id, str(folder / "study.json"), "hpo")
             for path in save_study_plots(study, folder / "plots"):
                 self.client.log_artifact(self.run_id, str(path), "plots")
         return summary
-
-    def end(self, status: str = "FINISHED", error: Optional[BaseException] = None) -> None:
-        """End the parent run (FINISHED, FAILED or KILLED), recording the error if any."""
-        if error is not None:
-            self.client.set_tag(self.run_id, "tradexp.error", f"{type(error).__name__}: {error}"[:5000])
-        self.client.set_terminated(self.run_id, status)
-
 
 def reconcile_child_runs(study: optuna.Study, client: MlflowClient) -> int:
     """Close the child runs of trials whose worker died: Optuna says FAIL, MLflow may still say RUNNING.

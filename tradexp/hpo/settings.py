@@ -1,4 +1,4 @@
-"""The settings of a study: read from an HPO YAML (`configs/hpo/*.yaml`), checked, turned into Optuna parts.
+"""The settings of a study: an HPO YAML (`configs/hpo/*.yaml`) parsed by jsonargparse into `HpoSettings`.
 
     base_config: ../lstm.yaml          # training config(s), relative to this file
     overrides: {trainer.max_epochs: 10}
@@ -6,12 +6,18 @@
     metric: val/loss
     direction: minimize
     n_trials: 30
-    sampler: {name: tpe, seed: 42}
-    pruner: {name: median, n_startup_trials: 5}
+    sampler: {class_path: optuna.samplers.TPESampler, init_args: {seed: 42}}
+    pruner: {class_path: optuna.pruners.SuccessiveHalvingPruner, init_args: {min_resource: 1, reduction_factor: 3}}
+
+Sampler and pruner are class specs like every class in a training config (any Optuna sampler or
+pruner, or your own subclass). The short forms `{name: tpe, seed: 42}` and `{name: median}` are
+read too (names: see `SAMPLER_NAMES` and `PRUNER_NAMES`). Without a `pruner` the study uses
+successive halving (`DEFAULT_PRUNER`); without a `sampler`, TPE seeded with 42.
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -19,20 +25,71 @@ from typing import Any, Mapping, Optional, Union
 
 import optuna
 import yaml
+from jsonargparse import ArgumentError, ArgumentParser
+from jsonargparse.typing import register_type
 
 from tradexp.errors import ConfigError
 from tradexp.hpo.space import SearchSpace
 
-__all__ = ["HpoSettings", "load_settings", "build_sampler", "build_pruner", "flatten_overrides"]
+__all__ = [
+    "HpoSettings",
+    "load_settings",
+    "build_sampler",
+    "build_pruner",
+    "class_spec",
+    "flatten_overrides",
+    "DEFAULT_SAMPLER",
+    "DEFAULT_PRUNER",
+    "SAMPLER_NAMES",
+    "PRUNER_NAMES",
+]
 
-_SAMPLERS = {"tpe": optuna.samplers.TPESampler, "random": optuna.samplers.RandomSampler}
-_PRUNERS = {
-    "median": optuna.pruners.MedianPruner,
-    "percentile": optuna.pruners.PercentilePruner,
-    "successive_halving": optuna.pruners.SuccessiveHalvingPruner,
-    "hyperband": optuna.pruners.HyperbandPruner,
-    "none": optuna.pruners.NopPruner,
+SAMPLER_NAMES = {"tpe": "optuna.samplers.TPESampler", "random": "optuna.samplers.RandomSampler"}
+PRUNER_NAMES = {
+    "median": "optuna.pruners.MedianPruner",
+    "percentile": "optuna.pruners.PercentilePruner",
+    "successive_halving": "optuna.pruners.SuccessiveHalvingPruner",
+    "hyperband": "optuna.pruners.HyperbandPruner",
+    "none": "optuna.pruners.NopPruner",
 }
+DEFAULT_SAMPLER: dict[str, Any] = {"class_path": "optuna.samplers.TPESampler", "init_args": {"seed": 42}}
+# The one pruner default (README and configs/hpo/*.yaml say the same): rungs after 1, 3, 9 ... epochs.
+DEFAULT_PRUNER: dict[str, Any] = {"class_path": "optuna.pruners.SuccessiveHalvingPruner", "init_args": {"min_resource": 1, "reduction_factor": 3}}
+_KINDS = {"sampler": (SAMPLER_NAMES, optuna.samplers.BaseSampler), "pruner": (PRUNER_NAMES, optuna.pruners.BasePruner)}
+
+
+def class_spec(kind: str, spec: Any) -> dict[str, Any]:
+    """`{class_path, init_args}` of a sampler or pruner given as a class spec, a short name spec or a class path.
+
+    Raises:
+        ConfigError: An unknown short name, or a class that is not an Optuna sampler/pruner.
+    """
+    names, base = _KINDS[kind]
+    if isinstance(spec, str):
+        spec = {"class_path": spec}
+    if not isinstance(spec, Mapping):
+        raise ConfigError(f"`{kind}` must be a class spec such as {{class_path: {next(iter(names.values()))}}}, got {spec!r}")
+    spec = dict(spec)
+    if "class_path" not in spec:
+        if spec.get("name") not in names:
+            raise ConfigError(f"`{kind}.name` must be one of {sorted(names)}, got {spec.get('name')!r}")
+        return {"class_path": names[spec.pop("name")], "init_args": spec}
+    unknown = sorted(set(spec) - {"class_path", "init_args"})
+    if unknown:
+        raise ConfigError(f"`{kind}` has key(s) {unknown} besides `class_path` and `init_args`; options go under `init_args`")
+    class_path = str(spec["class_path"])
+    cls = _import_class(kind, class_path)
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        raise ConfigError(f"`{kind}.class_path` {class_path!r} is not a subclass of {base.__module__}.{base.__name__}")
+    return {"class_path": class_path, "init_args": dict(spec.get("init_args") or {})}
+
+
+def _import_class(kind: str, class_path: str) -> Any:
+    module, _, name = class_path.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module or "optuna"), name)
+    except (ImportError, AttributeError):
+        raise ConfigError(f"`{kind}.class_path` {class_path!r} cannot be imported; e.g. {next(iter(_KINDS[kind][0].values()))}") from None
 
 
 @dataclass
@@ -48,8 +105,10 @@ class HpoSettings:
         n_trials: Trials this invocation adds (split between local workers); None = until `timeout`.
         max_trials: Stop once the study holds this many finished trials in total (any invocation).
         timeout: Seconds this invocation may run (each worker stops starting trials after it).
-        sampler: `{name: tpe|random, seed: 42, ...}`; other keys go to the Optuna sampler.
-        pruner: `{name: median|percentile|successive_halving|hyperband|none, ...}`; other keys go to the pruner.
+        sampler: Optuna sampler as `{class_path, init_args}` (short form `{name: tpe|random, seed: 42}`);
+            default TPE seeded with 42.
+        pruner: Optuna pruner as `{class_path, init_args}` (short form `{name: median|percentile|
+            successive_halving|hyperband|none, ...}`); default successive halving (`DEFAULT_PRUNER`).
         storage: Optuna storage URL; None = `sqlite:///optuna.db` next to the MLflow sqlite store.
         study_name: Study name; None = `hpo-<HPO file stem>`.
         workers: Worker processes on this machine.
@@ -71,8 +130,8 @@ class HpoSettings:
     n_trials: Optional[int] = 20
     max_trials: Optional[int] = None
     timeout: Optional[float] = None
-    sampler: dict[str, Any] = field(default_factory=lambda: {"name": "tpe", "seed": 42})
-    pruner: dict[str, Any] = field(default_factory=lambda: {"name": "median"})
+    sampler: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_SAMPLER))
+    pruner: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_PRUNER))
     storage: Optional[str] = None
     study_name: Optional[str] = None
     workers: int = 1
@@ -99,10 +158,8 @@ class HpoSettings:
             raise ConfigError("set `n_trials`, `max_trials` or `timeout`: the study needs a budget")
         if not isinstance(self.max_retry, int) or self.max_retry < 0:
             raise ConfigError(f"`max_retry` must be a whole number >= 0, got {self.max_retry!r}")
-        for section, known in (("sampler", _SAMPLERS), ("pruner", _PRUNERS)):
-            spec = getattr(self, section)
-            if not isinstance(spec, Mapping) or spec.get("name") not in known:
-                raise ConfigError(f"`{section}.name` must be one of {sorted(known)}, got {dict(spec or {}).get('name')!r}")
+        self.sampler = class_spec("sampler", self.sampler)
+        self.pruner = class_spec("pruner", self.pruner)
         for path in self.base_config:
             if not Path(path).is_file():
                 raise ConfigError(f"`base_config` {path} does not exist (paths are relative to the HPO file)")
@@ -131,6 +188,14 @@ def flatten_overrides(overrides: Any, prefix: str = "") -> dict[str, Any]:
         else:
             flat[name] = value
     return flat
+
+
+def _parser() -> ArgumentParser:
+    """The jsonargparse parser of an HPO file: the fields of `HpoSettings`, typed and documented."""
+    register_type(SearchSpace, serializer=lambda space: space.describe(), deserializer=SearchSpace.from_mapping)
+    parser = ArgumentParser(exit_on_error=False, prog="tradexp hpo")
+    parser.add_class_arguments(HpoSettings, "hpo", sub_configs=False)
+    return parser
 
 
 def load_settings(path: Union[str, Path], options: Optional[Mapping[str, Any]] = None) -> HpoSettings:
@@ -166,33 +231,43 @@ def load_settings(path: Union[str, Path], options: Optional[Mapping[str, Any]] =
     base = [base] if isinstance(base, (str, Path)) else list(base)
     values["base_config"] = [str((path.parent / b).resolve()) for b in base]
     values["overrides"] = {**flatten_overrides(values.get("overrides")), **cli_overrides}
-    values["search_space"] = SearchSpace.from_mapping(values["search_space"])
-    values["sampler"] = dict(values.get("sampler") or {"name": "tpe", "seed": 42})
-    values["pruner"] = dict(values.get("pruner") or {"name": "none"})
-    values.setdefault("study_name", None)
-    values["study_name"] = values["study_name"] or f"hpo-{path.stem}"
-    return HpoSettings(source=str(path.resolve()), **values)
+    values["search_space"] = SearchSpace.from_mapping(values["search_space"])  # its own messages, before the types
+    for kind in ("sampler", "pruner"):
+        if values.get(kind) is not None:
+            values[kind] = class_spec(kind, values[kind])
+        else:
+            values.pop(kind, None)
+    values["study_name"] = values.get("study_name") or f"hpo-{path.stem}"
+    values["source"] = str(path.resolve())
+    parser = _parser()
+    try:
+        parsed = parser.parse_object({"hpo": values})
+    except ArgumentError as exc:  # a value of the wrong type
+        from tradexp.config.parser import one_line
+
+        raise ConfigError(f"HPO config {path}: {one_line(str(exc)).replace('hpo.', '')}") from None
+    return parser.instantiate_classes(parsed).hpo
 
 
-def _construct(kind: str, table: Mapping[str, type], spec: Mapping[str, Any], **fixed: Any) -> Any:
-    spec = dict(spec)
-    cls = table[spec.pop("name")]
-    spec.update(fixed)
+def _construct(kind: str, spec: Any, **fixed: Any) -> Any:
+    spec = class_spec(kind, spec)
+    cls = _import_class(kind, spec["class_path"])
+    kwargs = {**spec["init_args"], **fixed}
     accepted = set(inspect.signature(cls).parameters)
-    unknown = sorted(set(spec) - accepted)
+    unknown = sorted(set(kwargs) - accepted)
     if unknown:
         raise ConfigError(f"`{kind}` {cls.__name__} has no option(s) {unknown}; allowed: {sorted(accepted)}")
-    return cls(**spec)
+    return cls(**kwargs)
 
 
-def build_sampler(spec: Mapping[str, Any], seed_offset: int = 0) -> optuna.samplers.BaseSampler:
-    """The Optuna sampler for `{name: tpe, seed: 42, ...}`; `seed_offset` keeps parallel workers apart."""
-    spec = dict(spec)
-    if spec.get("seed") is not None:
-        spec["seed"] = int(spec["seed"]) + seed_offset
-    return _construct("sampler", _SAMPLERS, spec)
+def build_sampler(spec: Any, seed_offset: int = 0) -> optuna.samplers.BaseSampler:
+    """The Optuna sampler of a spec (`{class_path, init_args}` or `{name: tpe, seed: 42}`); `seed_offset` keeps workers apart."""
+    spec = class_spec("sampler", spec)
+    seed = spec["init_args"].get("seed")
+    fixed = {"seed": int(seed) + seed_offset} if seed is not None else {}
+    return _construct("sampler", spec, **fixed)
 
 
-def build_pruner(spec: Mapping[str, Any]) -> optuna.pruners.BasePruner:
-    """The Optuna pruner for `{name: median, n_startup_trials: 5, ...}` (`none` never prunes)."""
-    return _construct("pruner", _PRUNERS, spec)
+def build_pruner(spec: Any) -> optuna.pruners.BasePruner:
+    """The Optuna pruner of a spec (`{class_path, init_args}` or `{name: median, n_startup_trials: 5}`; `none` never prunes)."""
+    return _construct("pruner", spec)

@@ -9,22 +9,22 @@ JournalStorage has no heartbeat (a killed trial would stay RUNNING forever), so 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import importlib.util
 import logging
 import random
 import time
 import warnings
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
 
 import optuna
 import sqlalchemy.exc
 from optuna.exceptions import DuplicatedStudyError, ExperimentalWarning
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
-from callbacks.git_state import strip_credentials
+from callbacks.redaction import strip_credentials
 from tradexp.errors import ConfigError
+from tradexp.tracking.store import file_lock, sqlite_path
 
 __all__ = ["default_storage_url", "open_storage", "create_or_load_study", "sqlite_file"]
 
@@ -33,24 +33,19 @@ log = logging.getLogger(__name__)
 _RDB_SCHEMES = ("sqlite", "postgresql", "mysql")
 
 
-def sqlite_file(url: str) -> Optional[Path]:
-    """The database file of a `sqlite:///` URL, else None."""
-    if url.startswith("sqlite:///"):
-        return Path(url[len("sqlite:///") :])
-    return None
+sqlite_file = sqlite_path  # the one sqlite-URL parser (tradexp.tracking.store), under its old name here
 
 
 def default_storage_url(tracking_uri: str) -> str:
     """`sqlite:///<dir>/optuna.db` beside a sqlite MLflow store, else `optuna.db` in the working directory."""
-    if tracking_uri.startswith("sqlite:///"):
-        return f"sqlite:///{Path(tracking_uri[len('sqlite:///'):]).resolve().with_name('optuna.db')}"
-    return f"sqlite:///{Path('optuna.db').resolve()}"
+    db = sqlite_path(tracking_uri)
+    return f"sqlite:///{(db.resolve().with_name('optuna.db') if db is not None else Path('optuna.db').resolve())}"
 
 
 def _absolute(url: str) -> str:
-    db = sqlite_file(url)
-    if db is not None and not url.startswith("sqlite:////") and str(db) != ":memory:":
-        return f"sqlite:///{db.resolve()}"
+    db = sqlite_path(url)
+    if db is not None and not db.is_absolute():
+        return url.replace(f"///{db}", f"///{db.resolve()}", 1)
     return url
 
 
@@ -62,19 +57,9 @@ def _with_driver(url: str) -> str:
     return url
 
 
-@contextlib.contextmanager
-def _file_lock(path: Optional[Path]) -> Iterator[None]:
-    """Hold an exclusive lock on `<path>.lock` (no-op when `path` is None)."""
-    if path is None:
-        yield
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".lock"), "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def _file_lock(path: Optional[Path]) -> contextlib.AbstractContextManager:
+    """An exclusive lock on `<path>.lock` (no-op when `path` is None: a server database)."""
+    return file_lock(path) if path is not None else contextlib.nullcontext()
 
 
 def open_storage(url: str, heartbeat_interval: int = 30, max_retry: int = 2, attempts: int = 5) -> RDBStorage:
@@ -99,7 +84,7 @@ def open_storage(url: str, heartbeat_interval: int = 30, max_retry: int = 2, att
             "(relational stores have heartbeats, so a killed worker's trial is failed and retried)"
         )
     url = _with_driver(_absolute(url))
-    db = sqlite_file(url)
+    db = sqlite_path(url)
     engine_kwargs = {"connect_args": {"timeout": 60}} if db is not None else {"pool_pre_ping": True}
     with _file_lock(db), warnings.catch_warnings():
         warnings.simplefilter("ignore", ExperimentalWarning)
@@ -138,7 +123,7 @@ def create_or_load_study(
     Raises:
         ConfigError: When an existing study was created with the other direction.
     """
-    db = sqlite_file(storage.url)
+    db = sqlite_path(storage.url)
     with _file_lock(db):
         try:
             study = optuna.create_study(study_name=name, storage=storage, direction=direction, sampler=sampler, pruner=pruner)

@@ -20,7 +20,7 @@ import optuna
 from optuna.exceptions import ExperimentalWarning
 from optuna.trial import FrozenTrial, TrialState
 
-from callbacks.git_state import git_state, strip_credentials
+from callbacks.redaction import strip_credentials
 from tradexp.console import describe_study
 from tradexp.errors import ConfigError
 from tradexp.hpo.importances import log_importances
@@ -29,6 +29,7 @@ from tradexp.hpo.parent import StudyRun, reconcile_child_runs
 from tradexp.hpo.selection import deflated_sharpe_of_best
 from tradexp.hpo.settings import HpoSettings, build_pruner, build_sampler, flatten_overrides, load_settings
 from tradexp.hpo.storage import create_or_load_study, default_storage_url, open_storage, sqlite_file
+from tradexp.tracking.parent_run import config_identity, run_names
 
 __all__ = ["StudyResult", "run_study", "prepare_context"]
 
@@ -63,16 +64,13 @@ class StudyResult:
 
 
 def prepare_context(settings: HpoSettings) -> tuple[StudyContext, dict[str, str]]:
-    """Build the base config once with one example of every searched key (checks keys and values
-    before any trial) and derive the experiment, tracking URI and parent-run tags.
+    """Parse and check the base config once with one example of every searched key (before any
+    trial; nothing is built) and derive the experiment, tracking URI, parent run name and tags.
 
     Raises:
         ConfigError: When the base config with the search space does not parse.
     """
-    from tradexp.api import build
-    from tradexp.models.module import net_name
-    from tradexp.tracking.naming import RunIdentity, experiment_name, identity_tags
-    from tradexp.tracking.store import resolve_tracking_uri
+    from tradexp.run import load_config
 
     probe = {
         **settings.overrides,
@@ -82,26 +80,17 @@ def prepare_context(settings: HpoSettings) -> tuple[StudyContext, dict[str, str]
         "tracking.run_type": "hpo_study",
     }
     try:
-        built = build(settings.base_config, probe)
-    except SystemExit:
-        raise ConfigError(
-            f"the base config {settings.base_config} does not accept the search space or overrides (see the message above); "
-            f"searched keys: {settings.search_space.names()}"
-        ) from None
+        config = load_config(settings.base_config, probe)
     except ConfigError as exc:
         raise ConfigError(f"the study cannot run (its `metric` is also each trial's `checkpoint.monitor`): {exc}") from None
-    tracking = built.config.tracking
-    identity = RunIdentity(
-        model=net_name(built.model.net), dataset=built.datamodule.dataset_name, stage=tracking.stage, type="hpo_study", purpose=tracking.purpose
-    )
-    experiment = tracking.experiment or experiment_name(identity, tracking.experiment_template)
-    tracking_uri = resolve_tracking_uri(tracking.tracking_uri)
-    base_tags = {str(k): str(v) for k, v in (tracking.tags or {}).items()}
-    tags = identity_tags(identity, {**base_tags, "tradexp.study": str(settings.study_name)})
-    tags["tradexp.git.commit"] = git_state(".").get("commit") or "none"
-    tags["mlflow.runName"] = str(settings.study_name)
-    context = StudyContext(settings=settings, experiment=experiment, parent_run_id="", tracking_uri=tracking_uri, base_tags=base_tags)
-    return context, tags
+    except ValueError as exc:
+        raise ConfigError(
+            f"the base config {settings.base_config} does not accept the search space or overrides ({exc}); searched keys: {settings.search_space.names()}"
+        ) from None
+    names = run_names(config["tracking"], *config_identity(config), run_type="hpo_study", extra_tags={"tradexp.study": str(settings.study_name)})
+    base_tags = {str(k): str(v) for k, v in (config["tracking"]["tags"] or {}).items()}
+    context = StudyContext(settings=settings, experiment=names.experiment, parent_run_id="", tracking_uri=names.tracking_uri, base_tags=base_tags)
+    return context, names.tags
 
 
 class _Progress:
@@ -251,7 +240,7 @@ def _run_workers(context: StudyContext, storage_url: str, study: optuna.Study, p
 
 def _retrain_best(context: StudyContext, best: FrozenTrial) -> tuple[Optional[float], Optional[str]]:
     """Retrain the best configuration and test it: its own run (type training, purpose best-of-study)."""
-    from tradexp.api import fit
+    from tradexp.run import fit
 
     settings = context.settings
     tags = {"tradexp.study.parent_run": context.parent_run_id, "tradexp.study.best_trial": str(best.number)}
@@ -336,13 +325,13 @@ def run_study(
             _run_workers(context, storage_url, study, bar, seed_base, quiet)
     except KeyboardInterrupt as exc:
         bar.close()
-        parent.end("KILLED", exc)
+        parent.end(exc)  # KILLED
         raise
     except BaseException as exc:
         bar.close()
         _finish_trials(study, parent)
         parent.log_summary(study, settings, {})
-        parent.end("FAILED", exc)
+        parent.end(exc)  # FAILED, or KILLED for SIGTERM
         raise
     bar.close()
     _finish_trials(study, parent)
@@ -375,7 +364,7 @@ def _summarise(study: optuna.Study, settings: HpoSettings, context: StudyContext
     log_importances(parent.client, parent.run_id, study)  # hpo/importances.json: the report reads them
     summary = parent.log_summary(study, settings, extra)
     describe_study(parent.client, parent.run_id, summary, retrain_run)  # the MLflow UI's description: best child
-    parent.end("FINISHED")
+    parent.end()
     return StudyResult(
         study_name=study.study_name,
         storage=strip_credentials(storage_url),

@@ -16,15 +16,20 @@ from torchmetrics.regression import MeanAbsoluteError, MeanSquaredError
 from tradexp.models.nets import NETS
 from tradexp.ranges import LearningRate, NonNegativeFloat, PositiveFloat, check_ranges, plain
 
-__all__ = ["TradingModule", "DirectionalAccuracy", "load_trading_module", "net_name"]
+__all__ = ["TradingModule", "DirectionalAccuracy", "load_trading_module", "net_name", "net_class_name"]
+
+
+def net_class_name(net_class: type) -> str:
+    """Short model name of a net class (`mlp`, `lstm`, `gru`, `cnn_lstm`), else the class name."""
+    for name, cls in NETS.items():
+        if net_class is cls:
+            return name
+    return net_class.__name__
 
 
 def net_name(net: nn.Module) -> str:
     """Short model name (`mlp`, `lstm`, `gru`, `cnn_lstm`) or the class name for other nets."""
-    for name, cls in NETS.items():
-        if type(net) is cls:
-            return name
-    return type(net).__name__
+    return net_class_name(type(net))
 
 
 class DirectionalAccuracy(torchmetrics.Metric):
@@ -141,7 +146,9 @@ class TradingModule(L.LightningModule):
         preds = torch.sigmoid(out) if self.task == "classification" else out
         target = y.long() if self.task == "classification" else y
         metrics.update(preds, target)
-        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, batch_size=len(y))
+        # sync_dist: under DDP each rank holds a shard of the split; without it the logged (and monitored)
+        # loss is rank 0's shard only
+        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, batch_size=len(y), sync_dist=True)
         return {"loss": loss, "preds": preds.detach(), "target": y.detach()}
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> dict[str, torch.Tensor]:

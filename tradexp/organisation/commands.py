@@ -17,14 +17,16 @@ from typing import Any, Optional, Sequence
 
 import yaml
 
+from callbacks.redaction import strip_credentials
 from tradexp.config.history import ConfigChange, diff_configs, run_config
+from tradexp.config.overrides import dotted_overrides
 from tradexp.organisation.reproduce import Difference, Reproduction, reproduce_run
 from tradexp.organisation.run_query import KEY_METRICS, RunQuery, find_runs, run_rows
 from tradexp.organisation.tables import FORMATS, render, render_table
 from tradexp.tracking.reaper import reap_stale_runs
 from tradexp.tracking.store import open_store
 
-__all__ = ["runs_main", "config_main", "reproduce_main", "pair_overrides"]
+__all__ = ["runs_main", "config_main", "reproduce_main"]
 
 _EPILOG_RUNS = """examples:
   tradexp runs                                   newest 50 runs of every experiment
@@ -133,7 +135,7 @@ def runs_main(argv: Sequence[str]) -> int:
     if args.format == "table":
         columns = ["run_id", "start", "status", "type", "model", "dataset", "stage", *metrics, "run_name"]
         if not rows:
-            print(f"no runs match in {len(experiments)} experiment(s) of {client.tracking_uri}")
+            print(f"no runs match in {len(experiments)} experiment(s) of {strip_credentials(client.tracking_uri)}")
             return 0
         print(render_table(rows, columns))
         print(f"\n{len(rows)} run(s){' (limit reached: --limit N shows more)' if len(rows) == args.limit else ''}")
@@ -184,7 +186,7 @@ def _config_parser() -> argparse.ArgumentParser:
 
 def config_main(argv: Sequence[str]) -> int:
     """`tradexp config diff RUN_A RUN_B`, `config show RUN_ID`, `config validate CONFIG.yaml [--key value ...]`."""
-    from tradexp.config.loading import load_config
+    from tradexp.run import load_config
 
     _quiet_downloads()
     parser = _config_parser()
@@ -212,31 +214,12 @@ def config_main(argv: Sequence[str]) -> int:
         config = run_config(open_store(args.tracking_uri), args.run_id)
         print(yaml.safe_dump(config, sort_keys=False).rstrip())
         return 0
-    config = load_config(args.configs or None, pair_overrides(rest))
+    config = load_config(args.configs or None, dotted_overrides(rest))
     print("OK: the config is valid" if args.quiet else yaml.safe_dump(config, sort_keys=False).rstrip())
     return 0
 
 
 # -- tradexp reproduce ---------------------------------------------------------------------------
-def pair_overrides(rest: Sequence[str]) -> list[str]:
-    """`["--a.b", "1", "--c=2", "d=3"]` -> `["--a.b=1", "--c=2", "--d=3"]` (for `override_args`)."""
-    out: list[str] = []
-    items = list(rest)
-    while items:
-        item = items.pop(0)
-        if item.startswith("--") and "=" not in item:
-            if not items or items[0].startswith("--"):
-                raise ValueError(f"override {item!r} has no value; write {item} VALUE or {item}=VALUE")
-            out.append(f"{item}={items.pop(0)}")
-        elif item.startswith("--"):
-            out.append(item)
-        elif "=" in item:
-            out.append(f"--{item}")
-        else:
-            raise ValueError(f"{item!r} is not an override; write --key VALUE, --key=VALUE or key=VALUE")
-    return out
-
-
 def _print_differences(differences: list[Difference]) -> None:
     if not differences:
         print("Same code, packages and data as the original run.")
@@ -289,7 +272,7 @@ def reproduce_main(argv: Sequence[str]) -> int:
     print(f"Reproducing run {args.run_id}")
     result = reproduce_run(
         args.run_id,
-        overrides=pair_overrides(rest),
+        overrides=dotted_overrides(rest),
         tracking_uri=args.tracking_uri,
         check_only=args.check,
         strict=args.strict,

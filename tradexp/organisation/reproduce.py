@@ -13,20 +13,17 @@ import json
 import logging
 import math
 import tempfile
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
-import yaml
 from mlflow import MlflowClient
 from mlflow.entities import Run
-from mlflow.exceptions import MlflowException
 
 from tradexp import __version__
 from tradexp.config.history import get_run, run_config
 from tradexp.errors import TradexpError
-from tradexp.config.loading import TRAINER_ONLY_KEYS, load_config
+from tradexp.tracking.artifacts import read_artifact
 from tradexp.tracking.naming import git_tags, package_version_tags
 from tradexp.tracking.store import open_store
 
@@ -92,12 +89,11 @@ class Reproduction:
 
 def _original_packages(client: MlflowClient, run: Run) -> dict[str, str]:
     """Package versions the run recorded: `environment/environment.json` packages, else `tradexp.env.*` tags."""
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            local = client.download_artifacts(run.info.run_id, _ENVIRONMENT_ARTIFACT, tmp)
-            packages = json.loads(Path(local).read_text()).get("packages") or {}
-        except (MlflowException, OSError, ValueError):
-            packages = {}
+    text = read_artifact(client, run.info.run_id, _ENVIRONMENT_ARTIFACT, run.info.artifact_uri)
+    try:
+        packages = (json.loads(text) if text else {}).get("packages") or {}
+    except (ValueError, AttributeError):
+        packages = {}
     if packages:
         return {str(k): str(v) for k, v in packages.items()}
     prefix = "tradexp.env."
@@ -196,6 +192,8 @@ def metric_changes(original: dict[str, float], reproduction: dict[str, float]) -
 
 def reproduction_config(stored: dict[str, Any], run: Run, experiment: str, tracking_uri: str) -> dict[str, Any]:
     """The stored config set up to run again: a new run of type reproduction, linked, same store."""
+    from tradexp.run import TRAINER_ONLY_KEYS
+
     config = {k: v for k, v in stored.items() if k not in TRAINER_ONLY_KEYS}
     tracking = dict(config.get("tracking") or {})
     tracking.update(run_type="reproduction", run_id=None, run_name=None, experiment=experiment, tracking_uri=tracking_uri)
@@ -238,24 +236,19 @@ def reproduce_run(
         TrackingError: The run does not exist or stored no config.
         ConfigError: The stored config with the overrides breaks a rule.
     """
-    from tradexp.api import fit
+    from tradexp.run import build, fit_built
 
     client = open_store(tracking_uri)
     run = get_run(client, run_id)
     experiment = client.get_experiment(run.info.experiment_id).name
     config = reproduction_config(run_config(client, run_id), run, experiment, client.tracking_uri)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "config.yaml"
-        path.write_text(yaml.safe_dump(config, sort_keys=False))
-        effective = load_config(path, overrides)
-        differences = compare_with_now(client, run, effective["data"])
-        (on_differences or _log_differences)(differences)
-        result = Reproduction(original_run_id=run_id, differences=differences)
-        if check_only or (strict and differences):
-            return result
-        with warnings.catch_warnings():  # args given while sys.argv also has some: intended here
-            warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
-            fitted = fit(path, overrides)
+    built = build(config, overrides)  # parsed and checked once; the run itself starts with the fit
+    differences = compare_with_now(client, run, built.config["data"].as_dict())
+    (on_differences or _log_differences)(differences)
+    result = Reproduction(original_run_id=run_id, differences=differences)
+    if check_only or (strict and differences):
+        return result
+    fitted = fit_built(built, test=True)
     new_id = fitted.run_id
     if new_id is not None:
         client.set_tag(new_id, REPRODUCES_TAG, run_id)

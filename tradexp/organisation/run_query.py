@@ -15,7 +15,7 @@ from typing import Any, Optional, Sequence
 from mlflow import MlflowClient
 from mlflow.entities import Run, ViewType
 
-__all__ = ["RunQuery", "Condition", "parse_condition", "filter_string", "find_runs", "run_rows", "KEY_METRICS", "STATUSES", "ROW_FIELDS"]
+__all__ = ["RunQuery", "Condition", "parse_condition", "filter_string", "find_runs", "run_rows", "list_runs", "KEY_METRICS", "STATUSES", "ROW_FIELDS"]
 
 # Shown when present, in this order, unless the caller names metrics.
 KEY_METRICS = (
@@ -194,3 +194,26 @@ def run_rows(runs: Sequence[Run], experiments: dict[str, str], metrics: Optional
         present = set().union(*(r.data.metrics for r in runs)) if runs else set()
         metrics = [m for m in KEY_METRICS if m in present]
     return rows, list(metrics)
+
+
+def list_runs(tracking_uri: Optional[str] = None, metrics: Optional[Sequence[str]] = None, **query: Any) -> Any:
+    """Runs as a pandas DataFrame (one row per run: ids, tags, status, all metrics), like `tradexp runs`.
+
+        list_runs(model="lstm", where=["test/acc>0.52"], sort="test/acc")
+
+    Args:
+        tracking_uri: Store (default `MLFLOW_TRACKING_URI`, else `./mlflow.db`).
+        metrics: Metric columns to keep (default: all metrics of the runs).
+        **query: Fields of `RunQuery`: model, stage, type, dataset, purpose, status, experiment, tags,
+            where, parent, since, sort, ascending, limit.
+    """
+    import pandas as pd
+
+    from tradexp.tracking.store import open_store
+
+    runs, experiments = find_runs(open_store(tracking_uri), RunQuery(**query))
+    rows, _ = run_rows(runs, experiments, metrics)
+    frame = pd.DataFrame(rows)
+    if metrics is not None and len(frame):
+        frame = frame[[c for c in ROW_FIELDS if c in frame.columns] + [m for m in metrics if m in frame.columns]]
+    return frame

@@ -22,11 +22,13 @@ from typing import Any, Literal, Optional
 
 from mlflow import MlflowClient
 
+from tradexp import __version__
 from tradexp.reporting.comparison_page import build_comparison_html
 from tradexp.reporting.read_runs import RunData, collect_run, collect_runs, select_runs
 from tradexp.reporting.read_study import collect_study
 from tradexp.reporting.run_page import build_run_html
 from tradexp.reporting.study_page import build_study_html
+from tradexp.tracking.parent_run import ParentRun
 from tradexp.tracking.store import open_store
 
 __all__ = [
@@ -188,18 +190,13 @@ def compare_report(
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
     if not log_to_mlflow:
         return publish(html, "comparison", stamp, path)
-    comparison_id = _open_comparison_run(client, runs, stamp)
-    try:
-        out = publish(html, "comparison", stamp, path, client=client, run_id=comparison_id)
-    except Exception:
-        client.set_terminated(comparison_id, "FAILED")
-        raise
-    client.set_terminated(comparison_id, "FINISHED")
-    return out
+    with _open_comparison_run(client, runs, stamp) as comparison:  # ends FINISHED, FAILED or KILLED
+        client.log_text(comparison.run_id, json.dumps({"runs": [r.run_id for r in runs]}, indent=2), "report/compared_runs.json")
+        return publish(html, "comparison", stamp, path, client=client, run_id=comparison.run_id)
 
 
-def _open_comparison_run(client: MlflowClient, runs: Sequence[RunData], stamp: str) -> str:
-    """A `comparison` run in the first run's experiment, naming the compared runs (tag and JSON)."""
+def _open_comparison_run(client: MlflowClient, runs: Sequence[RunData], stamp: str) -> ParentRun:
+    """A `comparison` run in the first run's experiment, naming the compared runs (tags; the JSON is logged by the caller)."""
     ids = [r.run_id for r in runs]
     tags: dict[str, Any] = {
         "tradexp.type": "comparison",
@@ -210,10 +207,5 @@ def _open_comparison_run(client: MlflowClient, runs: Sequence[RunData], stamp: s
         values = {r.tags.get(key) for r in runs}
         if len(values) == 1 and None not in values:
             tags[key] = values.pop()
-    run = client.create_run(runs[0].experiment_id, run_name=f"comparison-{len(ids)}runs-{stamp}", tags=tags)
-    try:
-        client.log_text(run.info.run_id, json.dumps({"runs": ids}, indent=2), "report/compared_runs.json")
-    except Exception:
-        client.set_terminated(run.info.run_id, "FAILED")
-        raise
-    return run.info.run_id
+    tags["tradexp.version"] = __version__
+    return ParentRun.create(client, runs[0].experiment_id, f"comparison-{len(ids)}runs-{stamp}", tags)

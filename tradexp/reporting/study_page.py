@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 import pandas as pd
 
-from callbacks.git_state import strip_credentials
+from callbacks.redaction import strip_credentials
 from tradexp.reporting.charts import history_chart
 from tradexp.reporting.figures import draw_importances, draw_intermediate, draw_parallel
 from tradexp.reporting.markup import Html, chart, duration_text, figure_grid, fmt_value, heading, image, json_view, kv_table, missing, note, page, section, status_badge, table, verdict_card, when

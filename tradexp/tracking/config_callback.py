@@ -1,4 +1,4 @@
-"""Log LightningCLI's resolved config into the MLflow run (params + `config/config.yaml`)."""
+"""Log LightningCLI's resolved config into the MLflow run (params + `config/config.yaml`), redacted."""
 
 from __future__ import annotations
 
@@ -8,18 +8,34 @@ from lightning.pytorch.cli import SaveConfigCallback
 from lightning.pytorch.loggers import MLFlowLogger
 from typing_extensions import override
 
-from tradexp.tracking.logger import flatten_config
+from callbacks.redaction import redact_mapping
+from tradexp.tracking.params import flatten_config
 
-__all__ = ["LogConfigToRun"]
+__all__ = ["LogConfigToRun", "redacted_config_text"]
 
 _NOT_PARAMS = {"ckpt_path", "tracking.run_id"}
+
+
+def redacted_config_text(text: str) -> tuple[str, dict]:
+    """`(yaml_text, mapping)` of a dumped config with `callbacks.redaction` applied to every value.
+
+    The text is the dump itself when nothing needed redacting (its layout kept), else the redacted
+    mapping dumped again in the same key order.
+    """
+    resolved = yaml.safe_load(text) or {}
+    redacted = redact_mapping(resolved)
+    if redacted == resolved:
+        return text, resolved
+    return yaml.safe_dump(redacted, sort_keys=False, default_flow_style=False, allow_unicode=True), redacted
 
 
 class LogConfigToRun(SaveConfigCallback):
     """Stores the fully resolved config in the run: `config/config.yaml` and flattened params.
 
     LightningCLI's own SaveConfigCallback writes to `trainer.log_dir`, which an MLflow logger on a
-    sqlite or server store does not have; this one logs to the run instead.
+    sqlite or server store does not have; this one logs to the run instead. Secrets are redacted
+    first (`callbacks.redaction.redact_mapping`): URL passwords hidden, a secret-looking key's value
+    stored as `<redacted>`.
     """
 
     @override
@@ -29,8 +45,7 @@ class LogConfigToRun(SaveConfigCallback):
         loggers = [lg for lg in trainer.loggers if isinstance(lg, MLFlowLogger)]
         if not loggers:
             return
-        text = self.parser.dump(self.config, skip_none=False)
-        resolved = yaml.safe_load(text)
+        text, resolved = redacted_config_text(self.parser.dump(self.config, skip_none=False))
         for logger in loggers:
             logger.experiment.log_text(logger.run_id, text, "config/config.yaml")
             # Keys that legitimately change when a run is resumed are not params.

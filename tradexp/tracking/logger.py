@@ -1,19 +1,18 @@
-"""`TradexpLogger`: Lightning's MLFlowLogger with honest status, uncut params and fixed artifact paths."""
+"""`TradexpLogger`: Lightning's MLFlowLogger with honest status, uncut and redacted records, fixed artifact paths.
+
+The logger composes one module per job: `server` (the start-up probe and bounded HTTP retries),
+`run_status` (the end status and the Ctrl-C guard), `params` (flattening and long values),
+`writer` (each write to the store, or to the spool once the server is gone), `reaper` and
+`heartbeat` (dead runs), and `callbacks.redaction` (no secret in any param, tag or text).
+"""
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import re
-import signal
 import sys
 import tempfile
-import threading
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Optional
 
@@ -26,113 +25,21 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.utils.validation import MAX_METRICS_PER_BATCH, MAX_PARAM_VAL_LENGTH, MAX_PARAMS_TAGS_PER_BATCH, MAX_TAG_VAL_LENGTH
 from typing_extensions import override
 
-from tradexp.errors import TrackingError
+from callbacks.redaction import redact_record, redact_text, strip_credentials
 from tradexp.tracking.heartbeat import HEARTBEAT_TAG, Heartbeat
-from tradexp.tracking.reaper import DEFAULT_STALE_AFTER_S, reap_stale_runs
-from tradexp.tracking.spool import Spool, is_connection_error, replay_spool
+from tradexp.tracking.params import fit_value, flatten_config, metric_key, param_key, safe_artifact_path
+from tradexp.tracking.reaper import DEFAULT_STALE_AFTER_S, process_tags, reap_stale_runs
+from tradexp.tracking.run_status import run_status_for
+from tradexp.tracking.server import bound_http_retries, check_server, is_server_uri, quiet_credentialed_urls
+from tradexp.tracking.spool import is_connection_error
 from tradexp.tracking.store import ensure_experiment, open_store, resolve_tracking_uri
+from tradexp.tracking.writer import RunWriter
 
+# `flatten_config`, `run_status_for`, `safe_artifact_path` and `check_server` live in their own
+# modules; they stay importable from here for code written against the single-module logger.
 __all__ = ["TradexpLogger", "flatten_config", "run_status_for", "check_server", "safe_artifact_path"]
 
 log = logging.getLogger(__name__)
-
-_LONG_VALUE_MARK = " ...[cut: full value in artifact "
-
-
-def flatten_config(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Flatten nested dicts to dotted keys, dropping jsonargparse's `init_args` level.
-
-    `{"model": {"net": {"class_path": "X", "init_args": {"hidden_size": 8}}}}` becomes
-    `{"model.net.class_path": "X", "model.net.hidden_size": 8}`.
-    """
-    flat: dict[str, Any] = {}
-    for key, value in config.items():
-        name = prefix if key == "init_args" else (f"{prefix}.{key}" if prefix else str(key))
-        if isinstance(value, Mapping) and value:
-            flat.update(flatten_config(value, name))
-        else:
-            flat[name] = value
-    return flat
-
-
-def safe_artifact_path(path: str) -> str:
-    """A relative artifact path that cannot leave the run's folder (no absolute path, no `..`).
-
-    Raises:
-        ValueError: For an absolute path or one with a `..` segment.
-    """
-    parts = str(path).replace("\\", "/").split("/")
-    if str(path).startswith(("/", "\\")) or ".." in parts or not str(path).strip() or ":" in parts[0]:
-        raise ValueError(f"artifact path `{path}` must be relative and stay inside the run (no `..`, no absolute path)")
-    return "/".join(p for p in parts if p not in ("", "."))
-
-
-def _file_name(key: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", key).lstrip(".") or "value"
-
-
-def check_server(uri: str, timeout: float = 5.0) -> None:
-    """Fail fast, within `timeout` seconds, when an http(s) tracking server does not answer.
-
-    Raises:
-        TrackingError: Naming the URI and how to fix it.
-    """
-    if not uri.startswith(("http://", "https://")):
-        return
-    try:
-        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout) as response:
-            response.read(64)
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise TrackingError(
-            f"cannot reach the MLflow tracking server at {uri} ({reason}); start it "
-            f"(`mlflow server --host 127.0.0.1 --port ...`), fix MLFLOW_TRACKING_URI, or unset it to use sqlite:///mlflow.db"
-        ) from None
-
-
-def _bound_http_retries() -> None:
-    # MLflow's defaults (7 retries, 120 s timeout, backoff 2) can block a training step for minutes
-    # when the server dies; bounded defaults unless the user chose their own.
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
-
-
-@contextlib.contextmanager
-def _ctrl_c_after_write() -> Iterator[None]:
-    """Hold a Ctrl-C (SIGINT) until the block ends, then raise KeyboardInterrupt as usual.
-
-    A KeyboardInterrupt in the middle of a sqlite write leaves the transaction open and the database
-    locked for this process, so the run could not then be ended KILLED. Only the main thread with
-    Python's default SIGINT handler is affected; anything else runs the block unchanged.
-    """
-    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-        yield
-        return
-    received: list[int] = []
-    signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        if received:  # the user's stop wins over whatever the write did
-            raise KeyboardInterrupt
-
-
-def run_status_for(exc: Optional[BaseException]) -> str:
-    """MLflow status for a run that ends with `exc` (None = clean end).
-
-    KeyboardInterrupt and SIGTERM (Lightning's `SIGTERMException`) are KILLED; an Optuna
-    `TrialPruned` is FINISHED (a pruned trial is not a failure; its state is tagged); any other
-    exception is FAILED.
-    """
-    if exc is None:
-        return "FINISHED"
-    if isinstance(exc, KeyboardInterrupt) or type(exc).__name__ == "SIGTERMException":
-        return "KILLED"
-    if type(exc).__name__ == "TrialPruned":
-        return "FINISHED"
-    return "FAILED"
 
 
 class TradexpLogger(MLFlowLogger):
@@ -141,7 +48,10 @@ class TradexpLogger(MLFlowLogger):
     Differences from Lightning's `MLFlowLogger`: the tracking URI is resolved when constructed
     (`MLFLOW_TRACKING_URI`, else `sqlite:///mlflow.db`) and a fresh sqlite store is opened safely;
     experiments get artifacts under `./mlartifacts/<experiment>` locally; params are never cut (values
-    over MLflow's 6000 characters go in full to `config/params/<key>.txt`); a param already logged with
+    over MLflow's 6000 characters go in full to `config/params/<key>.txt`); params, tags and texts are
+    redacted (`callbacks.redaction`: URL passwords hidden, a secret-looking key stored as `<redacted>`
+    with a warning); the run records its host and process id (`tradexp.host`, `tradexp.pid`) so a
+    killed run on this host is reaped at once; a param already logged with
     the same value is skipped (resume); metrics go in batches of at most 1000; the end status is honest
     (FAILED with the error recorded, KILLED on Ctrl-C/SIGTERM); the best and last checkpoints are
     logged under `checkpoints/`; async logging is flushed before the run ends.
@@ -183,9 +93,12 @@ class TradexpLogger(MLFlowLogger):
         server_timeout: float = 5.0,
         flush_every: float = 5.0,
     ) -> None:
+        if flush_every < 0:
+            raise ValueError(f"`flush_every` must be >= 0 seconds, got {flush_every}")
         uri = resolve_tracking_uri(tracking_uri)
-        if uri.startswith(("http://", "https://")):
-            _bound_http_retries()
+        if is_server_uri(uri):
+            bound_http_retries()
+            quiet_credentialed_urls(uri)
             if rank_zero_only.rank == 0:
                 check_server(uri, server_timeout)
         else:  # MLFlowLogger's own client migrates a fresh sqlite file when constructed: do that under the lock
@@ -194,7 +107,7 @@ class TradexpLogger(MLFlowLogger):
             experiment_name=experiment_name,
             run_name=run_name,
             tracking_uri=uri,
-            tags=dict(tags or {}),
+            tags={str(k): redact_record(str(k), v) for k, v in (tags or {}).items()},
             save_dir=save_dir,
             log_model=False,
             run_id=run_id,
@@ -210,9 +123,7 @@ class TradexpLogger(MLFlowLogger):
         self._heartbeat_interval = heartbeat_interval
         self._reap_stale_after = reap_stale_after
         self._heartbeat: Optional[Heartbeat] = None
-        self._spool: Optional[Spool] = None
-        if flush_every < 0:
-            raise ValueError(f"`flush_every` must be >= 0 seconds, got {flush_every}")
+        self._writer: Optional[RunWriter] = None
         self._flush_every = flush_every
         self._pending_metrics: list[Metric] = []
         self._last_flush = time.monotonic()
@@ -232,14 +143,16 @@ class TradexpLogger(MLFlowLogger):
         return client
 
     def _on_run_started(self, client: mlflow.MlflowClient, resuming: bool) -> None:
+        self._writer = RunWriter(client, self._run_id, self._tracking_uri, Path(self._local_dir) / "spool")
+        tags = process_tags()  # this process now owns the run (also after a resume)
         if resuming:
             run = client.get_run(self._run_id)
             if run.info.status != "RUNNING":
                 client.update_run(self._run_id, status="RUNNING")
-            resumed = int(run.data.tags.get("tradexp.resumed", "0")) + 1
-            client.set_tag(self._run_id, "tradexp.resumed", str(resumed))
+            tags["tradexp.resumed"] = str(int(run.data.tags.get("tradexp.resumed", "0")) + 1)
             for key, value in run.data.params.items():
                 self._logged_params[key] = value
+        client.log_batch(self._run_id, tags=[RunTag(k, v) for k, v in tags.items()])
         if self._reap_stale_after is not None:
             try:
                 reaped = reap_stale_runs(client, [self._experiment_id], self._reap_stale_after)
@@ -248,7 +161,7 @@ class TradexpLogger(MLFlowLogger):
                     raise
                 reaped = []
             if reaped:
-                log.warning("marked %d stale run(s) of experiment %s FAILED: %s", len(reaped), self._experiment_id, reaped)
+                log.warning("marked %d dead run(s) of experiment %s FAILED: %s", len(reaped), self._experiment_id, reaped)
         run_id = self._run_id
         self._heartbeat = Heartbeat(lambda now: client.set_tag(run_id, HEARTBEAT_TAG, f"{now:.0f}"), self._heartbeat_interval).start()
 
@@ -260,50 +173,32 @@ class TradexpLogger(MLFlowLogger):
 
     @property
     def tracking_uri(self) -> str:
-        return self._tracking_uri
+        """The store, as shown to people: a password in the URI is hidden (`user:***@`)."""
+        return strip_credentials(self._tracking_uri)
 
     @property
     def spool_path(self) -> Optional[Path]:
         """The local spool file when the server stopped answering during this run, else None."""
-        return self._spool.path if self._spool is not None else None
+        return self._writer.spool_path if self._writer is not None else None
 
     def _write(self, op: str, *args: Any, **kwargs: Any) -> None:
-        """Send one write to the store; if the server no longer answers, spool it locally instead."""
-        if self._spool is None:
-            try:
-                with _ctrl_c_after_write():
-                    getattr(self.experiment, op)(self.run_id, *args, **kwargs)
-                return
-            except Exception as exc:
-                if not is_connection_error(exc):
-                    raise
-                path = Path(self._local_dir) / "spool" / f"{self.run_id}.jsonl"
-                self._spool = Spool(path, self._tracking_uri, self.run_id)
-                log.error("tracking server %s stopped answering (%s); spooling run data to %s", self._tracking_uri, type(exc).__name__, path)
-        if op == "log_batch":
-            self._spool.log_batch(kwargs.get("metrics", ()), kwargs.get("params", ()), kwargs.get("tags", ()))
-        elif op == "log_text":
-            self._spool.log_text(*args)
-        elif op == "set_terminated":
-            self._spool.set_terminated(args[0], int(time.time() * 1000))
-        elif op == "log_artifact":
-            self._spool.log_artifact(*args)
-        else:
-            log.warning("tracking server down: `%s` was not recorded", op)
+        if self._writer is None:
+            _ = self.experiment  # opens the run, which makes the writer
+        self._writer.write(op, *args, **kwargs)
 
     # -- params, tags, metrics ----------------------------------------------------------------
     @override
     @rank_zero_only
     def log_hyperparams(self, params: Any) -> None:
-        """Log params flattened with dots; never cut, never re-log an unchanged value."""
+        """Log params flattened with dots, redacted; never cut, never re-log an unchanged value."""
         if not isinstance(params, Mapping):
             params = vars(params)
         _ = self.experiment  # opens the run first: a resumed run's params must be known before comparing
-        flat = flatten_config(params)
         batch: list[Param] = []
         batch_tags: list[RunTag] = []
-        for key, value in flat.items():
-            key = re.sub(r"[^A-Za-z0-9_/. -]+", "_", str(key))
+        for key, value in flatten_config(params).items():
+            key = param_key(key)
+            value = redact_record(key, value)
             text = "None" if value is None else str(value)
             previous = self._logged_params.get(key)
             if previous == text:
@@ -312,13 +207,12 @@ class TradexpLogger(MLFlowLogger):
                 log.warning("param %s changed on resume: %r -> %r (recorded as a tag)", key, previous, text)
                 batch_tags.append(RunTag(f"tradexp.param_changed.{key}"[:250], f"{previous} -> {text}"[:MAX_TAG_VAL_LENGTH]))
                 continue
-            if len(text) > MAX_PARAM_VAL_LENGTH:
-                artifact = f"config/params/{_file_name(key)}.txt"
-                self.log_text(text, artifact)
-                text = text[: MAX_PARAM_VAL_LENGTH - 200] + _LONG_VALUE_MARK + artifact + "]"
-                batch_tags.append(RunTag(f"tradexp.long_param.{key}", artifact))
-            self._logged_params[key] = "None" if value is None else str(value)
-            batch.append(Param(key=key, value=text))
+            fitted = fit_value(key, text, MAX_PARAM_VAL_LENGTH, "config/params")
+            if fitted.artifact is not None:
+                self.log_text(text, fitted.artifact)
+                batch_tags.append(RunTag(f"tradexp.long_param.{key}", fitted.artifact))
+            self._logged_params[key] = text
+            batch.append(Param(key=key, value=fitted.text))
         for start in range(0, len(batch), MAX_PARAMS_TAGS_PER_BATCH):
             self._write("log_batch", params=batch[start : start + MAX_PARAMS_TAGS_PER_BATCH], **self._log_batch_kwargs)
         if batch_tags:
@@ -326,15 +220,14 @@ class TradexpLogger(MLFlowLogger):
 
     @rank_zero_only
     def set_tags(self, tags: Mapping[str, Any]) -> None:
-        """Set tags on the run (values over 8000 characters go in full to `config/tags/<key>.txt`)."""
+        """Set tags on the run, redacted (values over 8000 characters go in full to `config/tags/<key>.txt`)."""
         batch = []
         for key, value in tags.items():
-            text = str(value)
-            if len(text) > MAX_TAG_VAL_LENGTH:
-                artifact = f"config/tags/{_file_name(key)}.txt"
-                self.log_text(text, artifact)
-                text = text[: MAX_TAG_VAL_LENGTH - 200] + _LONG_VALUE_MARK + artifact + "]"
-            batch.append(RunTag(key, text))
+            text = str(redact_record(key, value))
+            fitted = fit_value(key, text, MAX_TAG_VAL_LENGTH, "config/tags")
+            if fitted.artifact is not None:
+                self.log_text(text, fitted.artifact)
+            batch.append(RunTag(key, fitted.text))
         for start in range(0, len(batch), MAX_PARAMS_TAGS_PER_BATCH):
             self._write("log_batch", tags=batch[start : start + MAX_PARAMS_TAGS_PER_BATCH])
 
@@ -348,8 +241,7 @@ class TradexpLogger(MLFlowLogger):
         for key, value in metrics.items():
             if isinstance(value, str):
                 continue
-            name = f"{self._prefix}{self.LOGGER_JOIN_CHAR}{key}" if self._prefix else key
-            name = re.sub(r"[^a-zA-Z0-9_/. -]+", "", name)
+            name = metric_key(f"{self._prefix}{self.LOGGER_JOIN_CHAR}{key}" if self._prefix else key)
             self._pending_metrics.append(Metric(key=name, value=float(value), timestamp=timestamp_ms, step=step or 0))
         if time.monotonic() - self._last_flush >= self._flush_every:
             self.flush()
@@ -362,7 +254,7 @@ class TradexpLogger(MLFlowLogger):
             chunk = self._pending_metrics[:MAX_METRICS_PER_BATCH]
             try:
                 self._write("log_batch", metrics=chunk, **self._log_batch_kwargs)
-            except KeyboardInterrupt:  # `_write` holds a Ctrl-C until its write is done: the chunk is stored
+            except KeyboardInterrupt:  # the write holds a Ctrl-C until it is done: the chunk is stored
                 del self._pending_metrics[: len(chunk)]
                 raise
             del self._pending_metrics[: len(chunk)]  # dropped only once written; finalize flushes the rest
@@ -370,12 +262,12 @@ class TradexpLogger(MLFlowLogger):
     # -- artifacts ----------------------------------------------------------------------------
     @rank_zero_only
     def log_text(self, text: str, artifact_file: str) -> None:
-        """Write `text` to `artifact_file` (a path inside the run, e.g. `config/config.yaml`)."""
-        self._write("log_text", text, safe_artifact_path(artifact_file))
+        """Write `text`, redacted, to `artifact_file` (a path inside the run, e.g. `config/config.yaml`)."""
+        self._write("log_text", redact_text(text), safe_artifact_path(artifact_file))
 
     @rank_zero_only
     def log_file(self, local_path: str | Path, artifact_dir: Optional[str] = None) -> None:
-        """Upload one local file into `artifact_dir` of the run."""
+        """Upload one local file into `artifact_dir` of the run (as it is: the caller redacts its content)."""
         self._write("log_artifact", str(local_path), safe_artifact_path(artifact_dir) if artifact_dir else None)
 
     # -- checkpoints and the end of the run ----------------------------------------------------
@@ -419,7 +311,7 @@ class TradexpLogger(MLFlowLogger):
             try:
                 mlflow.flush_async_logging()
             except Exception as err:
-                log.error("flushing asynchronous MLflow logging failed: %s", err)
+                log.error("flushing asynchronous MLflow logging failed: %s", redact_text(str(err)))
         if exc is not None and mlflow_status != "FINISHED":
             self.set_tags({"tradexp.error": f"{type(exc).__name__}: {exc}", "tradexp.status_reason": type(exc).__name__})
         if self._log_checkpoints:
@@ -429,20 +321,4 @@ class TradexpLogger(MLFlowLogger):
                 log.warning("could not log checkpoints to the run: %s", err)
         self._write("set_terminated", mlflow_status)
         self._finalized_status = mlflow_status
-        if self._spool is not None:
-            self._replay_spool()
-
-    def _replay_spool(self) -> None:
-        try:
-            counts = replay_spool(self._spool.path, self.experiment)
-        except Exception as exc:
-            if not is_connection_error(exc):
-                raise
-            log.error(
-                "the tracking server %s is still unreachable: run %s stays RUNNING there; its data is kept in %s; "
-                "replay it with `tradexp sync %s` once the server is back",
-                self._tracking_uri, self.run_id, self._spool.path, self._spool.path,
-            )
-            return
-        log.warning("tracking server is back: replayed spooled run data %s", counts)
-        self._spool = None
+        self._writer.replay()

@@ -119,7 +119,9 @@ class RunIdentity:
 
 
 def _safe(value: str) -> str:
-    return _FIELD_UNSAFE.sub("_", str(value)).strip("_")
+    from callbacks.redaction import redact_text  # a name is a record too: no URL password in it
+
+    return _FIELD_UNSAFE.sub("_", redact_text(str(value))).strip("_")
 
 
 def _fields(identity: RunIdentity) -> dict[str, str]:

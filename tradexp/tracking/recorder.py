@@ -13,6 +13,7 @@ from lightning.pytorch.loggers import MLFlowLogger
 from mlflow.entities import DatasetInput, InputTag, RunTag
 from typing_extensions import override
 
+from callbacks.redaction import redact_record, redact_text
 from tradexp.tracking.naming import git_tags
 
 __all__ = ["RunRecorder"]
@@ -24,6 +25,9 @@ class RunRecorder(Callback):
     """Records on the MLflow run, once, at setup: identity tags, data digest, git commit, the dataset
     as an MLflow dataset input (digest + source), split boundaries (`data/splits.json`) and the
     fitted scaler (`data/scaler.json`).
+
+    Every tag and the data source are redacted (`callbacks.redaction`: a data URL's password is
+    hidden, a secret-looking tag key's value stored as `<redacted>`).
 
     Works with any datamodule; the data facts are recorded when it offers `digest`, `source`,
     `dataset_name`, `split_boundaries()` and `scaler` (tradexp's `BarsDataModule` does).
@@ -50,15 +54,17 @@ class RunRecorder(Callback):
         tags = dict(self.tags)
         tags.update(git_tags())  # the checkout of the code that runs, not the working directory
         digest = getattr(datamodule, "digest", None)
+        source = redact_text(str(getattr(datamodule, "source", "")))
         if digest:
             tags["tradexp.dataset.digest"] = digest
-            tags["tradexp.dataset.source"] = datamodule.source
-        client.log_batch(run_id, tags=[RunTag(key, str(value)) for key, value in tags.items()])  # one write, not one per tag
+            tags["tradexp.dataset.source"] = source
+        records = [RunTag(key, str(redact_record(key, value))) for key, value in tags.items()]
+        client.log_batch(run_id, tags=records)  # one write, not one per tag
         if digest is None:
             return
         boundaries = datamodule.split_boundaries()
         splits = {
-            "source": datamodule.source,
+            "source": source,
             "dataset": datamodule.dataset_name,
             "digest": digest,
             "n_bars": int(len(datamodule.bars)),
@@ -72,7 +78,7 @@ class RunRecorder(Callback):
         client.log_text(run_id, json.dumps(datamodule.scaler.state_dict(), indent=2), "data/scaler.json")
         client.log_batch(run_id, tags=[RunTag(f"tradexp.split.{key}", str(value)) for key, value in boundaries.items()])
         dataset = mlflow.data.from_pandas(
-            datamodule.bars.reset_index(), source=datamodule.source, name=datamodule.dataset_name, digest=digest
+            datamodule.bars.reset_index(), source=source, name=datamodule.dataset_name, digest=digest
         )
         client.log_inputs(
             run_id, [DatasetInput(dataset=dataset._to_mlflow_entity(), tags=[InputTag(key="mlflow.data.context", value="training")])]

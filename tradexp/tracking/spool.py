@@ -4,12 +4,18 @@ When the server stops answering mid-run, `TradexpLogger` appends every further w
 params, tags, text artifacts, files (copied next to it), the final status) to `<save_dir>/spool/<run_id>.jsonl`. At the end it
 tries to replay once; if the server is still down the file stays, the run stays RUNNING on the
 server (never FINISHED with gaps), and `tradexp sync <spool file>` replays it later.
+
+The file holds what the run would have recorded (already redacted) and the tracking URI without
+its password: `tradexp sync` takes the credentials from `MLFLOW_TRACKING_URI` when it names the same
+server, else from `MLFLOW_TRACKING_USERNAME` / `MLFLOW_TRACKING_PASSWORD`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -18,7 +24,9 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
 
-__all__ = ["Spool", "replay_spool", "is_connection_error", "sync_main"]
+from callbacks.redaction import strip_credentials
+
+__all__ = ["Spool", "replay_spool", "replay_uri", "is_connection_error", "sync_main"]
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +48,7 @@ class Spool:
 
     Args:
         path: The spool file.
-        tracking_uri: Recorded in the file so `tradexp sync` knows where to replay.
+        tracking_uri: Recorded in the file (password hidden) so `tradexp sync` knows where to replay.
         run_id: The run the records belong to.
     """
 
@@ -50,7 +58,7 @@ class Spool:
         self.tracking_uri = tracking_uri
         self.run_id = run_id
         if not self.path.exists():
-            self._append({"op": "header", "tracking_uri": tracking_uri, "run_id": run_id})
+            self._append({"op": "header", "tracking_uri": strip_credentials(tracking_uri), "run_id": run_id})
 
     def _append(self, record: dict[str, Any]) -> None:
         with open(self.path, "a", encoding="utf-8") as handle:
@@ -82,6 +90,15 @@ class Spool:
         self._append({"op": "log_artifact", "local_path": str(copy), "artifact_path": artifact_path})
 
 
+def replay_uri(recorded: str) -> str:
+    """The URI to replay a spool into: `MLFLOW_TRACKING_URI` when it names the recorded server (it
+    may carry the credentials the file does not), else the recorded URI without its credentials."""
+    current = os.environ.get("MLFLOW_TRACKING_URI", "")
+    if current and strip_credentials(current) == recorded:
+        return current
+    return re.sub(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@", r"\1", recorded)
+
+
 def replay_spool(path: Path, client: MlflowClient | None = None) -> dict[str, int]:
     """Replay a spool file into its run, then delete the file; returns counts of what was replayed.
 
@@ -90,7 +107,7 @@ def replay_spool(path: Path, client: MlflowClient | None = None) -> dict[str, in
     """
     lines = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
     header = lines[0]
-    client = client or MlflowClient(header["tracking_uri"])
+    client = client or MlflowClient(replay_uri(header["tracking_uri"]))
     run_id = header["run_id"]
     counts = {"metrics": 0, "params": 0, "tags": 0, "texts": 0, "files": 0, "status": 0}
     for record in lines[1:]:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import logging
 import os
 import re
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
 
+from filelock import FileLock
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-__all__ = ["resolve_tracking_uri", "artifact_root", "open_store", "ensure_experiment", "is_local_store", "sqlite_path"]
+from tradexp.tracking.server import quiet_credentialed_urls
+
+__all__ = ["resolve_tracking_uri", "artifact_root", "open_store", "ensure_experiment", "is_local_store", "sqlite_path", "file_lock"]
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +26,9 @@ def resolve_tracking_uri(uri: Optional[str] = None) -> str:
     that worker processes started elsewhere open the same store.
     """
     chosen = uri or os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlflow.db"
-    if chosen.startswith("sqlite:///") and not chosen.startswith("sqlite:////"):
-        chosen = "sqlite:///" + str(Path(chosen[len("sqlite:///") :]).resolve())
+    db = sqlite_path(chosen)
+    if db is not None and not db.is_absolute():
+        chosen = chosen.replace(f"///{db}", f"///{db.resolve()}", 1)
     elif "://" not in chosen:
         raise ValueError(
             f"tracking URI `{chosen}` has no scheme; use `sqlite:///path/mlflow.db`, `http://host:5000` or `postgresql://...`"
@@ -35,10 +37,25 @@ def resolve_tracking_uri(uri: Optional[str] = None) -> str:
 
 
 def sqlite_path(uri: str) -> Optional[Path]:
-    """The database file of a `sqlite:///` URI, else None."""
-    if uri.startswith("sqlite:///"):
-        return Path(uri[len("sqlite:///") :])
-    return None
+    """The database file of a sqlite URL (MLflow or Optuna store), else None.
+
+    `sqlite:///rel.db` -> `rel.db`, `sqlite:////abs/x.db` -> `/abs/x.db`, a driver (`sqlite+pysqlite`)
+    and a query (`?timeout=60`) allowed; None for another scheme and for an in-memory database.
+    """
+    scheme, sep, rest = uri.partition("://")
+    if not sep or scheme.split("+", 1)[0] != "sqlite" or not rest.startswith("/"):
+        return None
+    database = rest[1:].split("?", 1)[0]
+    if not database or database == ":memory:":
+        return None
+    return Path(database)
+
+
+def file_lock(path: Path) -> FileLock:
+    """An exclusive lock between processes on `<path>.lock` (the folder is created): `with file_lock(db): ...`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(path.with_name(path.name + ".lock")))
 
 
 def is_local_store(uri: str) -> bool:
@@ -51,17 +68,6 @@ def artifact_root() -> Path:
     return Path(os.environ.get("TRADEXP_ARTIFACT_ROOT", "mlartifacts")).resolve()
 
 
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def open_store(uri: Optional[str] = None) -> MlflowClient:
     """Return a client for the store, creating (migrating) a fresh sqlite file under a file lock.
 
@@ -71,8 +77,9 @@ def open_store(uri: Optional[str] = None) -> MlflowClient:
     uri = resolve_tracking_uri(uri)
     db = sqlite_path(uri)
     if db is None:
+        quiet_credentialed_urls(uri)  # MLflow would print the run's link with the password
         return MlflowClient(uri)
-    with _file_lock(db.with_name(db.name + ".lock")):
+    with file_lock(db):
         client = MlflowClient(uri)
         client.search_experiments(max_results=1)  # runs the migrations while we hold the lock
     return client

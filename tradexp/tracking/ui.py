@@ -97,7 +97,7 @@ def ui_main(argv: list[str]) -> int:
     lines = [f"MLflow UI on http://{args.host}:{args.port}  (store {uri})"]
     if args.optuna:
         from tradexp.hpo.storage import default_storage_url
-        from callbacks.git_state import strip_credentials
+        from callbacks.redaction import strip_credentials
 
         storage: Optional[str] = args.storage or default_storage_url(uri)
         commands.append(optuna_dashboard_command(storage, args.host, args.optuna_port))

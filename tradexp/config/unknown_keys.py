@@ -146,6 +146,11 @@ def unknown_keys_message(message: str, args: Sequence[str], valid: set[str]) -> 
     for path, key in _unknown_in_yaml(config_paths(args), valid):
         hint = nearest_key(key, valid)
         items.append(f"{key} in {path}" + (f" (did you mean {hint}?)" if hint else ""))
+    group = re.search(r"Group '([^']+)' does not accept option '([^']+)'", message)
+    if not items and group:  # overrides passed as a mapping (the Python API), not as arguments
+        key = f"{group.group(1)}.{group.group(2)}"
+        hint = nearest_key(key, valid)
+        items.append(key + (f" (did you mean {hint}?)" if hint else ""))
     if not items and not_accepted and "class_path" in message:  # an init arg of a class spec (`model.net`)
         option = not_accepted.group(1) or not_accepted.group(2)
         nested = re.search(r'Parser key "([^"]+)"', message)

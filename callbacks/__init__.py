@@ -15,6 +15,7 @@ A failure inside a callback is warned about and recorded (tag `tradexp.callback_
 from callbacks.architecture import ArchitectureSummary
 from callbacks.data_distribution import DataDistribution
 from callbacks.environment import EnvironmentCapture
+from callbacks.epoch_lines import EpochLines
 from callbacks.evaluation_plots import EvaluationPlots
 from callbacks.git_state import git_state
 from callbacks.redaction import strip_credentials
@@ -24,6 +25,7 @@ __all__ = [
     "ArchitectureSummary",
     "DataDistribution",
     "EnvironmentCapture",
+    "EpochLines",
     "EvaluationPlots",
     "LearningCurves",
     "git_state",

@@ -40,3 +40,13 @@ def test_parsed_hyperparameters_are_plain_values_that_load_with_weights_only(tmp
     loaded = torch.load(path, weights_only=True)  # a PositiveInt left in would be refused here
     assert loaded["data"]["window"] == TINY["data.window"]
     assert plain({"a": [PositiveInt(2)]}) == {"a": [2]} and type(plain(PositiveInt(2))) is int
+
+
+def test_a_range_typed_value_dumps_as_a_plain_number():
+    """A value parsed under a range type that lands where a plain int is declared (a user net swapped in
+    with `--model.net.class_path`) must still dump: this failed with `RepresenterError` before."""
+    import yaml
+
+    from tradexp.ranges import LearningRate, PositiveInt
+
+    assert yaml.safe_load(yaml.safe_dump({"w": PositiveInt(8), "lr": LearningRate(0.5), "h": [PositiveInt(128)]})) == {"w": 8, "lr": 0.5, "h": [128]}

@@ -14,7 +14,7 @@ from typing import Any, Callable, Optional
 
 from tradexp.errors import TradexpError
 
-__all__ = ["TradexpCLI", "TrackingSettings", "main", "EXTRA_COMMANDS"]
+__all__ = ["TradexpCLI", "TrackingSettings", "main", "EXTRA_COMMANDS", "HELP_EXAMPLES", "TRAINING_COMMANDS", "version_text"]
 
 
 def __getattr__(name: str) -> Any:
@@ -34,7 +34,7 @@ _DESCRIPTIONS = {
     "config": "config diff RUN_A RUN_B",
     "reproduce": "re-run a run from its stored config and compare",
     "sync": "replay run data spooled while the tracking server was down",
-    "ui": "MLflow UI on the store (binds 127.0.0.1)",
+    "ui": "MLflow UI on the store (binds 127.0.0.1); --optuna adds optuna-dashboard",
     "register": "register a run's model (champion gated on significance)",
     "models": "registered models, versions, aliases and their evidence",
 }
@@ -52,6 +52,64 @@ EXTRA_COMMANDS: dict[str, str] = {
 }
 
 
+# `tradexp COMMAND --help` ends with these (a test checks every command has one).
+HELP_EXAMPLES: dict[str, tuple[str, ...]] = {
+    "fit": (
+        "tradexp fit --config configs/lstm.yaml --trainer.max_epochs 5",
+        "tradexp fit --config configs/gru.yaml --data.path prices.csv --model.lr 3e-4",
+        "tradexp fit --config configs/mlp.yaml --print_config",
+    ),
+    "validate": ("tradexp validate --config configs/lstm.yaml --ckpt_path lightning_logs/1/RUN_ID/checkpoints/last.ckpt",),
+    "test": ("tradexp test --config configs/lstm.yaml --ckpt_path lightning_logs/1/RUN_ID/checkpoints/last.ckpt",),
+    "predict": (
+        "tradexp predict --config configs/lstm.yaml --ckpt_path lightning_logs/1/RUN_ID/checkpoints/last.ckpt",
+        "tradexp predict --model models:/NAME@champion --data new.csv",
+    ),
+    "hpo": (
+        "tradexp hpo --config configs/hpo/mlp.yaml --n_trials 8 --trainer.max_epochs 3",
+        "tradexp hpo --config configs/hpo/lstm.yaml --workers 2   # run again to resume",
+    ),
+    "walkforward": ("tradexp walkforward --config configs/lstm.yaml --folds 4 --mode expanding --trainer.max_epochs 5",),
+    "report": (
+        "tradexp report run RUN_ID",
+        "tradexp report study lstm-study",
+        "tradexp report compare RUN_A RUN_B",
+    ),
+    "runs": ("tradexp runs --model lstm --where 'test/acc>0.52' --sort test/acc", "tradexp runs --reap"),
+    "config": ("tradexp config diff RUN_A RUN_B", "tradexp config show RUN_ID"),
+    "reproduce": ("tradexp reproduce RUN_ID", "tradexp reproduce RUN_ID --check"),
+    "sync": ("tradexp sync lightning_logs/spool/RUN_ID.jsonl",),
+    "ui": ("tradexp ui", "tradexp ui --optuna   # optuna-dashboard on the study storage too", "tradexp ui --port 5001"),
+    "register": ("tradexp register RUN_ID --name lstm-spy --alias champion",),
+    "models": ("tradexp models",),
+    "serve": ("tradexp serve --model models:/lstm-spy@champion --port 5002",),
+    "gc": ("tradexp gc --dry-run",),
+}
+TRAINING_COMMANDS = ("fit", "validate", "test", "predict")
+
+
+def version_text() -> str:
+    """`tradexp 0.1.0 (lightning 2.6.6, mlflow 3.17.2, optuna 5.0.0, torch 2.13.0+cpu, python 3.11.7)`."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    from tradexp import __version__
+
+    parts = []
+    for name in ("lightning", "mlflow", "optuna", "torch"):
+        try:
+            parts.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            parts.append(f"{name} not installed")
+    return f"tradexp {__version__} ({', '.join(parts)}, python {platform.python_version()})"
+
+
+def _print_examples(command: str) -> None:
+    examples = HELP_EXAMPLES.get(command)
+    if examples:
+        print("\nexamples:\n" + "\n".join(f"  {line}" for line in examples))
+
+
 def _print_help() -> None:
     lines = [
         "usage: tradexp COMMAND [options]",
@@ -65,7 +123,7 @@ def _print_help() -> None:
     if EXTRA_COMMANDS:
         lines += ["", "experiments (`tradexp COMMAND --help`):"]
         lines += [f"  {name:<13}{_DESCRIPTIONS.get(name, '')}" for name in EXTRA_COMMANDS]
-    lines += ["", "Start with: tradexp fit --config configs/lstm.yaml --trainer.max_epochs 2"]
+    lines += ["", "  --version    tradexp and library versions", "", "Start with: tradexp fit --config configs/lstm.yaml --trainer.max_epochs 2"]
     print("\n".join(lines))
 
 
@@ -96,11 +154,18 @@ def main(argv: Optional[list[str]] = None) -> int:
     if not args or args[0] in ("-h", "--help"):
         _print_help()
         return 0
+    if args[0] in ("-V", "--version"):
+        print(version_text())
+        return 0
+    asks_help = any(a in ("-h", "--help") for a in args[1:])
     try:
         if args[0] == "predict" and _names_logged_model(args[1:]):
             return int(_resolve("tradexp.lifecycle.commands:predict_main")(args[1:]) or 0)
         if args[0] in EXTRA_COMMANDS:
-            return int(_resolve(EXTRA_COMMANDS[args[0]])(args[1:]) or 0)
+            code = int(_resolve(EXTRA_COMMANDS[args[0]])(args[1:]) or 0)
+            if asks_help and code == 0:  # the command printed its options and returned (no SystemExit)
+                _print_examples(args[0])
+            return code
         from tradexp.lightning_cli import TradexpCLI
 
         TradexpCLI(args=args if argv is not None or debug else None)
@@ -111,6 +176,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"tradexp: error: {exc}", file=sys.stderr)
         return 2
     except SystemExit as exc:
+        if asks_help and exc.code in (0, None):  # argparse/jsonargparse printed the options: add the examples
+            sys.stdout.flush()
+            _print_examples(args[0])
+            return 0
         from lightning.pytorch.utilities.exceptions import SIGTERMException  # raised when the loop saw SIGTERM
 
         if not isinstance(exc, SIGTERMException):

@@ -9,16 +9,19 @@ from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
+from callbacks.epoch_lines import EpochLines
 from tradexp.callback_defaults import DEFAULT_CALLBACKS
+from tradexp.console import silence_known_noise
 from tradexp.config.parser import TradexpArgumentParser
 from tradexp.config.validation import validate_config
 from tradexp.data.datamodule import BarsDataModule
 from tradexp.errors import ConfigError, TradexpError
 from tradexp.models.module import TradingModule, net_name
 from tradexp.tracking.config_callback import LogConfigToRun
+from tradexp.tracking.description import RunDescription
 from tradexp.tracking.logger import TradexpLogger
 from tradexp.ranges import PositiveFloat
 from tradexp.tracking.naming import DEFAULT_EXPERIMENT_TEMPLATE, DEFAULT_RUN_TEMPLATE, RunType, Stage
@@ -118,6 +121,16 @@ class TrackingSettings:
     log_model: bool = True
 
 
+def _wants_epoch_lines(trainer_config: Any, callbacks: list) -> bool:
+    """One line per epoch instead of tqdm redraws when the output is not a terminal (a log file, CI),
+    unless the user chose: `trainer.enable_progress_bar` set, or a progress bar among their callbacks."""
+    if trainer_config.get("enable_progress_bar") is not None or any(isinstance(c, ProgressBar) for c in callbacks):
+        return False
+    if "ipykernel" in sys.modules:  # Jupyter: not a TTY, but it draws the bar in place
+        return False
+    return not (sys.stderr.isatty() and sys.stdout.isatty())
+
+
 class TradexpCLI(LightningCLI):
     """LightningCLI with tradexp's data/model wiring, MLflow tracking and test-after-fit."""
 
@@ -128,6 +141,7 @@ class TradexpCLI(LightningCLI):
         kwargs.setdefault("trainer_defaults", {"max_epochs": 20, "enable_autolog_hparams": False, "deterministic": True})
         kwargs.setdefault("parser_kwargs", {"parser_mode": "yaml"})
         kwargs.setdefault("parser_class", TradexpArgumentParser)
+        silence_known_noise()
         super().__init__(TradingModule, BarsDataModule, args=args, run=run, **kwargs)
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
@@ -189,6 +203,9 @@ class TradexpCLI(LightningCLI):
                 from tradexp.lifecycle.model_logging import LogTradexpModel
 
                 callbacks.append(LogTradexpModel())
+            callbacks.append(RunDescription())  # after RunReport: the description links the report
+        if _wants_epoch_lines(trainer_config, callbacks):
+            callbacks.append(EpochLines())
         kwargs["callbacks"] = callbacks
         return super().instantiate_trainer(**kwargs)
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import re
 import typing
+
+import yaml
 from typing import Any, Callable, Literal, Mapping, Optional, Union
 
 from jsonargparse.typing import (
@@ -185,3 +187,14 @@ def range_message(message: str) -> Optional[str]:
             path += f"[{classes[-1].rsplit('.', 1)[-1]}]"
         path += "".join(f".init_args.{key}" for key in keys[1:])
     return f"{path}: {value} received; {words}"
+
+
+def _represent_plain(dumper: "yaml.SafeDumper", value: Any) -> Any:
+    return dumper.represent_data(plain(value))
+
+
+# A range-typed value written where a plain `int`/`float` is declared (e.g. `--model.net.class_path` of a
+# user net whose `hidden_sizes: list[int]` received values parsed under a `list[PositiveInt]`) must still
+# dump as a number: jsonargparse writes configs with `yaml.safe_dump`, which knows only exact types.
+for _number_type in (ClosedUnitInterval, HalfOpenUnitInterval, LearningRate, NoTradeBand, NonNegativeFloat, NonNegativeInt, OpenUnitInterval, PositiveFloat, PositiveInt, Resamples):
+    yaml.SafeDumper.add_representer(_number_type, _represent_plain)

@@ -83,6 +83,11 @@ class FitResult:
     samples: dict[str, int] = field(default_factory=dict)
     trading: Any = None
 
+    def _repr_html_(self) -> str:  # Jupyter: run, headline table, report path
+        from tradexp.notebook import fit_result_html
+
+        return fit_result_html(self)
+
 
 def _sources(config: ConfigSources) -> list[Union[str, Mapping[str, Any]]]:
     if config is None:

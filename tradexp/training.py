@@ -5,11 +5,8 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import lightning.pytorch as pl
-from lightning.pytorch.loggers import MLFlowLogger
 
-from callbacks.redaction import strip_credentials
-
-__all__ = ["test_best_checkpoint", "print_fit_summary", "headline_metrics"]
+__all__ = ["test_best_checkpoint", "print_fit_summary"]
 
 
 def test_best_checkpoint(trainer: "pl.Trainer", model: "pl.LightningModule", datamodule: Any) -> Optional[list[dict]]:
@@ -25,32 +22,8 @@ def test_best_checkpoint(trainer: "pl.Trainer", model: "pl.LightningModule", dat
     return trainer.test(model, datamodule=datamodule, ckpt_path=ckpt_path, verbose=False)
 
 
-def headline_metrics(trainer: "pl.Trainer") -> dict[str, float]:
-    """The metrics a user looks at first: val/test loss and accuracy-like scores, as floats."""
-    keys = ("val/loss", "val/acc", "val/auroc", "val/dir_acc", "test/loss", "test/acc", "test/balanced_acc", "test/auroc", "test/mse", "test/dir_acc")
-    metrics = trainer.callback_metrics
-    return {k: float(metrics[k]) for k in keys if k in metrics}
-
-
 def print_fit_summary(trainer: "pl.Trainer") -> None:
-    """Print the run id, headline metrics and where to look (CLI and scripts only)."""
-    if not trainer.is_global_zero:
-        return
-    print()
-    for logger in trainer.loggers:
-        if isinstance(logger, MLFlowLogger):
-            spool = getattr(logger, "spool_path", None)
-            if spool is not None:  # the tracking server is down: asking it anything would fail
-                print(f"MLflow run: {logger.run_id}  NOT complete on {logger.tracking_uri} (server unreachable)")
-                print(f"  kept in:  {spool}   replay with: tradexp sync {spool}")
-                continue
-            experiment = logger.experiment.get_experiment(logger.experiment_id)
-            print(f"MLflow run: {logger.run_id}  (experiment {experiment.name!r})")
-            uri = strip_credentials(logger.experiment.tracking_uri)  # shown, so without a password
-            print(f"  store:    {uri}")
-            print(f"  look:     mlflow ui --backend-store-uri {uri}   then open http://127.0.0.1:5000")
-    for key, value in headline_metrics(trainer).items():
-        print(f"  {key:<18} {value:.4f}")
-    checkpoint = trainer.checkpoint_callback
-    if checkpoint is not None and getattr(checkpoint, "best_model_path", ""):
-        print(f"  best checkpoint:   {checkpoint.best_model_path}")
+    """Print the run, its scores and its headline (see `tradexp.console.print_fit_summary`)."""
+    from tradexp.console import print_fit_summary as _print
+
+    _print(trainer)

@@ -27,6 +27,8 @@ def test_reproduce_matches_the_test_metrics_and_links_the_new_run(store, capsys)
     assert new.info.experiment_id == old.info.experiment_id
     assert new.data.tags["tradexp.dataset.digest"] == old.data.tags["tradexp.dataset.digest"]
     assert new.data.tags["team"] == "alpha"  # the original's user tags come along
+    note = new.data.tags["mlflow.note.content"]  # the MLflow UI's description: what it is, then its headline
+    assert note.startswith(f"Reproduction of run {original}") and "| Sharpe after costs |" in note
     tested = {k: v for k, v in old.data.metrics.items() if k.startswith("test/")}
     assert tested and {k: new.data.metrics[k] for k in tested} == tested
 

@@ -65,7 +65,7 @@ CASES = [
     ("monitor-unknown", [*FIT, "--checkpoint.monitor=val/nope"], r"checkpoint\.monitor: 'val/nope' received; a metric a classification run logs: train/loss, val/loss"),
     ("class-path-unknown", [*FIT, "--model.net.class_path=tradexp.models.NopeNet"], r"Parser key \"model\.net\": Problem with given class_path 'tradexp\.models\.NopeNet'"),
     ("class-path-not-a-net", [*FIT, "--model.net.class_path=os.system"], r'Parser key "model\.net": Import path os\.system does not correspond to a subclass of Module'),
-    ("unknown-key", [*FIT, "--data.windw=8"], r"unrecognized arguments: --data\.windw=8"),
+    ("unknown-key", [*FIT, "--data.windw=8"], r"unknown key: --data\.windw \(did you mean --data\.window\?\)"),
     ("window-abc", [*FIT, "--data.window=abc"], r"data\.window: 'abc' received; a whole number >= 1"),
     ("config-missing", ["fit", "--config", "nope.yaml"], r"File does not exist: '.*nope\.yaml'"),
     ("config-yaml-syntax", ["fit", "--config", "broken.yaml"], r"Problems parsing config: while parsing a flow mapping"),

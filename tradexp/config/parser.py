@@ -20,6 +20,7 @@ from tradexp.ranges import range_message
 __all__ = ["TradexpArgumentParser", "one_line"]
 
 
+
 def one_line(message: str) -> str:
     """jsonargparse's multi-line parse error as one line: `Parser key "data.window": Expected ...`.
 
@@ -42,9 +43,21 @@ class TradexpArgumentParser(LightningArgumentParser):
     @override
     def error(self, message: str, ex: Optional[Exception] = None) -> NoReturn:
         debug = os.environ.get("JSONARGPARSE_DEBUG", "").lower() not in ("", "0", "false", "no")
+        parser = getattr(ex, "subcommand_parser", None) or self
+        message = self._name_unknown_keys(message, parser)
         if not self.exit_on_error or debug:
             super().error(message, ex)
-        parser = getattr(ex, "subcommand_parser", None) or self
         prog = re.sub(r"^\S*__main__\.py", "tradexp", parser.prog.replace(" [options]", ""))
         sys.stderr.write(f"tradexp: error: {one_line(message)}\n  (`{prog} --help` lists every option)\n")
         self.exit(2)
+
+    def _name_unknown_keys(self, message: str, parser: "LightningArgumentParser") -> str:
+        """Every unknown key (options and YAML), each with the nearest valid key; else `message` as is."""
+        from tradexp.config.unknown_keys import unknown_keys_message, valid_keys
+
+        args = list(getattr(self, "args", None) or [])
+        try:
+            better = unknown_keys_message(message, args, valid_keys(parser))
+        except Exception:  # noqa: BLE001 - the hint must never hide jsonargparse's own message
+            return message
+        return better or message

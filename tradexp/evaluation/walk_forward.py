@@ -27,6 +27,7 @@ import pandas as pd
 from mlflow.entities import Metric, Param
 
 from tradexp.config.overrides import Overrides, as_overrides, dotted_overrides, override_args
+from tradexp.console import describe_run, print_headline
 from tradexp.errors import ConfigError
 from tradexp.evaluation.backtest import Backtest
 from callbacks._run_output import jsonable
@@ -288,6 +289,7 @@ def _log_parent(parent: ParentRun, plan, mode, table, aggregate, pooled, equity,
             equity.to_csv(root / "evaluation" / "equity.csv", index=False)
         draw_folds(_get_folds_info(table.to_dict("records")), root / "plots" / "folds.png")
         client.log_artifacts(parent.run_id, str(root))
+    describe_run(client, parent.run_id, pooled, split="oos")  # the MLflow UI's description: pooled headline
 
 
 def main(argv: list[str]) -> int:
@@ -312,6 +314,7 @@ def main(argv: list[str]) -> int:
     if "oos/trading/sharpe" in result.pooled:
         print(f"pooled out-of-sample Sharpe {result.pooled['oos/trading/sharpe']:.3f}, accuracy p-value "
               f"{result.pooled.get('oos/significance/acc_pvalue', float('nan')):.3g}")
+    print_headline(result.pooled, run_id=result.parent_run_id, split="oos", title=f"Headline (all test blocks pooled, out of sample), parent run {result.parent_run_id}")
     if args.register and result.folds and result.folds[-1].run_id:
         from tradexp.lifecycle.commands import register_main
 

@@ -13,6 +13,7 @@ import argparse
 from typing import Any
 
 from tradexp.config.overrides import dotted_overrides
+from tradexp.console import print_study_headline
 from tradexp.hpo.study import StudyResult, run_study
 
 __all__ = ["main", "parse_args"]
@@ -85,6 +86,7 @@ def main(argv: list[str]) -> int:
         quiet=not args.verbose,
     )
     print(_format_result(result, result.summary.get("metric", "value")))
+    print_study_headline(result.tracking_uri, result.parent_run_id, result.retrain_run_id)
     if args.register and result.retrain_run_id:
         from tradexp.lifecycle.commands import register_main
 

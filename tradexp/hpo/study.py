@@ -21,6 +21,7 @@ from optuna.exceptions import ExperimentalWarning
 from optuna.trial import FrozenTrial, TrialState
 
 from callbacks.redaction import strip_credentials
+from tradexp.console import describe_study
 from tradexp.errors import ConfigError
 from tradexp.hpo.importances import log_importances
 from tradexp.hpo.objective import StudyContext, TrialFailed, TrialObjective, trial_overrides
@@ -51,6 +52,7 @@ class StudyResult:
     retrain_run_id: Optional[str] = None
     deflated_sharpe: Optional[float] = None
     summary: dict[str, Any] = field(default_factory=dict)
+    tracking_uri: Optional[str] = None  # the MLflow store of the parent and child runs
 
     @property
     def best_value(self) -> Optional[float]:
@@ -305,6 +307,8 @@ def run_study(
             context.study_name, rdb, settings.direction, build_sampler(settings.sampler), build_pruner(settings.pruner)
         )
         optuna.storages.fail_stale_trials(study)
+        if study.metric_names != [settings.metric]:  # optuna-dashboard labels the objective with it, not "Objective 0"
+            study.set_metric_names([settings.metric])
     parent = StudyRun.open(study, created, context.tracking_uri, context.experiment, parent_tags)
     context.parent_run_id = parent.run_id
     start_number = len(study.trials)
@@ -359,6 +363,7 @@ def _summarise(study: optuna.Study, settings: HpoSettings, context: StudyContext
         parent.client.set_tag(parent.run_id, "tradexp.hpo.best_retrain_run", str(retrain_run))
     log_importances(parent.client, parent.run_id, study)  # hpo/importances.json: the report reads them
     summary = parent.log_summary(study, settings, extra)
+    describe_study(parent.client, parent.run_id, summary, retrain_run)  # the MLflow UI's description: best child
     parent.end()
     return StudyResult(
         study_name=study.study_name,
@@ -371,4 +376,5 @@ def _summarise(study: optuna.Study, settings: HpoSettings, context: StudyContext
         retrain_run_id=retrain_run,
         deflated_sharpe=None if deflated is None else deflated["deflated_sharpe"],
         summary=summary,
+        tracking_uri=context.tracking_uri,
     )

@@ -252,7 +252,8 @@ def reproduce_run(
     new_id = fitted.run_id
     if new_id is not None:
         client.set_tag(new_id, REPRODUCES_TAG, run_id)
-        client.set_tag(new_id, "mlflow.note.content", f"Reproduction of run {run_id} ({run.info.run_name}).")
+        headline = client.get_run(new_id).data.tags.get("mlflow.note.content", "")  # RunDescription's headline: kept below
+        client.set_tag(new_id, "mlflow.note.content", f"Reproduction of run {run_id} ({run.info.run_name}).\n\n{headline}".strip())
         result.run_id = new_id
         result.metrics = metric_changes(run.data.metrics, client.get_run(new_id).data.metrics)
     return result

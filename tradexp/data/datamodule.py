@@ -135,7 +135,9 @@ class BarsDataModule(L.LightningDataModule):
         """Where the bars come from: the absolute file path, or `synthetic(seed=..)`."""
         if self.path:
             return str(Path(self.path).resolve())
-        return f"synthetic(seed={self.synthetic.seed}, n_bars={self.synthetic.n_bars}, signal={self.synthetic.signal_strength})"
+        m = self.synthetic
+        freq = "" if m.freq == "1D" else f", freq={m.freq}"
+        return f"synthetic(seed={m.seed}, n_bars={m.n_bars}, signal={m.signal_strength}{freq})"
 
     # -- Lightning hooks ----------------------------------------------------------------------
     def prepare_data(self) -> None:

@@ -28,12 +28,13 @@ def test_a_million_daily_bars_is_refused_with_the_fix_named() -> None:
         SyntheticMarket(n_bars=1_000_000)
 
 
-def test_a_million_minute_bars_are_generated_quickly() -> None:
+@pytest.mark.slow
+def test_a_million_minute_bars_are_generated() -> None:
     start = time.perf_counter()
     bars = synthetic_bars(SyntheticMarket(n_bars=1_000_000, freq="1min"))
     elapsed = time.perf_counter() - start
     assert len(bars) == 1_000_000 and bars.index[1] - bars.index[0] == pd.Timedelta("1min")
-    assert elapsed < 10.0  # < 2 s on a quiet machine; generous for a loaded CI box
+    assert elapsed < 60.0  # ~1 s quiet; the < 2 s target is scripts/bench_data.py's, not a test's
 
 
 @pytest.mark.parametrize("freq", ["7x", "25h", "7min", "0min"])

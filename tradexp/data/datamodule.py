@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from torch.utils.data import DataLoader
 
-from tradexp.data.features import DEFAULT_FEATURES, compute_features, extra_columns, feature_warmup, parse_feature
+from tradexp.data.features import DEFAULT_FEATURES, compute_feature, extra_columns, feature_warmup, parse_feature
 from tradexp.data.labels import Task, forward_log_returns, make_labels
 from tradexp.data.loading import bars_digest, load_bars
 from tradexp.data.scalers import Scaler, ScalerKind, fit_scaler
@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 class SplitData(dict):
     """What one split holds, for callbacks and evaluation (the `describe()` protocol).
 
-    Keys: `features` raw (unscaled) features at the window ends (S, F); `targets` (S,);
+    Keys: `features` raw (unscaled) features at the window ends, float32 (S, F) (the datamodule
+    keeps only the scaled float32 matrix; this is its inverse); `targets` (S,);
     `forward_returns` forward log returns over the horizon (S,); `timestamps` (S,) datetime64.
     """
 
@@ -165,17 +166,13 @@ class BarsDataModule(L.LightningDataModule):
             f"{warmup} warm-up bars of the features removed; window {self.window} + horizon {self.horizon} "
             f"+ 2 embargoes + 20 samples",
         )
-        feature_frame = compute_features(bars, self.features).iloc[warmup:]
-        if feature_frame.isna().any().any():
-            first_bad = feature_frame.index[feature_frame.isna().any(axis=1).to_numpy()][0]
-            raise ValueError(f"features undefined at {first_bad} after the warm-up; check the lookbacks in `data.features`")
         close = bars["close"].to_numpy()[warmup:]
-        self.timestamps = feature_frame.index
-        self.raw_features = feature_frame.to_numpy(dtype="float64")  # (N, F)
+        self.timestamps = bars.index[warmup:]
+        n_rows = len(self.timestamps)
         self.forward_returns = forward_log_returns(close, self.horizon)  # (N,)
         self.targets, usable = make_labels(self.forward_returns, self.task, self.dead_zone)
         self.splits = chronological_split(
-            len(feature_frame),
+            n_rows,
             self.window,
             self.horizon,
             hp.val_fraction,
@@ -190,10 +187,10 @@ class BarsDataModule(L.LightningDataModule):
         )
         # The scaler sees exactly the rows the training windows read: none after the last train window end.
         first_row, last_row = max(int(self.splits.train[0]) - self.window + 1, 0), int(self.splits.train[-1])
-        self.scaler = fit_scaler(self.raw_features, self.scaler_kind, first_row, last_row)
-        scaled = self.scaler.transform(self.raw_features)  # (N, F) float32, the only full copy
+        self.scaler, scaled = self._scaled_features(bars, warmup, first_row, last_row)
         for name, positions in self.splits.items():
             self._datasets[name] = WindowDataset(scaled, self.targets, positions, self.window)
+        self.scaled_features = scaled
         log.info(
             "data %s: %d bars, %d features, train/val/test = %d/%d/%d samples, embargo %d bars",
             self.dataset_name,
@@ -204,6 +201,33 @@ class BarsDataModule(L.LightningDataModule):
             len(self.splits.test),
             self.splits.embargo,
         )
+
+    def _scaled_features(self, bars: pd.DataFrame, warmup: int, first_row: int, last_row: int) -> tuple[Scaler, np.ndarray]:
+        """Compute, check and scale one feature column at a time into the one float32 (N, F) matrix.
+
+        The only full copy of the features the datamodule keeps: a float64 column (N,) is computed,
+        its scaler statistics taken from the training rows, and it is written scaled into place, so
+        no float64 (N, F) matrix or feature frame ever exists (1M bars x 32 features: 128 MB in all
+        rather than ~640 MB at the peak).
+        """
+        scaled = np.empty((len(bars) - warmup, self.n_features), dtype="float32")  # (N, F)
+        centers, spreads, first_bad = [], [], None
+        for j, name in enumerate(self.features):
+            column = compute_feature(bars, name).to_numpy(dtype="float64")[warmup:, None]  # (N, 1)
+            bad = np.flatnonzero(np.isnan(column[:, 0]))
+            if len(bad) and (first_bad is None or bad[0] < first_bad[0]):
+                first_bad = (int(bad[0]), name)
+            fitted = fit_scaler(column, self.scaler_kind, first_row, last_row)
+            scaled[:, j] = fitted.transform(column)[:, 0]
+            centers.append(fitted.center)
+            spreads.append(fitted.scale)
+        if first_bad is not None:
+            raise ValueError(
+                f"features undefined at {self.timestamps[first_bad[0]]} (`{first_bad[1]}`) after the warm-up; "
+                "check the lookbacks in `data.features`"
+            )
+        scaler = Scaler(self.scaler_kind, np.concatenate(centers), np.concatenate(spreads), (first_row, last_row))
+        return scaler, scaled
 
     def _loader(self, name: str, shuffle: bool) -> DataLoader:
         if not self._datasets:
@@ -239,7 +263,7 @@ class BarsDataModule(L.LightningDataModule):
         """Raw features, targets, forward returns and timestamps of one split's samples."""
         positions = getattr(self.splits, name)
         return SplitData(
-            features=self.raw_features[positions],
+            features=self.scaler.inverse_transform(self.scaled_features[positions]),  # (S, F) float32, unscaled
             targets=self.targets[positions],
             forward_returns=self.forward_returns[positions],
             timestamps=self.timestamps[positions].to_numpy(),

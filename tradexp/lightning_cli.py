@@ -13,6 +13,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from tradexp.callback_defaults import DEFAULT_CALLBACKS
+from tradexp.checkpoint_io import with_background_checkpointing
 from tradexp.config.parser import TradexpArgumentParser
 from tradexp.config.validation import validate_config
 from tradexp.data.datamodule import BarsDataModule
@@ -169,6 +170,8 @@ class TradexpCLI(LightningCLI):
             )
             callbacks.append(RunRecorder(tags=tags))
         kwargs["callbacks"] = callbacks
+        if trainer_config.get("enable_checkpointing") is not False:  # last.ckpt / best written off the loop
+            kwargs = with_background_checkpointing(kwargs, trainer_config.get("plugins"))
         return super().instantiate_trainer(**kwargs)
 
     def _run_to_resume(self, experiment: str, tracking_uri: Optional[str]) -> Optional[str]:

@@ -41,10 +41,10 @@ def main() -> int:
     parser.add_argument("--n-bars", type=int, default=1_000_000)
     parser.add_argument("--window", type=int, default=128)
     parser.add_argument("--model", default="mlp", choices=("mlp", "lstm", "gru", "cnn_lstm"))
-    parser.add_argument("--quick", action="store_true", help="100k bars")
+    parser.add_argument("--quick", action="store_true", help="30k bars (the smoke test; the target is for 1M)")
     args = parser.parse_args()
     if args.quick:
-        args.n_bars = 100_000
+        args.n_bars = 30_000
     assert len(FEATURES_32) == 32 and len(set(FEATURES_32)) == 32
     with tempfile.TemporaryDirectory() as work:
         config = Path(work, "memory.yaml")

@@ -19,7 +19,7 @@ def test_bench_quick_runs_every_benchmark_and_prints_verdicts(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
-    for name in ("training", "tracking", "windows", "callbacks", "hpo", "reports", "startup"):
+    for name in ("data", "training", "memory", "tracking", "windows", "callbacks", "hpo", "reports", "startup"):
         assert f"=== {name}" in out, name
     assert "exited with" not in out, out[-3000:]  # no benchmark crashed
     verdicts = out.split("=== verdicts", 1)[1]

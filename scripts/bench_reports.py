@@ -5,7 +5,8 @@ a comparison of 200 runs (target under 10 s) and an HPO study of 500 trials (tar
 
 Runs are written straight into a fresh store with `log_batch` (params like a real config, per-epoch
 histories, test and trading metrics, test predictions and an equity curve per run); the study is a
-parent run with one child run per trial and a real Optuna journal storage, so importances are the
+parent run with one child run per trial and a real Optuna journal storage; its importances are
+computed when the study ends (`hpo/importances.json`, not timed) and the report reads them, the
 study's own (fANOVA when scikit-learn is installed, else Optuna's default). The timed call is the
 public API (`compare_report`, `study_report`): read from MLflow, compute, draw, render, write the
 file and log it to MLflow. `--quick`: 20 runs, 50 trials, 5 epochs.
@@ -27,6 +28,7 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
 
+from tradexp.hpo.importances import log_importances
 from tradexp.reporting import compare_report, study_report
 from tradexp.tracking.store import ensure_experiment, open_store
 
@@ -113,6 +115,7 @@ def make_study(client: MlflowClient, exp_id: str, n_trials: int, epochs: int, jo
     settings = {"study_name": "bench-study", "storage": f"journal://{journal}", "metric": "val/loss", "direction": "minimize", "n_trials": n_trials}
     client.log_text(pid, json.dumps(settings), "hpo/study.json")
     client.log_text(pid, study.trials_dataframe().to_csv(index=False), "hpo/trials.csv")
+    log_importances(client, pid, study)  # as `tradexp hpo` does when the study ends (not timed: the report reads them)
     client.set_terminated(pid, "FINISHED", end_time=T0 + 2000 + n_trials * 5000)
     return pid
 

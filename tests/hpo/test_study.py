@@ -1,5 +1,7 @@
 """`tradexp hpo` end to end on real stores: parent and nested child runs, pruning, resume, workers, retrain."""
 
+import json
+
 import optuna
 import pytest
 from mlflow import MlflowClient
@@ -8,6 +10,7 @@ from tests.hpo.conftest import HPO_CONFIGS, TRIAL, study_runs, write_hpo_config
 from tradexp.api import override_args
 from tradexp.cli import main
 from tradexp.hpo import run_study
+from tradexp.hpo.importances import study_importances
 
 
 def _trials(tmp_path, name):
@@ -32,7 +35,9 @@ def test_mlp_study_leaves_parent_with_nested_trials_and_the_same_command_continu
     assert {"plots/optimization_history.png", "plots/intermediate_values.png", "plots/param_importances.png",
             "plots/parallel_coordinate.png", "plots/slice.png"} <= plots
     hpo = {a.path for a in client.list_artifacts(parent.info.run_id, "hpo")}
-    assert hpo == {"hpo/trials.csv", "hpo/study.json", "hpo/search_space.json"}
+    assert hpo == {"hpo/trials.csv", "hpo/study.json", "hpo/search_space.json", "hpo/importances.json"}
+    stored = json.loads(client.download_artifacts(parent.info.run_id, "hpo/importances.json", str(tmp_path)) and (tmp_path / "importances.json").read_text())
+    assert stored["importances"] == study_importances(optuna.load_study(study_name="hpo-mlp", storage=f"sqlite:///{tmp_path / 'optuna.db'}"))["importances"]
     best = min((t for t in _trials(tmp_path, "hpo-mlp") if t.state.name == "COMPLETE"), key=lambda t: t.value)
     assert f"Best trial {best.number}: val/loss = {best.value:.6g}" in out
     assert "Study 'hpo-mlp': 8 trials tried in total" in out

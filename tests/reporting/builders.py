@@ -12,6 +12,7 @@ import optuna
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
 
+from tradexp.hpo.importances import log_importances
 from tradexp.tracking.store import ensure_experiment
 
 SEARCH_SPACE = {
@@ -109,6 +110,8 @@ def make_study(
     client.log_text(pid, json.dumps(settings, indent=2), "hpo/study.json")
     client.log_text(pid, json.dumps(SEARCH_SPACE, indent=2), "hpo/search_space.json")
     client.log_text(pid, study.trials_dataframe().to_csv(index=False), "hpo/trials.csv")
+    if storage:  # as `tradexp hpo` does when a study ends (an in-memory study gets no importances file)
+        log_importances(client, pid, study)
     client.log_batch(pid, metrics=[Metric("best_value", study.best_value, T0, 0), Metric("n_trials", float(n_trials), T0, 0)])
     client.set_terminated(pid, "FINISHED", end_time=T0 + 2000 + n_trials * 10_000)
     return pid, study

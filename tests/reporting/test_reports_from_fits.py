@@ -11,6 +11,7 @@ from typing import Iterator
 import numpy as np
 from matplotlib.figure import Figure
 import pytest
+from markupsafe import escape
 from mlflow import MlflowClient
 
 from tests.conftest import CONFIGS, TINY
@@ -18,7 +19,9 @@ from tests.reporting.conftest import XSS_NAME, XSS_PARAM, check_clean, check_sor
 from tradexp.api import fit, override_args
 from tradexp.cli import main
 from tradexp.reporting import RunReport
-from tradexp.reporting.render import fmt_value
+from tradexp.evaluation.headline import headline_info
+from tradexp.reporting.markup import fmt_value
+from tradexp.reporting.run_page import verdict_line
 
 pytestmark = pytest.mark.slow
 
@@ -111,7 +114,10 @@ def test_report_run_command_matches_what_mlflow_holds(fits, capsys):
     assert f'<td>val/loss</td><td class="num" data-v="{last_val_loss!r}">' in html
     for key in ("train_start", "val_start", "test_end"):
         assert run.data.tags[f"tradexp.split.{key}"] in html
-    assert "hidden_size: 8" in html and 'alt="learning curves"' in html
+    assert "hidden_size: 8" in html and 'aria-label="learning curves: loss"' in html  # an interactive chart
+    assert html.count('aria-label="learning curves: loss"') == 1 and 'alt="plots/learning_curves.png"' not in html  # drawn once
+    assert html.index('id="verdict"') < html.index('id="summary"')  # the answer first, from the one headline definition
+    assert escape(verdict_line(headline_info(run.data.metrics))) in html
     if "test/trading/sharpe" in run.data.metrics:  # trading evaluation landed: its numbers are shown
         assert f'<td>sharpe</td><td class="num" data-v="{run.data.metrics["test/trading/sharpe"]!r}">' in html
     assert "report/run_report.html" in {a.path for a in client.list_artifacts(fits.lstm_a, "report")}
@@ -132,6 +138,9 @@ def test_report_compare_by_ids_creates_a_comparison_run_with_seed_spread(fits, c
     mean, std = float(np.mean(accs)), float(np.std(accs, ddof=1))
     assert f'<td>test/acc</td><td class="num" data-v="2.0">2</td><td class="num" data-v="{mean!r}">' in html
     assert f'data-v="{std!r}"' in html
+    if all("test/trading/sharpe" in r.data.metrics for r in runs):  # who wins, tested on the common test bars
+        assert html.index('id="verdict"') < html.index('id="runs-and-metrics"')
+        assert "Sharpe after costs" in html and "common test bars" in html
     (comparison,) = client.search_runs([runs[0].info.experiment_id], "tags.`tradexp.type` = 'comparison'")
     assert comparison.data.tags["tradexp.compared_runs"] == ",".join(ids)
     assert comparison.info.status == "FINISHED"
@@ -164,8 +173,8 @@ def test_markup_in_names_params_and_file_names_is_escaped(fits):
     html = out.read_text()
     assert "<script>alert(1)" not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;" in html  # the param and the plot's file name
-    assert re.search(r'<figcaption>plots/&quot;&gt;&lt;img src=x onerror=alert\(1\)&gt;\.png</figcaption>', html)
+    assert escape(XSS_PARAM) in html  # the param and the plot's file name: `&#34;&gt;&lt;img src=x ...&gt;`
+    assert f"<figcaption>plots/{escape(XSS_PARAM)}.png</figcaption>" in html
 
 
 def test_run_and_comparison_reports_in_chromium(fits, tmp_path, report_browser):

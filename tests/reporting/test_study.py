@@ -7,16 +7,19 @@ import shutil
 from dataclasses import dataclass
 from typing import Iterator
 
+import numpy as np
 import optuna
 import pytest
+from markupsafe import escape
 from mlflow import MlflowClient
 
 from tests.reporting.builders import make_study
 from tests.reporting.conftest import XSS_NAME, XSS_PARAM, check_clean, check_sorting, column_values
 from tradexp.cli import main
-from tradexp.reporting import collect_study, study_report
-from tradexp.reporting.render import fmt_value
-from tradexp.reporting.study_sections import history_info, pruning_info, simple_importances, trials_frame
+from tradexp.hpo.importances import study_importances
+from tradexp.reporting import build_study_html, collect_study, study_report
+from tradexp.reporting.markup import fmt_value
+from tradexp.reporting.study_info import history_info, pruning_info, simple_importances, trials_frame
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -70,10 +73,14 @@ def test_report_study_command_writes_logs_and_matches_optuna(study, tmp_path, ca
     for (number, state, value), trial in zip(rows, optuna_study.trials):
         assert int(float(number)) == trial.number and state == trial.state.name
         assert float(value) == trial.value
+    # the verdict card leads: best trial and its distance from the median completed trial
+    complete = [t.value for t in optuna_study.trials if t.state.name == "COMPLETE"]
+    assert html.index('id="verdict"') < html.index('id="study"')
+    assert f"Best trial {best.number}: val/loss {fmt_value(best.value)}, median trial {fmt_value(float(np.median(complete)))}" in html
     # counts per state and the method of importances
     states = [t.state.name for t in optuna_study.trials]
     assert f"<th>trials PRUNED</th><td class=\"num\" data-v=\"{float(states.count('PRUNED'))!r}\">" in html
-    assert "from the study&#x27;s storage" in html
+    assert "from the study&#39;s storage" in html
     assert "Parallel coordinates" in html and 'alt="parallel coordinates"' in html
     # logged into the parent run
     assert "report/study_report.html" in {a.path for a in client.list_artifacts(parent_id, "report")}
@@ -123,7 +130,7 @@ def test_study_report_in_chromium_sorts_filters_and_runs_no_injected_markup(stud
     out = study_report(XSS_NAME, tmp_path / "study.html", client=client)
     html = out.read_text()
     assert "<script>alert(1)" not in html and "<img src=x" not in html
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and escape(XSS_PARAM) in html
     opened = report_browser.open(out, tmp_path / "study_report.png")
     page = opened.page
     check_sorting(page, "#trial-table", 2)  # value column
@@ -135,6 +142,15 @@ def test_study_report_in_chromium_sorts_filters_and_runs_no_injected_markup(stud
     assert len(column_values(page, "#trial-table", 0)) == 1
     assert page.locator('.row-count[data-table="trial-table"]').inner_text() == "1 of 10 rows"
     assert page.title().startswith("Study <script>")  # shown as text, not run
+    history = page.locator('.chart[aria-label="optimisation history"]')  # interactive: hover names the trial
+    history.scroll_into_view_if_needed()
+    number, value, x, y = history.evaluate(
+        """d => { const t = d._fullData[0], L = d._fullLayout, box = d.getBoundingClientRect();
+            return [t.x[0], t.y[0], box.left + L.xaxis._offset + L.xaxis.l2p(t.x[0]), box.top + L.yaxis._offset + L.yaxis.l2p(t.y[0])]; }"""
+    )
+    page.mouse.move(x, y)
+    page.wait_for_selector('.chart[aria-label="optimisation history"] .hoverlayer text', timeout=5000)
+    assert f"trial {number}: {value:.4f}" in history.locator(".hoverlayer").text_content()
     check_clean(opened)
     page.close()
 
@@ -144,7 +160,7 @@ def test_conditional_params_absent_in_some_trials():
     import numpy as np
     import pandas as pd
 
-    from tradexp.reporting.study_sections import parallel_info
+    from tradexp.reporting.study_info import parallel_info
 
     frame = pd.DataFrame({
         "number": [0, 1, 2, 3, 4],
@@ -158,3 +174,33 @@ def test_conditional_params_absent_in_some_trials():
     assert (-0.08, "(absent)") in info.tick_labels[0] and (0.0, "(absent)") in info.tick_labels[1]
     importances = simple_importances(frame, ["width2", "act"])
     assert set(importances) == {"width2", "act"} and sum(importances.values()) == pytest.approx(1.0)
+
+
+def test_report_reads_the_importances_stored_when_the_study_ended_and_draws_each_figure_once(study, tmp_path):
+    """The report shows `hpo/importances.json` (Optuna's fANOVA of the finished study) without the
+    storage; of Optuna's own figures on the parent run, only those the report does not draw appear."""
+    client, parent_id, optuna_study = study
+    stored = study_importances(optuna_study)
+    assert client.download_artifacts(parent_id, "hpo/importances.json", str(tmp_path))
+    png = _png()
+    for name in ("optimization_history", "slice"):
+        (tmp_path / f"{name}.png").write_bytes(png)
+        client.log_artifact(parent_id, str(tmp_path / f"{name}.png"), "plots")
+    data = collect_study(client, parent_id)
+    data.settings = {**data.settings, "storage": "sqlite:////nonexistent/optuna.db"}  # nothing is recomputed from it
+    html = build_study_html(data)
+    for param, value in stored["importances"].items():
+        assert f'<td>{param}</td><td class="num" data-v="{value!r}">' in html
+    assert html.count('aria-label="optimisation history"') == 1 and 'alt="plots/optimization_history.png"' not in html
+    assert 'alt="plots/slice.png"' in html
+
+
+def _png() -> bytes:
+    from matplotlib.figure import Figure
+    import io
+
+    buf = io.BytesIO()
+    fig = Figure(figsize=(1, 1))
+    fig.subplots().plot([0, 1], [0, 1])
+    fig.savefig(buf, format="png")
+    return buf.getvalue()

@@ -17,10 +17,14 @@ from __future__ import annotations
 import math
 from typing import Mapping, NamedTuple, Optional
 
-__all__ = ["Headline", "headline_info", "MIN_TEST_SAMPLES", "MIN_TEST_YEARS"]
+__all__ = ["Headline", "headline_info", "typical_cost_bps", "MIN_TEST_SAMPLES", "MIN_TEST_YEARS"]
 
 MIN_TEST_SAMPLES = 250  # fewer non-overlapping test steps than this: the evidence is thin
 MIN_TEST_YEARS = 1.0  # a test period shorter than this: one market regime at most
+# The lowest cost per unit of turnover that is realistic, by what the bar calendar says the market is:
+# ~252 daily bars a year trade on exchange days (equities, ETFs, futures: commission + half spread
+# >= ~1 bp on the most liquid names); ~365 trade every day (crypto: exchange fees alone are 2-10 bp).
+_TYPICAL_COSTS = ((240.0, 262.0, "equities (daily bars on exchange days)", 1.0), (350.0, 370.0, "crypto (daily bars on every calendar day)", 5.0))
 
 
 class Headline(NamedTuple):
@@ -50,13 +54,30 @@ def _get(metrics: Mapping[str, float], key: str) -> Optional[float]:
     return value if math.isfinite(value) else None
 
 
-def headline_info(metrics: Mapping[str, float], split: str = "test", alpha: float = 0.05) -> Headline:
+def typical_cost_bps(bars_per_year: Optional[float]) -> Optional[tuple[str, float]]:
+    """(market the bar calendar points to, lowest realistic cost in bp), or None when it cannot be told."""
+    if bars_per_year is None or not math.isfinite(bars_per_year):
+        return None
+    return next(((market, cost) for low, high, market, cost in _TYPICAL_COSTS if low <= bars_per_year <= high), None)
+
+
+def headline_info(
+    metrics: Mapping[str, float],
+    split: str = "test",
+    alpha: float = 0.05,
+    *,
+    cost_bps: Optional[float] = None,
+    bars_per_year: Optional[float] = None,
+) -> Headline:
     """The headline of a run from its metrics (`<split>/trading/*`, `<split>/baseline/*`, `<split>/significance/*`).
 
     Args:
         metrics: Metric name -> value, as logged by `TradingEvaluation` (MLflow's `run.data.metrics`).
         split: `test` (the held-out split) or `val`.
         alpha: Level of the verdict.
+        cost_bps: The backtest's cost per unit of turnover (`evaluation/trading.json` settings), if known.
+        bars_per_year: Bars per year of the data (`evaluation/trading.json` annualisation), if known;
+            with `cost_bps`, a cost below what the market charges is a warning.
 
     Returns:
         Headline: the numbers, the verdict and plain warnings when the evidence is thin.
@@ -79,6 +100,9 @@ def headline_info(metrics: Mapping[str, float], split: str = "test", alpha: floa
         warnings.append(f"the Sharpe interval ({ci_low:.2f}, {ci_high:.2f}) spans zero")
     if years is not None and years < MIN_TEST_YEARS:
         warnings.append(f"the test period covers {years:.2f} years of bars (less than {MIN_TEST_YEARS:g})")
+    market = typical_cost_bps(bars_per_year)
+    if cost_bps is not None and market is not None and cost_bps < market[1]:
+        warnings.append(f"cost_bps {cost_bps:g} is below typical fees for {market[0]}, about {market[1]:g} bp or more: the Sharpe after costs is optimistic")
     return Headline(
         split=split,
         sharpe=sharpe,

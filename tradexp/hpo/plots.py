@@ -17,6 +17,8 @@ import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial
 
+from tradexp.hpo.importances import importance_evaluator
+
 __all__ = ["trials_table", "save_study_plots", "STUDY_PLOTS"]
 
 log = logging.getLogger(__name__)
@@ -65,7 +67,7 @@ def _plots() -> dict[str, Callable[[optuna.Study], Any]]:
 
     return {
         "optimization_history": ovm.plot_optimization_history,
-        "param_importances": ovm.plot_param_importances,
+        "param_importances": lambda study: ovm.plot_param_importances(study, evaluator=importance_evaluator()[0]),  # as hpo/importances.json
         "parallel_coordinate": ovm.plot_parallel_coordinate,
         "slice": ovm.plot_slice,
         "intermediate_values": ovm.plot_intermediate_values,

@@ -22,6 +22,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from callbacks.git_state import git_state, strip_credentials
 from tradexp.errors import ConfigError
+from tradexp.hpo.importances import log_importances
 from tradexp.hpo.objective import StudyContext, TrialFailed, TrialObjective, trial_overrides
 from tradexp.hpo.parent import StudyRun, reconcile_child_runs
 from tradexp.hpo.selection import deflated_sharpe_of_best
@@ -367,6 +368,7 @@ def _summarise(study: optuna.Study, settings: HpoSettings, context: StudyContext
             extra["best_test_value"] = float(test_value)
         extra["best_retrain_run_id"] = retrain_run
         parent.client.set_tag(parent.run_id, "tradexp.hpo.best_retrain_run", str(retrain_run))
+    log_importances(parent.client, parent.run_id, study)  # hpo/importances.json: the report reads them
     summary = parent.log_summary(study, settings, extra)
     parent.end("FINISHED")
     return StudyResult(

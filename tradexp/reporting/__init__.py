@@ -4,14 +4,25 @@
     run_report(run_id)                                   # -> Path of the HTML, also logged to the run
     study_report("lstm-study")                           # logged to the study's parent run
     compare_report(experiment="tradexp/development/synthetic", top=5, metric="test/acc")
+
+Modules by role, in the order a report is made:
+    read_runs, read_study        read MLflow (and the study's files) into plain dataclasses
+    run_info, study_info         the numbers, as `*_info` NamedTuples from pure functions
+    figures                      draws those NamedTuples (PNG)
+    markup + templates/          HTML building blocks and the page skeleton (Jinja2, autoescape on)
+    run_page, study_page,        the three pages (pure: collected data in, HTML out)
+    comparison_page
+    publish                      the entry points: read -> page -> `publish` (file + the run's report/)
+    callback                     `RunReport`: the run report at the end of every fit
 """
 
 from tradexp.reporting.callback import RunReport
-from tradexp.reporting.collect import ReportError, RunData, collect_run, collect_runs, select_runs
-from tradexp.reporting.comparison import build_comparison_html, compare_report
-from tradexp.reporting.study import build_study_html, study_report
-from tradexp.reporting.study_data import StudyData, collect_study
-from tradexp.reporting.training import build_run_html, run_report
+from tradexp.reporting.comparison_page import build_comparison_html
+from tradexp.reporting.publish import compare_report, publish, run_report, study_report
+from tradexp.reporting.read_runs import ReportError, RunData, collect_run, collect_runs, select_runs
+from tradexp.reporting.read_study import StudyData, collect_study
+from tradexp.reporting.run_page import build_run_html
+from tradexp.reporting.study_page import build_study_html
 
 __all__ = [
     "RunReport",
@@ -25,6 +36,7 @@ __all__ = [
     "build_run_html",
     "build_study_html",
     "build_comparison_html",
+    "publish",
     "run_report",
     "study_report",
     "compare_report",

@@ -8,9 +8,11 @@ ever slipped past escaping.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
+from importlib import resources
 
-__all__ = ["REPORT_CSS", "REPORT_JS", "content_security_policy"]
+__all__ = ["REPORT_CSS", "REPORT_JS", "content_security_policy", "script_hash", "plotly_js"]
 
 REPORT_CSS = """
 :root { --fg:#1d2330; --muted:#5b6473; --line:#d9dee7; --bg:#ffffff; --panel:#f5f7fa; --accent:#1f5fbf;
@@ -72,6 +74,13 @@ figcaption { color:var(--muted); font-size:12px; word-break:break-all; }
 .tabs .tab-panel[hidden] { display:none; }
 .badges span { display:inline-block; background:var(--panel); border:1px solid var(--line); border-radius:10px;
   padding:1px 8px; margin:2px 4px 2px 0; font-size:12px; }
+.verdict { border:1px solid var(--line); border-left:6px solid var(--muted); border-radius:6px; padding:8px 14px; margin:6px 0; }
+.verdict-good { border-left-color:var(--ok); } .verdict-bad { border-left-color:var(--bad); } .verdict-neutral { border-left-color:var(--warn); }
+.verdict-line { font-size:16px; font-weight:600; margin:4px 0 8px; }
+ul.warnings { margin:6px 0; padding-left:20px; color:var(--warn); }
+.chart { width:100%; min-height:280px; }
+.chart-grid { display:grid; grid-template-columns:repeat(auto-fit, minmax(460px, 1fr)); gap:8px 16px; }
+.chart-cell { min-width:0; }
 @media (max-width: 900px) { .grid figure { max-width:100%; } main, header.report, nav.toc { padding-left:12px; padding-right:12px; } }
 @media print {
   nav.toc, .table-tools, .tabs .tab-buttons { display:none !important; }
@@ -82,7 +91,9 @@ figcaption { color:var(--muted); font-size:12px; word-break:break-all; }
   .tabs .tab-panel, .tabs .tab-panel[hidden] { display:block !important; }
   .scroll { max-height:none; overflow:visible; border:none; }
   pre { max-height:none; white-space:pre-wrap; word-break:break-all; }
-  figure { page-break-inside:avoid; }
+  figure, .chart { page-break-inside:avoid; break-inside:avoid; }
+  .chart-grid { display:block; }
+  .modebar-container { display:none !important; }
   th { position:static; }
   tr { page-break-inside:avoid; }
 }
@@ -154,6 +165,22 @@ REPORT_JS = """
   function setAllDetails(open) {
     Array.prototype.forEach.call(document.querySelectorAll("details"), function (d) { d.open = open; });
   }
+  function drawCharts() {
+    var drawn = [];
+    if (!window.Plotly) { return drawn; }
+    Array.prototype.forEach.call(document.querySelectorAll("script[data-chart]"), function (data) {
+      var div = document.getElementById(data.getAttribute("data-chart"));
+      var spec = JSON.parse(data.textContent);
+      drawn.push(window.Plotly.newPlot(div, spec.data, spec.layout, {responsive: true, displaylogo: false}));
+    });
+    return drawn;
+  }
+  function resizeCharts(root) {
+    if (!window.Plotly) { return; }
+    Array.prototype.forEach.call(root.querySelectorAll(".chart.js-plotly-plot"), function (div) {
+      window.Plotly.Plots.resize(div);
+    });
+  }
   document.addEventListener("DOMContentLoaded", function () {
     Array.prototype.forEach.call(document.querySelectorAll("table.sortable thead th"), function (th) {
       th.addEventListener("click", function () { sortBy(th); });
@@ -168,17 +195,34 @@ REPORT_JS = """
     var expand = document.getElementById("expand-all"), collapse = document.getElementById("collapse-all");
     if (expand) { expand.addEventListener("click", function () { setAllDetails(true); }); }
     if (collapse) { collapse.addEventListener("click", function () { setAllDetails(false); }); }
-    document.body.setAttribute("data-ready", "true");
+    Array.prototype.forEach.call(document.querySelectorAll("details"), function (d) {
+      d.addEventListener("toggle", function () { if (d.open) { resizeCharts(d); } });
+    });
+    Promise.all(drawCharts()).then(function () { document.body.setAttribute("data-ready", "true"); });
   });
-  window.addEventListener("beforeprint", function () { setAllDetails(true); });
+  window.addEventListener("beforeprint", function () { setAllDetails(true); resizeCharts(document); });
 })();
 """
 
 
-def content_security_policy(script: str = REPORT_JS) -> str:
-    """CSP for a report: nothing may be fetched; only the report's own script (by hash) may run."""
+@functools.cache
+def plotly_js() -> str:
+    """plotly.js as the `plotly` package ships it (`plotly/package_data/plotly.min.js`, ~4.8 MB):
+    inlined in a page that has charts, never fetched."""
+    return resources.files("plotly").joinpath("package_data", "plotly.min.js").read_text(encoding="utf-8")
+
+
+@functools.cache
+def script_hash(script: str) -> str:
+    """The CSP source that lets exactly this inline script run: `'sha256-<base64 digest>'`."""
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    return f"'sha256-{digest}'"
+
+
+def content_security_policy(*scripts: str) -> str:
+    """CSP for a report: nothing may be fetched; only the report's own scripts (by hash) may run."""
+    allowed = " ".join(script_hash(s) for s in (scripts or (REPORT_JS,)))
     return (
         "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
-        f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
+        f"script-src {allowed}; base-uri 'none'; form-action 'none'"
     )

@@ -73,7 +73,7 @@ class RunReport(Callback):
                     self._record_failure(logger, stage, err)
 
     def _write(self, client: mlflow.MlflowClient, run_id: str) -> None:
-        from tradexp.reporting.training import RUN_REPORT_FILE, run_report
+        from tradexp.reporting.publish import RUN_REPORT_FILE, run_report
 
         if client.get_run(run_id).data.tags.get("tradexp.type") in self.skip_run_types:
             return

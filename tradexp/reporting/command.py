@@ -51,9 +51,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return 2
         if args.top and not args.metric and not args.run_ids:
             print("tradexp report: note: --top without --metric keeps the most recent runs")
-    from tradexp.reporting.comparison import compare_report
-    from tradexp.reporting.study import study_report
-    from tradexp.reporting.training import run_report
+    from tradexp.reporting.publish import compare_report, run_report, study_report
 
     log_it = not args.no_log
     if args.kind == "run":

@@ -1,16 +1,53 @@
-"""Where a finished report goes: a local HTML file and the `report/` folder of an MLflow run."""
+"""The three reports' entry points, each read -> page -> `publish` (a local file plus the run's `report/`).
+
+    from tradexp.reporting import run_report, study_report, compare_report
+    run_report(run_id)                                   # -> Path; also logged as report/run_report.html
+    study_report("lstm-study")                           # logged to the study's parent run
+    compare_report(experiment="tradexp/development/synthetic", top=5, metric="test/acc")  # a new comparison run
+
+Reading is in `read_runs` / `read_study`, the numbers in `run_info` / `study_info`, the pages in
+`run_page` / `study_page` / `comparison_page`; this module only wires them and writes the result.
+"""
 
 from __future__ import annotations
 
 import datetime as _dt
+import json
+import logging
 import re
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional
+from typing import Any, Literal, Optional
 
 from mlflow import MlflowClient
 
-__all__ = ["write_report", "log_report", "default_report_path", "when", "duration_text"]
+from tradexp.reporting.comparison_page import build_comparison_html
+from tradexp.reporting.read_runs import RunData, collect_run, collect_runs, select_runs
+from tradexp.reporting.read_study import collect_study
+from tradexp.reporting.run_page import build_run_html
+from tradexp.reporting.study_page import build_study_html
+from tradexp.tracking.store import open_store
+
+__all__ = [
+    "publish",
+    "run_report",
+    "study_report",
+    "compare_report",
+    "default_report_path",
+    "REPORT_FILES",
+    "RUN_REPORT_FILE",
+    "STUDY_REPORT_FILE",
+    "COMPARISON_REPORT_FILE",
+]
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["run", "study", "comparison"]
+REPORT_FILES: dict[str, str] = {"run": "run_report.html", "study": "study_report.html", "comparison": "comparison_report.html"}
+RUN_REPORT_FILE = REPORT_FILES["run"]
+STUDY_REPORT_FILE = REPORT_FILES["study"]
+COMPARISON_REPORT_FILE = REPORT_FILES["comparison"]
 
 
 def default_report_path(kind: str, ident: str) -> Path:
@@ -19,34 +56,164 @@ def default_report_path(kind: str, ident: str) -> Path:
     return Path("reports") / f"{kind}_{safe}.html"
 
 
-def write_report(html: str, path: Path) -> Path:
-    """Write `html` to `path` (parents created); returns the absolute path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(html, encoding="utf-8")
-    return path.resolve()
+def publish(html: str, kind: Kind, ident: str, path: Optional[str | Path] = None, *, client: Optional[MlflowClient] = None, run_id: Optional[str] = None) -> Path:
+    """Write a report to `path` (default `reports/<kind>_<ident>.html`) and log it into `run_id`.
+
+    Args:
+        html: The page.
+        kind: `run`, `study` or `comparison` (names the file in the run: `report/<kind>_report.html`).
+        ident: What the report is of (run id, study name, time stamp), for the default file name.
+        path: Where to write the file.
+        client: Client of the store the report is logged to (with `run_id`).
+        run_id: The run that receives the report; None writes only the file.
+
+    Returns:
+        The absolute path of the written file.
+    """
+    out = Path(path) if path else default_report_path(kind, ident)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(html, encoding="utf-8")
+    if client is not None and run_id:
+        with tempfile.TemporaryDirectory(prefix="tradexp-report-") as tmp:
+            local = Path(tmp) / REPORT_FILES[kind]
+            local.write_text(html, encoding="utf-8")
+            client.log_artifact(run_id, str(local), "report")
+    log.info("%s report of %s: %s", kind, ident, out.resolve())
+    return out.resolve()
 
 
-def log_report(client: MlflowClient, run_id: str, html: str, file_name: str) -> str:
-    """Log `html` as `report/<file_name>` of the run (replacing an earlier one); returns that path."""
-    with tempfile.TemporaryDirectory(prefix="tradexp-report-") as tmp:
-        local = Path(tmp) / file_name
-        local.write_text(html, encoding="utf-8")
-        client.log_artifact(run_id, str(local), "report")
-    return f"report/{file_name}"
+def run_report(
+    run_id: str,
+    path: Optional[str | Path] = None,
+    *,
+    tracking_uri: Optional[str] = None,
+    log_to_run: bool = True,
+    client: Optional[MlflowClient] = None,
+) -> Path:
+    """Write the training report of a run and log it to the run as `report/run_report.html`.
+
+    Args:
+        run_id: The MLflow run.
+        path: Where to write the HTML (default `reports/run_<run_id>.html`).
+        tracking_uri: The store (default `MLFLOW_TRACKING_URI`, else `sqlite:///mlflow.db`).
+        log_to_run: Also log the file into the run.
+        client: An open client (overrides `tracking_uri`).
+
+    Returns:
+        The absolute path of the written file.
+
+    Raises:
+        ReportError: The run does not exist.
+    """
+    client = client or open_store(tracking_uri)
+    html = build_run_html(collect_run(client, run_id))
+    return publish(html, "run", run_id, path, client=client, run_id=run_id if log_to_run else None)
 
 
-def when(ms: Optional[int]) -> str:
-    """Epoch milliseconds as `YYYY-MM-DD HH:MM:SS UTC` ('' when unknown)."""
-    if ms is None:
-        return ""
-    return _dt.datetime.fromtimestamp(ms / 1000.0, tz=_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+def study_report(
+    name_or_run_id: str,
+    path: Optional[str | Path] = None,
+    *,
+    tracking_uri: Optional[str] = None,
+    log_to_run: bool = True,
+    client: Optional[MlflowClient] = None,
+) -> Path:
+    """Write the report of an HPO study and log it to the study's parent run (`report/study_report.html`).
+
+    `name_or_run_id` is the study name (`tradexp.study` tag), its parent run id or a trial's run id;
+    the default file is `reports/study_<name>.html`; the other arguments are `run_report`'s.
+
+    Raises:
+        ReportError: No such study.
+    """
+    client = client or open_store(tracking_uri)
+    study = collect_study(client, name_or_run_id)
+    html = build_study_html(study)
+    return publish(html, "study", study.name, path, client=client, run_id=study.parent.run_id if log_to_run else None)
 
 
-def duration_text(seconds: Optional[float]) -> str:
-    """`1h 02m 03.4s` / `2m 03.4s` ('' when unknown)."""
-    if seconds is None:
-        return ""
-    minutes, sec = divmod(seconds, 60)
-    hours, minutes = divmod(int(minutes), 60)
-    return f"{hours}h {minutes:02d}m {sec:04.1f}s" if hours else f"{minutes}m {sec:04.1f}s"
+def _selection_text(run_ids: Sequence[str], experiment: Optional[str], filter_string: str, top: Optional[int], metric: Optional[str]) -> str:
+    if run_ids:
+        return f"Runs chosen by id ({len(run_ids)})."
+    parts = [f"experiment {experiment!r}"]
+    if filter_string:
+        parts.append(f"filter {filter_string!r}")
+    if metric:
+        parts.append(f"ordered by {metric}")
+    if top:
+        parts.append(f"top {top}")
+    return "Runs selected by " + ", ".join(parts) + "."
+
+
+
+
+def compare_report(
+    run_ids: Sequence[str] = (),
+    path: Optional[str | Path] = None,
+    *,
+    experiment: Optional[str] = None,
+    filter_string: str = "",
+    top: Optional[int] = None,
+    metric: Optional[str] = None,
+    ascending: Optional[bool] = None,
+    tracking_uri: Optional[str] = None,
+    log_to_mlflow: bool = True,
+    client: Optional[MlflowClient] = None,
+) -> Path:
+    """Write a comparison report and log it into a new `comparison` run (experiment of the first run).
+
+    Args:
+        run_ids: Runs to compare; or leave empty and give `experiment` (+ `filter_string`).
+        path: Where to write the HTML (default `reports/comparison_<time>.html`).
+        experiment: Experiment whose runs are filtered.
+        filter_string: MLflow filter, e.g. "tags.`tradexp.model` = 'lstm'".
+        top: Keep the best K runs by `metric` (or the first K ids).
+        metric: Order runs by this metric (best first) and highlight the best.
+        ascending: Order direction; default from `tradexp.metric_direction.lower_is_better`.
+        tracking_uri: The store (default `MLFLOW_TRACKING_URI`, else `sqlite:///mlflow.db`).
+        log_to_mlflow: Create the comparison run and log the report into it.
+        client: An open client (overrides `tracking_uri`).
+
+    Returns:
+        The absolute path of the written file.
+
+    Raises:
+        ReportError: Unknown runs or experiment, a bad filter, or nothing selected.
+    """
+    client = client or open_store(tracking_uri)
+    ids = select_runs(client, run_ids=run_ids, experiment=experiment, filter_string=filter_string, top=top, metric=metric, ascending=ascending)
+    histories = ["train/loss", "val/loss", "epoch"] + ([f"val/{metric.removeprefix('test/')}"] if metric else [])
+    runs = collect_runs(client, ids, histories=histories)
+    html = build_comparison_html(runs, metric=metric, selection=_selection_text(run_ids, experiment, filter_string, top, metric))
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    if not log_to_mlflow:
+        return publish(html, "comparison", stamp, path)
+    comparison_id = _open_comparison_run(client, runs, stamp)
+    try:
+        out = publish(html, "comparison", stamp, path, client=client, run_id=comparison_id)
+    except Exception:
+        client.set_terminated(comparison_id, "FAILED")
+        raise
+    client.set_terminated(comparison_id, "FINISHED")
+    return out
+
+
+def _open_comparison_run(client: MlflowClient, runs: Sequence[RunData], stamp: str) -> str:
+    """A `comparison` run in the first run's experiment, naming the compared runs (tag and JSON)."""
+    ids = [r.run_id for r in runs]
+    tags: dict[str, Any] = {
+        "tradexp.type": "comparison",
+        "tradexp.compared_count": str(len(ids)),
+        "tradexp.compared_runs": ",".join(ids)[:7900],
+    }
+    for key in ("tradexp.stage", "tradexp.dataset"):
+        values = {r.tags.get(key) for r in runs}
+        if len(values) == 1 and None not in values:
+            tags[key] = values.pop()
+    run = client.create_run(runs[0].experiment_id, run_name=f"comparison-{len(ids)}runs-{stamp}", tags=tags)
+    try:
+        client.log_text(run.info.run_id, json.dumps({"runs": ids}, indent=2), "report/compared_runs.json")
+    except Exception:
+        client.set_terminated(run.info.run_id, "FAILED")
+        raise
+    return run.info.run_id

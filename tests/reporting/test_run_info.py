@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from tradexp.reporting.collect import MetricPoint, RunData
-from tradexp.reporting.sections import (
+from tradexp.reporting.read_runs import MetricPoint, RunData
+from tradexp.reporting.run_info import (
     differing_params,
     equity_series,
     is_seed_key,
@@ -102,3 +102,41 @@ def test_seed_groups_mean_and_spread_over_runs_differing_only_by_seed():
     assert group.label == "model.lr=0.01"
     assert differing_params([r.params for r in runs]) == ["model.lr", "seed_everything"]
     assert is_seed_key("data.synthetic.seed") and is_seed_key("seed_everything") and not is_seed_key("data.seeds_file")
+
+
+def test_reports_take_the_direction_of_a_metric_from_metric_direction():
+    """Drawdown and turnover improve downwards (the reports' own word lists said upwards)."""
+    from tradexp.reporting.read_study import _objective
+    from tradexp.reporting.run_page import build_run_html
+
+    histories = {"epoch": _points([0, 1, 2], [1, 2, 3]), "val/trading/max_drawdown": _points([0.3, 0.1, 0.2], [1, 2, 3])}
+    run = RunData("r", "r", "1", "exp", "FINISHED", 0, 1000, histories=histories, metrics={"val/trading/max_drawdown": 0.2})
+    html = build_run_html(run)
+    row = html[html.index("<td>val/trading/max_drawdown</td>") :].split("</tr>")[0]
+    assert '<td class="num" data-v="0.2">0.2000</td><td class="num" data-v="0.1">0.1000</td><td class="num" data-v="1.0">1</td>' in row
+    parent = RunData("p", "p", "1", "exp", "FINISHED", 0, 1000)
+    assert _objective(parent, {"metric": "val/trading/max_drawdown"}) == ("val/trading/max_drawdown", "minimize")
+    assert _objective(parent, {"metric": "val/trading/sharpe"}) == ("val/trading/sharpe", "maximize")
+
+
+def test_run_report_starts_with_the_headline_verdict_card():
+    import json
+
+    from tradexp.evaluation.headline import headline_info
+    from tradexp.reporting.run_info import run_headline_info
+    from tradexp.reporting.run_page import build_run_html
+
+    metrics = {
+        "test/trading/sharpe": 1.2, "test/baseline/buy_and_hold/sharpe": 0.4, "test/trading/max_drawdown": 0.12,
+        "test/significance/probabilistic_sharpe": 0.9, "test/trading/n_periods": 120.0, "test/trading/steps_per_year": 252.0,
+    }
+    trading = {"settings": {"cost_bps": 0.5}, "annualisation": {"periods_per_year": 252.0}}
+    run = RunData("r", "r", "1", "exp", "FINISHED", 0, 1000, metrics=metrics, files={"evaluation/trading.json": json.dumps(trading).encode()})
+    info = run_headline_info(run)
+    assert info == headline_info(metrics, cost_bps=0.5, bars_per_year=252.0)
+    html = build_run_html(run)
+    assert html.index('id="verdict"') < html.index('id="summary"')
+    card = html[html.index('<div class="verdict') : html.index('id="summary"')]
+    assert "Sharpe after costs 1.20 beats buy-and-hold (0.40); max drawdown 12.0%; not significant (p = 0.100); 120 test samples." in card
+    assert all(w in card for w in info.warnings) and len(info.warnings) == 3  # samples, period, cost
+    assert "no trading evaluation" in build_run_html(RunData("e", "e", "1", "exp", "FINISHED", 0, 1)).lower()

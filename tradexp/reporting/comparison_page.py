@@ -1,26 +1,18 @@
-"""The comparison report: several runs side by side, chosen by id or by a filter.
+"""The comparison report page: several runs side by side.
 
-    from tradexp.reporting import compare_report
-    compare_report(["<run id>", "<run id>"])
-    compare_report(experiment="tradexp/development/synthetic", filter_string="tags.`tradexp.model` = 'lstm'",
-                   top=5, metric="test/acc")
+    build_comparison_html(collect_runs(client, ids), metric="test/acc")   # pure (see `publish.compare_report`)
 """
 
 from __future__ import annotations
 
-import datetime as _dt
-import json
-import logging
-from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Optional, Sequence
 
-from mlflow import MlflowClient
-
-from tradexp.reporting.collect import RunData, collect_runs, lower_is_better, select_runs
-from tradexp.reporting.figures import MAX_LEGEND, draw_curve_panels, draw_roc_pr, draw_series
-from tradexp.reporting.publish import default_report_path, log_report, write_report
-from tradexp.reporting.render import Html, esc, image, missing, note, page, section, table, tabs
-from tradexp.reporting.sections import (
+from tradexp.metric_direction import lower_is_better
+from tradexp.reporting.comparison_info import Winner, winner_info
+from tradexp.reporting.read_runs import RunData
+from tradexp.reporting.charts import curve_chart, lines_chart, pr_chart, roc_chart
+from tradexp.reporting.markup import Html, chart, chart_grid, fmt_value, heading, join, missing, note, page, section, table, tabs, verdict_card
+from tradexp.reporting.run_info import (
     differing_params,
     equity_series,
     is_seed_key,
@@ -28,13 +20,9 @@ from tradexp.reporting.sections import (
     prediction_curves,
     seed_groups,
 )
-from tradexp.tracking.store import open_store
 
-__all__ = ["build_comparison_html", "compare_report", "comparison_metrics", "COMPARISON_REPORT_FILE"]
+__all__ = ["build_comparison_html", "comparison_metrics"]
 
-log = logging.getLogger(__name__)
-
-COMPARISON_REPORT_FILE = "comparison_report.html"
 _MAX_METRIC_COLUMNS = 40
 
 
@@ -80,7 +68,7 @@ def _metrics_tables(runs: Sequence[RunData], groups: dict[str, list[str]], metri
         body = [table(["run", "run id", "model", "status", *seeds, *shown], rows, filterable=True, select_columns=[2], row_classes=classes, scroll=len(runs) > 20, table_id=f"metrics-{name}")]
         if len(keys) > len(shown):
             body.append(note(f"{len(keys) - len(shown)} more metrics not shown: {', '.join(keys[len(shown):])}"))
-        panels.append((f"{name} ({len(keys)})", Html("".join(body))))
+        panels.append((f"{name} ({len(keys)})", join(body)))
     return [tabs(panels)] if panels else [missing("metrics")]
 
 
@@ -93,13 +81,10 @@ def _config_table(runs: Sequence[RunData]) -> list[Html]:
 
 
 def _curves(runs: Sequence[RunData], keys: Sequence[str]) -> list[Html]:
-    png = draw_curve_panels(overlay_curve_info(runs, keys), ncols=2)
-    if png is None:
+    panels = overlay_curve_info(runs, keys)
+    if not panels:
         return [missing("metric histories")]
-    out = [image(png, "overlaid learning curves")]
-    if len(runs) > MAX_LEGEND:
-        out.append(note(f"{len(runs)} runs: no legend; the tables above name the runs."))
-    return out
+    return [chart_grid([chart(curve_chart(p), f"overlaid learning curves: {p.title}") for p in panels])]
 
 
 def _roc_pr(runs: Sequence[RunData]) -> list[Html]:
@@ -110,22 +95,21 @@ def _roc_pr(runs: Sequence[RunData]) -> list[Html]:
             rocs[run.name] = roc
         if pr is not None:
             prs[run.name] = pr
-    png = draw_roc_pr(rocs, prs)
-    if png is None:
+    if not rocs and not prs:
         if any("predictions/test_predictions.csv" in r.files for r in runs):
             return [note("The test predictions are not 0/1 classification targets with scores (regression?): no ROC or PR curve.")]
         return [missing("classification predictions (predictions/test_predictions.csv)")]
     rows = [[name, rocs[name].auc, prs[name].average_precision if name in prs else None] for name in rocs]
-    return [image(png, "ROC and precision-recall curves"), table(["run", "AUC (from predictions)", "average precision"], rows, filterable=len(rows) > 20, scroll=len(rows) > 20)]
+    charts = ([chart(roc_chart(rocs), "ROC curves")] if rocs else []) + ([chart(pr_chart(prs), "precision-recall curves")] if prs else [])
+    return [chart_grid(charts), table(["run", "AUC (from predictions)", "average precision"], rows, filterable=len(rows) > 20, scroll=len(rows) > 20)]
 
 
 def _equity(runs: Sequence[RunData]) -> list[Html]:
     series = [s for s in (equity_series(r.csv("evaluation/equity.csv"), r.name) for r in runs) if s is not None]
-    png = draw_series(series, "Equity on the test split (evaluation/equity.csv)", "equity")
-    if png is None:
+    if not series:
         return [missing("equity curves (evaluation/equity.csv)")]
     rows = [[s.label, s.y[-1] if s.y else None, min(s.y) if s.y else None, max(s.y) if s.y else None, len(s.y)] for s in series]
-    return [image(png, "equity curves"), table(["run", "final", "min", "max", "points"], rows, filterable=len(rows) > 20, scroll=len(rows) > 20)]
+    return [chart(lines_chart(series, "Equity after costs on the test split (evaluation/equity.csv)", "equity"), "equity curves"), table(["run", "final", "min", "max", "points"], rows, filterable=len(rows) > 20, scroll=len(rows) > 20)]
 
 
 def _seed_section(runs: Sequence[RunData], metrics: list[str]) -> list[Html]:
@@ -134,11 +118,39 @@ def _seed_section(runs: Sequence[RunData], metrics: list[str]) -> list[Html]:
         return [note("No runs repeat one configuration with different seeds.")]
     out: list[Html] = []
     for i, group in enumerate(groups, 1):
-        out.append(Html(f"<h3>Group {i}: {esc(group.label)} ({len(group.run_ids)} runs)</h3>"))
+        out.append(heading(f"Group {i}: {group.label} ({len(group.run_ids)} runs)"))
         out.append(note("seeds: " + " | ".join(group.seeds)))
         rows = [[m, s.n, s.mean, s.std, s.min, s.max] for m, s in group.stats.items()]
         out.append(table(["metric", "runs", "mean", "std", "min", "max"], rows))
     return out
+
+
+def _winner_line(w: Winner) -> str:
+    if w.winner_value == w.runner_up_value:
+        return f"{w.winner} and {w.runner_up} tie on {w.label} ({fmt_value(w.winner_value)})"
+    line = f"{w.winner} wins {w.label} ({fmt_value(w.winner_value)} vs {fmt_value(w.runner_up_value)} for {w.runner_up})"
+    if w.test is None:
+        return line + f"; not tested: {w.why_untested}"
+    word = "significant" if w.test.significant else "not significant"
+    return line + f"; the difference is {word} (p = {w.test.pvalue:.3f}, {w.test.n_common} common test bars)"
+
+
+def _verdict(runs: Sequence[RunData]) -> Html:
+    winners = winner_info(runs)
+    if not winners:
+        return note("No headline metric (test/trading/sharpe, test/trading/annual_return, test/trading/max_drawdown, test/acc) was recorded by two or more runs.")
+    rows = []
+    for w in winners:
+        t = w.test
+        rows.append([w.label, w.winner, w.winner_value, w.runner_up, w.runner_up_value,
+                     "" if t is None else ("significant" if t.significant else "not significant"),
+                     None if t is None else t.pvalue, None if t is None else t.difference,
+                     "" if t is None else f"{t.ci_low:.4g} to {t.ci_high:.4g}", None if t is None else t.n_common,
+                     w.why_untested or ("Sharpe of per-bar net returns" if t.statistic == "sharpe" and w.metric.endswith("sharpe") else "per-bar hits" if w.metric == "test/acc" else "mean per-bar net return")])
+    facts = table(["metric", "winner", "value", "runner-up", "value", "difference", "p-value (paired block bootstrap)", "winner - runner-up (per bar)", "95% interval", "common bars", "compared"], rows, sortable=False, table_id="winners")
+    first = winners[0]
+    tone = "good" if first.test is not None and first.test.significant else "neutral"
+    return verdict_card(_winner_line(first) + ".", join([*(note(_winner_line(w) + ".") for w in winners[1:]), facts]), tone=tone)
 
 
 def build_comparison_html(runs: Sequence[RunData], *, metric: Optional[str] = None, selection: str = "") -> Html:
@@ -149,6 +161,7 @@ def build_comparison_html(runs: Sequence[RunData], *, metric: Optional[str] = No
     if metric and metric.startswith("test/") and f"val/{metric.removeprefix('test/')}" not in curve_keys:
         curve_keys.append(f"val/{metric.removeprefix('test/')}")
     sections = [
+        section("Verdict", _verdict(runs)),
         section("Runs and metrics", [note(selection)] + _metrics_tables(runs, groups, metric)),
         section("Configuration differences", _config_table(runs)),
         section("Learning curves", _curves(runs, curve_keys)),
@@ -158,84 +171,3 @@ def build_comparison_html(runs: Sequence[RunData], *, metric: Optional[str] = No
     ]
     experiments = sorted({r.experiment_name for r in runs})
     return page(f"Comparison of {len(runs)} runs", f"comparison report · {', '.join(experiments)}", sections, kind="comparison")
-
-
-def _selection_text(run_ids: Sequence[str], experiment: Optional[str], filter_string: str, top: Optional[int], metric: Optional[str]) -> str:
-    if run_ids:
-        return f"Runs chosen by id ({len(run_ids)})."
-    parts = [f"experiment {experiment!r}"]
-    if filter_string:
-        parts.append(f"filter {filter_string!r}")
-    if metric:
-        parts.append(f"ordered by {metric}")
-    if top:
-        parts.append(f"top {top}")
-    return "Runs selected by " + ", ".join(parts) + "."
-
-
-def compare_report(
-    run_ids: Sequence[str] = (),
-    path: Optional[str | Path] = None,
-    *,
-    experiment: Optional[str] = None,
-    filter_string: str = "",
-    top: Optional[int] = None,
-    metric: Optional[str] = None,
-    ascending: Optional[bool] = None,
-    tracking_uri: Optional[str] = None,
-    log_to_mlflow: bool = True,
-    client: Optional[MlflowClient] = None,
-) -> Path:
-    """Write a comparison report and log it into a new `comparison` run (experiment of the first run).
-
-    Args:
-        run_ids: Runs to compare; or leave empty and give `experiment` (+ `filter_string`).
-        path: Where to write the HTML (default `reports/comparison_<time>.html`).
-        experiment: Experiment whose runs are filtered.
-        filter_string: MLflow filter, e.g. "tags.`tradexp.model` = 'lstm'".
-        top: Keep the best K runs by `metric` (or the first K ids).
-        metric: Order runs by this metric (best first) and highlight the best.
-        ascending: Order direction; default ascending for loss-like metrics.
-        tracking_uri: The store (default `MLFLOW_TRACKING_URI`, else `sqlite:///mlflow.db`).
-        log_to_mlflow: Create the comparison run and log the report into it.
-        client: An open client (overrides `tracking_uri`).
-
-    Returns:
-        The absolute path of the written file.
-
-    Raises:
-        ReportError: Unknown runs or experiment, a bad filter, or nothing selected.
-    """
-    client = client or open_store(tracking_uri)
-    ids = select_runs(client, run_ids=run_ids, experiment=experiment, filter_string=filter_string, top=top, metric=metric, ascending=ascending)
-    histories = ["train/loss", "val/loss", "epoch"] + ([f"val/{metric.removeprefix('test/')}"] if metric else [])
-    runs = collect_runs(client, ids, histories=histories)
-    html = build_comparison_html(runs, metric=metric, selection=_selection_text(run_ids, experiment, filter_string, top, metric))
-    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
-    out = write_report(html, Path(path) if path else default_report_path("comparison", stamp))
-    if log_to_mlflow:
-        _log_comparison_run(client, runs, html, stamp)
-    log.info("comparison report of %d runs: %s", len(runs), out)
-    return out
-
-
-def _log_comparison_run(client: MlflowClient, runs: Sequence[RunData], html: str, stamp: str) -> str:
-    ids = [r.run_id for r in runs]
-    tags: dict[str, Any] = {
-        "tradexp.type": "comparison",
-        "tradexp.compared_count": str(len(ids)),
-        "tradexp.compared_runs": ",".join(ids)[:7900],
-    }
-    for key in ("tradexp.stage", "tradexp.dataset"):
-        values = {r.tags.get(key) for r in runs}
-        if len(values) == 1 and None not in values:
-            tags[key] = values.pop()
-    run = client.create_run(runs[0].experiment_id, run_name=f"comparison-{len(ids)}runs-{stamp}", tags=tags)
-    try:
-        client.log_text(run.info.run_id, json.dumps({"runs": ids}, indent=2), "report/compared_runs.json")
-        log_report(client, run.info.run_id, html, COMPARISON_REPORT_FILE)
-    except Exception:
-        client.set_terminated(run.info.run_id, "FAILED")
-        raise
-    client.set_terminated(run.info.run_id, "FINISHED")
-    return run.info.run_id

@@ -1,25 +1,24 @@
-"""The training report: everything one run recorded, as one self-contained HTML file.
+"""The training report page: everything one run recorded, as one self-contained HTML document.
 
-    from tradexp.reporting import run_report
-    path = run_report("c45ef4211942404998a0a96778e993b5")   # also logged as report/run_report.html
+    build_run_html(collect_run(client, run_id))        # pure: RunData in, HTML out (see `publish.run_report`)
 """
 
 from __future__ import annotations
 
 import json
-import logging
-from pathlib import Path
 from typing import Any, Optional
 
-from mlflow import MlflowClient
-
-from tradexp.reporting.collect import RunData, collect_run
-from tradexp.reporting.figures import draw_curve_panels
-from tradexp.reporting.publish import default_report_path, duration_text, log_report, when, write_report
-from tradexp.reporting.render import (
+from tradexp.metric_direction import lower_is_better
+from tradexp.reporting.read_runs import RunData
+from tradexp.reporting.charts import curve_chart, drawdown_chart, lines_chart, pr_chart, roc_chart
+from tradexp.reporting.markup import (
     Html,
+    chart,
+    chart_grid,
+    duration_text,
     figure_grid,
     fmt_value,
+    heading,
     image,
     json_view,
     kv_table,
@@ -32,16 +31,16 @@ from tradexp.reporting.render import (
     sub_section,
     table,
     tabs,
+    verdict_card,
+    when,
 )
-from tradexp.reporting.sections import learning_curve_info, metric_groups
-from tradexp.tracking.store import open_store
+from tradexp.evaluation.headline import Headline
+from tradexp.reporting.run_info import equity_curves_info, learning_curve_info, metric_groups, prediction_curves, run_headline_info
 
-__all__ = ["build_run_html", "run_report", "RUN_REPORT_FILE"]
+__all__ = ["build_run_html"]
 
-log = logging.getLogger(__name__)
-
-RUN_REPORT_FILE = "run_report.html"
 _DATA_PLOTS = ("plots/feature_histograms.png", "plots/correlation.png", "plots/drift.png", "plots/label_balance.png")
+# Drawn in their own sections (the learning curves from the metric histories, not the callback PNG).
 _OWN_PLOTS = ("plots/learning_curves.png", *_DATA_PLOTS)
 _DISTRIBUTION_MAIN = ("summary", "labels", "n_samples")
 
@@ -81,7 +80,7 @@ def _summary(run: RunData) -> list[Html]:
     names = [n for n in ("train", "val", "test") if f"{n}_start" in bounds or n in samples]
     if names:
         rows = [[n, bounds.get(f"{n}_start", ""), bounds.get(f"{n}_end", ""), samples.get(n)] for n in names]
-        out += [Html("<h3>Splits</h3>"), table(["split", "first window end", "last window end", "samples"], rows, sortable=False)]
+        out += [heading("Splits"), table(["split", "first window end", "last window end", "samples"], rows, sortable=False)]
     else:
         out.append(missing("split dates"))
     out.append(sub_section(f"All tags ({len(tags)})", table(["tag", "value"], sorted(tags.items()), filterable=True)))
@@ -130,7 +129,7 @@ def _data(run: RunData) -> list[Html]:
     else:
         out.append(missing("data distributions (data/distribution.json)"))
     if drift is not None:
-        out += [Html("<h3>Drift (data/drift.csv)</h3>"), table(list(drift.columns), drift.itertuples(index=False), filterable=True, scroll=True)]
+        out += [heading("Drift (data/drift.csv)"), table(list(drift.columns), drift.itertuples(index=False), filterable=True, scroll=True)]
     plots = {p: run.files[p] for p in _DATA_PLOTS if p in run.files}
     if plots:
         out.append(figure_grid(plots))
@@ -146,8 +145,7 @@ def _final_values(run: RunData, keys: list[str]) -> Html:
     for key in keys:
         points = run.histories[key]
         values = [p.value for p in points]
-        lower = "loss" in key or key.endswith(("mse", "mae"))
-        best = min(range(len(values)), key=values.__getitem__) if lower else max(range(len(values)), key=values.__getitem__)
+        best = min(range(len(values)), key=values.__getitem__) if lower_is_better(key) else max(range(len(values)), key=values.__getitem__)
         at = int(epochs[points[best].step]) if points[best].step in epochs else f"step {points[best].step}"
         rows.append([key, values[-1], values[best], at, len(values)])
     return table(["metric", "last", "best", "best at epoch", "points"], rows, table_id="final-values")
@@ -155,21 +153,35 @@ def _final_values(run: RunData, keys: list[str]) -> Html:
 
 def _learning_curves(run: RunData) -> list[Html]:
     panels = learning_curve_info(run.histories)
-    png = draw_curve_panels(panels)
-    out: list[Html] = [image(png, "learning curves") if png else missing("metric histories")]
-    if png:
-        out.append(_final_values(run, sorted(s.label for p in panels for s in p.series)))
-    callback_png = run.files.get("plots/learning_curves.png")
-    if callback_png:
-        out.append(sub_section("plots/learning_curves.png (drawn during training)", image(callback_png, "plots/learning_curves.png")))
+    if not panels:
+        return [missing("metric histories")]
+    grid = chart_grid([chart(curve_chart(p), f"learning curves: {p.title}") for p in panels])
+    return [grid, _final_values(run, sorted(s.label for p in panels for s in p.series))]
+
+
+def _equity(run: RunData) -> list[Html]:
+    info = equity_curves_info(run.csv("evaluation/equity.csv"))
+    if info is None:
+        return [missing("equity curves (evaluation/equity.csv)")]
+    out: list[Html] = [chart(lines_chart(info.curves, "Equity after costs on the test split", "equity"), "equity curves")]
+    if info.drawdown is not None:
+        out.append(chart(drawdown_chart(info.drawdown, info.max_drawdown), "drawdown"))
     return out
+
+
+def _roc_pr(run: RunData) -> list[Html]:
+    roc, pr = prediction_curves(run.csv("predictions/test_predictions.csv"))
+    if roc is None and pr is None:
+        return [missing("ROC and precision-recall (predictions/test_predictions.csv of a classifier)")]
+    charts = ([chart(roc_chart({"model": roc}), "ROC curve")] if roc else []) + ([chart(pr_chart({"model": pr}), "precision-recall curve")] if pr else [])
+    return [chart_grid(charts)]
 
 
 def _metrics(run: RunData) -> list[Html]:
     groups = metric_groups(run.metrics)
-    out: list[Html] = [Html("<h3>Classification / regression (test split)</h3>")]
+    out: list[Html] = [heading("Classification / regression (test split)")]
     out.append(table(["metric", "value"], groups.test.items()) if groups.test else missing("test metrics"))
-    out.append(Html("<h3>Trading (test split)</h3>"))
+    out.append(heading("Trading (test split)"))
     if groups.trading or groups.baselines:
         names = list(dict.fromkeys([*groups.trading, *(k for b in groups.baselines.values() for k in b)]))
         baselines = list(groups.baselines)
@@ -180,7 +192,7 @@ def _metrics(run: RunData) -> list[Html]:
     trading_csv = run.csv("evaluation/trading.csv")
     if trading_csv is not None:
         out.append(sub_section("evaluation/trading.csv", table(list(trading_csv.columns), trading_csv.itertuples(index=False))))
-    out.append(Html("<h3>Significance</h3>"))
+    out.append(heading("Significance"))
     sig = run.json("evaluation/significance.json")
     if groups.significance:
         out.append(table(["test", "value"], groups.significance.items()))
@@ -196,7 +208,12 @@ def _metrics(run: RunData) -> list[Html]:
 
 
 def _plots(run: RunData) -> list[Html]:
-    plots = {p: png for p, png in run.pngs("plots/").items() if p not in _OWN_PLOTS}
+    drawn_here = set(_OWN_PLOTS)
+    if equity_curves_info(run.csv("evaluation/equity.csv")) is not None:
+        drawn_here |= {"plots/equity.png", "plots/drawdown.png"}  # TradingEvaluation's, drawn above interactively
+    if any(prediction_curves(run.csv("predictions/test_predictions.csv"))):
+        drawn_here |= {"plots/roc.png", "plots/pr.png"}  # EvaluationPlots', drawn above interactively
+    plots = {p: png for p, png in run.pngs("plots/").items() if p not in drawn_here}
     return [figure_grid(plots)] if plots else [missing("evaluation plots (plots/*.png)")]
 
 
@@ -215,7 +232,7 @@ def _environment(run: RunData) -> list[Html]:
         out.append(missing("environment (environment/environment.json)"))
     git = run.json("environment/git.json")
     if isinstance(git, dict):
-        out += [Html("<h3>Git</h3>"), json_view({k: v for k, v in git.items() if k != "diff"})]
+        out += [heading("Git"), json_view({k: v for k, v in git.items() if k != "diff"})]
     diff = run.text("environment/git_diff.patch")
     if diff:
         out.append(sub_section("Uncommitted changes (environment/git_diff.patch)", pre(diff)))
@@ -225,15 +242,56 @@ def _environment(run: RunData) -> list[Html]:
     return out
 
 
+def _number(value: Optional[float], digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def verdict_line(info: Headline) -> str:
+    """The run's answer in one sentence: Sharpe after costs vs buy-and-hold, drawdown, verdict."""
+    if info.sharpe is None:
+        return "No trading evaluation on the test split (test/trading/*): nothing to weigh against buy-and-hold."
+    versus = "beats" if info.beats_buy_and_hold else "does not beat" if info.beats_buy_and_hold is not None else "vs"
+    line = f"Sharpe after costs {_number(info.sharpe)} {versus} buy-and-hold ({_number(info.buy_hold_sharpe)})"
+    if info.max_drawdown is not None:
+        line += f"; max drawdown {info.max_drawdown:.1%}"
+    if info.verdict is not None:
+        line += f"; {info.verdict} (p = {info.sharpe_pvalue:.3f})"
+    if info.n_samples is not None:
+        line += f"; {info.n_samples} test samples"
+    return line + "."
+
+
+def _verdict(run: RunData) -> Html:
+    info = run_headline_info(run)
+    facts = {
+        "Sharpe after costs (annualised)": info.sharpe,
+        "buy-and-hold Sharpe": info.buy_hold_sharpe,
+        "max drawdown": info.max_drawdown,
+        "Sharpe interval (bootstrap)": None if info.sharpe_ci_low is None else f"{info.sharpe_ci_low:.2f} to {info.sharpe_ci_high:.2f}",
+        "p-value (Sharpe > 0, 1 - PSR)": info.sharpe_pvalue,
+        "verdict": info.verdict,
+        "direction accuracy": info.accuracy,
+        "accuracy p-value (binomial)": info.accuracy_pvalue,
+        "test samples (non-overlapping)": info.n_samples,
+        "test period (years of bars)": info.years,
+    }
+    good = info.verdict == "significant" and bool(info.beats_buy_and_hold)
+    tone = "good" if good and not info.warnings else "bad" if info.verdict == "not significant" else "neutral"
+    return verdict_card(verdict_line(info), kv_table({k: v for k, v in facts.items() if v is not None}), info.warnings, tone=tone)
+
+
 def build_run_html(run: RunData) -> Html:
     """The training report of a collected run (pure: no I/O)."""
     sections = [
+        section("Verdict", _verdict(run)),
         section("Summary", _summary(run)),
         section("Configuration", _configuration(run)),
         section("Architecture", _architecture(run)),
         section("Data", _data(run)),
         section("Learning curves", _learning_curves(run)),
         section("Test metrics", _metrics(run)),
+        section("Equity and drawdown", _equity(run)),
+        section("ROC and precision-recall", _roc_pr(run)),
         section("Evaluation plots", _plots(run)),
         section("Environment", _environment(run), open=False),
     ]
@@ -241,36 +299,3 @@ def build_run_html(run: RunData) -> Html:
     headline = f" · test/acc {fmt_value(test_acc)}" if test_acc is not None else ""
     subtitle = f"training report · {run.experiment_name} · {run.status}{headline} · run {run.run_id}"
     return page(f"Run {run.name}", subtitle, sections, kind="training")
-
-
-def run_report(
-    run_id: str,
-    path: Optional[str | Path] = None,
-    *,
-    tracking_uri: Optional[str] = None,
-    log_to_run: bool = True,
-    client: Optional[MlflowClient] = None,
-) -> Path:
-    """Write the training report of a run and log it to the run as `report/run_report.html`.
-
-    Args:
-        run_id: The MLflow run.
-        path: Where to write the HTML (default `reports/run_<run_id>.html`).
-        tracking_uri: The store (default `MLFLOW_TRACKING_URI`, else `sqlite:///mlflow.db`).
-        log_to_run: Also log the file into the run.
-        client: An open client (overrides `tracking_uri`).
-
-    Returns:
-        The absolute path of the written file.
-
-    Raises:
-        ReportError: The run does not exist.
-    """
-    client = client or open_store(tracking_uri)
-    run = collect_run(client, run_id)
-    html = build_run_html(run)
-    out = write_report(html, Path(path) if path else default_report_path("run", run_id))
-    if log_to_run:
-        log_report(client, run_id, html, RUN_REPORT_FILE)
-    log.info("training report of run %s: %s", run_id, out)
-    return out

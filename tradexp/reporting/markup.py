@@ -1,15 +1,17 @@
-"""HTML building blocks for reports: every value from a run is escaped, trusted markup is `Html`.
+"""HTML building blocks for reports, rendered by Jinja2 templates with autoescape on.
 
-A builder takes plain values (escaped here) or `Html` fragments (already built by this module);
-nothing else is ever written into a page unescaped.
+A builder takes plain values (escaped by the template) or `Html` fragments (markup an earlier
+builder produced); nothing else is ever written into a page unescaped. The markup itself lives in
+`templates/blocks.html.j2` (the blocks) and `templates/page.html.j2` (the document).
 
-    page("Run x", "subtitle", [section("Header", "header", kv_table({"status": "FINISHED"}))])
+    page("Run x", "subtitle", [section("Header", kv_table({"status": "FINISHED"}))], kind="training")
 """
 
 from __future__ import annotations
 
 import base64
-import html
+import datetime as _dt
+import functools
 import itertools
 import json
 import math
@@ -17,12 +19,18 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Optional, Union
 
-from tradexp.reporting.assets import REPORT_CSS, REPORT_JS, content_security_policy
+import jinja2
+from markupsafe import Markup, escape
+
+from tradexp.reporting.assets import REPORT_CSS, REPORT_JS, content_security_policy, plotly_js
 
 __all__ = [
     "Html",
+    "Section",
     "esc",
     "fmt_value",
+    "when",
+    "duration_text",
     "table",
     "kv_table",
     "image",
@@ -31,32 +39,67 @@ __all__ = [
     "sub_section",
     "tabs",
     "pre",
+    "heading",
     "missing",
     "note",
+    "verdict_card",
     "json_view",
+    "chart",
+    "chart_grid",
+    "Chart",
+    "join",
     "page",
     "status_badge",
 ]
 
 _ids = itertools.count(1)
 
+Html = Markup  # markup built by a template (trusted: not escaped again)
 
-class Html(str):
-    """A fragment of markup built by this module (trusted: not escaped again)."""
+
+class Section(Markup):
+    """A rendered top-level section that also knows its title and anchor (for the table of contents)
+    and whether it holds a chart (then the page carries plotly.js)."""
+
+    title: str
+    anchor: str
+    has_chart: bool
+
+
+class Chart(Markup):
+    """An interactive chart (or a grid of them): a placeholder and its figure as JSON."""
 
 
 Content = Union[Html, str, int, float, None]
 
 
+@functools.cache
+def environment() -> jinja2.Environment:
+    """The reports' Jinja2 environment: package templates, autoescape on, undefined names an error."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("tradexp.reporting", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+@functools.cache
+def _blocks() -> Any:
+    return environment().get_template("blocks.html.j2").module
+
+
 def esc(value: Any) -> Html:
-    """`value` as text safe inside HTML elements and quoted attributes."""
-    if isinstance(value, Html):
-        return value
-    return Html(html.escape("" if value is None else str(value), quote=True))
+    """`value` as text safe inside HTML elements and quoted attributes (`Html` passes through)."""
+    return escape("" if value is None else value)
 
 
-def _join(parts: Iterable[Content]) -> Html:
-    return Html("".join(esc(p) for p in parts))
+def join(parts: Iterable[Content]) -> Html:
+    """Fragments and plain values (escaped) as one fragment."""
+    return Markup("").join(esc(p) for p in parts)
+
+
+def _parts(body: Sequence[Content] | Content) -> list[Content]:
+    return list(body) if isinstance(body, (list, tuple)) else [body]
 
 
 def fmt_value(value: Any) -> str:
@@ -80,12 +123,29 @@ def fmt_value(value: Any) -> str:
     return str(value)
 
 
-def _cell(value: Any) -> Html:
-    if isinstance(value, Html):
-        return Html(f"<td>{value}</td>")
+def when(ms: Optional[int]) -> str:
+    """Epoch milliseconds as `YYYY-MM-DD HH:MM:SS UTC` ('' when unknown)."""
+    if ms is None:
+        return ""
+    return _dt.datetime.fromtimestamp(ms / 1000.0, tz=_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def duration_text(seconds: Optional[float]) -> str:
+    """`1h 02m 03.4s` / `2m 03.4s` ('' when unknown)."""
+    if seconds is None:
+        return ""
+    minutes, sec = divmod(seconds, 60)
+    hours, minutes = divmod(int(minutes), 60)
+    return f"{hours}h {minutes:02d}m {sec:04.1f}s" if hours else f"{minutes}m {sec:04.1f}s"
+
+
+def _cell(value: Any) -> dict[str, Any]:
+    """What the `cell` macro draws: markup as is, a number with its full value in `data-v`, or text."""
+    if isinstance(value, Markup):
+        return {"kind": "html", "text": value}
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return Html(f'<td class="num" data-v="{esc(repr(float(value)))}">{esc(fmt_value(value))}</td>')
-    return Html(f"<td>{esc(value)}</td>")
+        return {"kind": "num", "v": repr(float(value)), "text": fmt_value(value)}
+    return {"kind": "text", "text": "" if value is None else str(value)}
 
 
 def table(
@@ -112,84 +172,69 @@ def table(
         table_id: The element id (default: a fresh one).
     """
     rows = [list(r) for r in rows]
+    selects = [
+        {
+            "col": col,
+            "label": str(columns[col]) if col < len(columns) else "column",
+            "options": sorted({str(r[col]) for r in rows if col < len(r) and not isinstance(r[col], Markup)}),
+        }
+        for col in select_columns
+    ]
+    body = [{"cls": row_classes[i] if row_classes else "", "cells": [_cell(v) for v in row]} for i, row in enumerate(rows)]
     tid = table_id or f"t{next(_ids)}"
-    tools = []
-    if filterable:
-        tools.append(f'<input type="search" class="table-filter" data-table="{tid}" placeholder="filter rows" aria-label="filter rows">')
-    for col in select_columns:
-        values = sorted({str(r[col]) for r in rows if col < len(r) and not isinstance(r[col], Html)})
-        options = "".join(f'<option value="{esc(v)}">{esc(v)}</option>' for v in values)
-        label = esc(columns[col]) if col < len(columns) else "column"
-        tools.append(f'<select class="table-select" data-table="{tid}" data-col="{col}" aria-label="{label}"><option value="">{label}: all</option>{options}</select>')
-    if tools:
-        tools.append(f'<span class="row-count" data-table="{tid}">{len(rows)} rows</span>')
-    head = "".join(f"<th>{esc(c)}</th>" for c in columns)
-    body = []
-    for i, row in enumerate(rows):
-        cls = f' class="{esc(row_classes[i])}"' if row_classes and row_classes[i] else ""
-        body.append(f"<tr{cls}>" + "".join(_cell(v) for v in row) + "</tr>")
     cls = "sortable" if sortable else "plain"
-    out = f'<table id="{tid}" class="{cls}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
-    if scroll:
-        out = f'<div class="scroll">{out}</div>'
-    if tools:
-        out = f'<div class="table-tools">{"".join(tools)}</div>{out}'
-    return Html(out)
+    return _blocks().table(tid, cls, list(columns), body, filterable, selects, len(rows), scroll)
 
 
 def kv_table(items: Mapping[str, Any]) -> Html:
     """A two-column key/value table (keys as row headers)."""
-    rows = "".join(f"<tr><th>{esc(k)}</th>{_cell(v)}</tr>" for k, v in items.items())
-    return Html(f'<table class="kv"><tbody>{rows}</tbody></table>')
+    return _blocks().kv_table([(k, _cell(v)) for k, v in items.items()])
 
 
 def image(png: bytes, alt: str, caption: Optional[str] = None) -> Html:
     """A PNG embedded as a base64 data URI, with an escaped alt text and caption."""
-    data = base64.b64encode(png).decode("ascii")
-    cap = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""
-    return Html(f'<figure><img src="data:image/png;base64,{data}" alt="{esc(alt)}">{cap}</figure>')
+    return _blocks().image(base64.b64encode(png).decode("ascii"), alt, caption or "")
 
 
 def figure_grid(images: Mapping[str, bytes]) -> Html:
     """Several PNGs side by side, each captioned with its (escaped) name."""
-    return Html('<div class="grid">' + "".join(image(png, name, name) for name, png in images.items()) + "</div>")
+    return _blocks().grid([image(png, name, name) for name, png in images.items()])
 
 
 def _anchor(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
 
 
-def section(title: str, body: Sequence[Content] | Content, *, anchor: Optional[str] = None, open: bool = True) -> Html:
+def section(title: str, body: Sequence[Content] | Content, *, anchor: Optional[str] = None, open: bool = True) -> Section:
     """A collapsible top-level section (listed in the page's table of contents)."""
-    parts = body if isinstance(body, (list, tuple)) else [body]
     anchor = anchor or _anchor(title)
-    flag = " open" if open else ""
-    return Html(
-        f'<details class="section" id="{esc(anchor)}" data-title="{esc(title)}"{flag}><summary>{esc(title)}</summary>'
-        f'<div class="body">{_join(parts)}</div></details>'
-    )
+    parts = _parts(body)
+    out = Section(_blocks().section(anchor, title, parts, open))
+    out.title, out.anchor, out.has_chart = title, anchor, any(isinstance(p, Chart) for p in parts)
+    return out
+
+
+def chart(spec: Mapping[str, Any], label: str) -> Chart:
+    """An interactive chart of a plotly.js figure spec (`tradexp.reporting.charts`), drawn by the
+    page's script; `label` names it for screen readers (and tests). Put it directly in a section."""
+    return Chart(_blocks().chart(f"chart{next(_ids)}", label, dict(spec)))
+
+
+def chart_grid(charts: Sequence[Chart]) -> Chart:
+    """Charts side by side (two per row on a wide screen, one when printing)."""
+    return Chart(_blocks().chart_grid(list(charts)))
 
 
 def sub_section(title: str, body: Sequence[Content] | Content, *, open: bool = False) -> Html:
     """A collapsible block inside a section (closed by default)."""
-    parts = body if isinstance(body, (list, tuple)) else [body]
-    flag = " open" if open else ""
-    return Html(f'<details class="sub"{flag}><summary>{esc(title)}</summary>{_join(parts)}</details>')
+    return _blocks().sub_section(title, _parts(body), open)
 
 
 def tabs(panels: Sequence[tuple[str, Content]]) -> Html:
     """Tabbed panels; the first is shown. All panels are shown when printing."""
     if not panels:
-        return Html("")
-    base = f"tab{next(_ids)}"
-    buttons, bodies = [], []
-    for i, (label, body) in enumerate(panels):
-        pid = f"{base}-{i}"
-        selected = "true" if i == 0 else "false"
-        hidden = "" if i == 0 else " hidden"
-        buttons.append(f'<button type="button" role="tab" data-tab="{pid}" aria-selected="{selected}">{esc(label)}</button>')
-        bodies.append(f'<div class="tab-panel" role="tabpanel" id="{pid}"{hidden}>{esc(body)}</div>')
-    return Html(f'<div class="tabs"><div class="tab-buttons" role="tablist">{"".join(buttons)}</div>{"".join(bodies)}</div>')
+        return Markup("")
+    return _blocks().tabs(f"tab{next(_ids)}", list(panels))
 
 
 def pre(text: str, limit: int = 200_000) -> Html:
@@ -198,21 +243,39 @@ def pre(text: str, limit: int = 200_000) -> Html:
     if len(text) > limit:
         cut = f"\n... [{len(text) - limit} more characters not shown]"
         text = text[:limit]
-    return Html(f"<pre>{esc(text + cut)}</pre>")
+    return _blocks().pre(text + cut)
+
+
+def heading(text: str) -> Html:
+    """A heading inside a section (`<h3>`)."""
+    return _blocks().heading(text)
 
 
 def status_badge(status: str) -> Html:
     """A run or trial status, coloured by CSS class."""
-    return Html(f'<span class="status-{esc(status)}">{esc(status)}</span>')
+    return _blocks().status(status)
 
 
 def missing(what: str) -> Html:
     """The standard line for a part of a report that the run did not record."""
-    return Html(f'<p class="missing">{esc(what)}: not recorded for this run.</p>')
+    return _blocks().paragraph("missing", f"{what}: not recorded for this run.")
 
 
 def note(text: str) -> Html:
-    return Html(f'<p class="note">{esc(text)}</p>')
+    """A muted line of explanation."""
+    return _blocks().paragraph("note", text)
+
+
+def verdict_card(line: str, facts: Html, warnings: Sequence[str] = (), *, tone: str = "neutral") -> Html:
+    """The answer first: one sentence, its numbers (a table) and plain warnings.
+
+    Args:
+        line: The sentence (escaped), e.g. "Sharpe after costs 1.20 vs buy-and-hold 0.40 ...".
+        facts: A table of the numbers behind it.
+        warnings: Plain sentences saying why the evidence may be thin.
+        tone: `good`, `bad` or `neutral` (the card's colour).
+    """
+    return _blocks().card(f"verdict-{tone}", line, facts, list(warnings))
 
 
 def _is_scalar(value: Any) -> bool:
@@ -261,9 +324,9 @@ def json_view(obj: Any, depth: int = 0) -> Html:
     """Any JSON value as tables: scalars as key/value, dicts of dicts as a matrix, lists of dicts
     as rows, lists of scalars inline, dicts of matrices as tabs; anything else as indented JSON."""
     if _is_flat(obj) and not isinstance(obj, str):
-        return Html(f"<code>{esc(_flat_value(obj))}</code>")
+        return _blocks().code(_flat_value(obj), False)
     if isinstance(obj, list) and obj and all(_is_scalar(v) for v in obj):
-        return Html(f"<p><code>{esc(', '.join(fmt_value(v) for v in obj))}</code></p>")
+        return _blocks().code(", ".join(fmt_value(v) for v in obj), True)
     if isinstance(obj, list) and obj and all(isinstance(v, Mapping) and all(_is_flat(x) for x in v.values()) for v in obj):
         columns = list(dict.fromkeys(k for v in obj for k in v))
         return table(columns, [[_flat_value(v.get(c)) for c in columns] for v in obj], filterable=len(obj) > 10, scroll=len(obj) > 20)
@@ -281,38 +344,32 @@ def json_view(obj: Any, depth: int = 0) -> Html:
         if flat is not None and len(flat) <= 40:
             return kv_table(flat)
         scalars = {k: _flat_value(v) for k, v in obj.items() if _is_flat(v)}
-        parts: list[Html] = [Html(f'<div class="jv-block">{kv_table(scalars)}</div>')] if scalars else []
+        parts: list[Html] = [_blocks().block("jv-block", None, [kv_table(scalars)])] if scalars else []
         for key, value in obj.items():
             if not _is_flat(value):
-                parts.append(Html(f'<div class="jv-block"><h3>{esc(key)}</h3>{json_view(value, depth + 1)}</div>'))
-        return Html(f'<div class="jv">{_join(parts)}</div>')
+                parts.append(_blocks().block("jv-block", str(key), [json_view(value, depth + 1)]))
+        return _blocks().block("jv", None, parts)
     return pre(json.dumps(obj, indent=2, default=str))
 
 
-def page(title: str, subtitle: str, sections: Sequence[Html], *, kind: str) -> Html:
+def page(title: str, subtitle: str, sections: Sequence[Section], *, kind: str, lead: Optional[Html] = None) -> Html:
     """A whole self-contained document: inline CSS and script, CSP that forbids any request.
 
     Args:
         title: Page title (escaped).
         subtitle: Line under the title (escaped).
-        sections: Output of `section`.
+        sections: Output of `section`, listed in the table of contents in this order.
         kind: `training`, `study` or `comparison` (a `data-report` attribute on the body).
+        lead: Markup shown above the sections (the verdict card), not in the table of contents.
     """
-    toc = "".join(
-        f'<a href="#{esc(m.group(1))}">{m.group(2)}</a>'
-        for m in (re.search(r'id="([^"]*)" data-title="([^"]*)"', s) for s in sections)
-        if m
-    )
-    return Html(
-        "<!DOCTYPE html>\n"
-        '<html lang="en"><head><meta charset="utf-8">'
-        f'<meta http-equiv="Content-Security-Policy" content="{esc(content_security_policy())}">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<meta name="referrer" content="no-referrer">'
-        f"<title>{esc(title)}</title><style>{REPORT_CSS}</style></head>"
-        f'<body data-report="{esc(kind)}"><header class="report"><h1>{esc(title)}</h1>'
-        f'<div class="subtitle">{esc(subtitle)}</div></header>'
-        f'<nav class="toc">{toc}<span class="toc-tools"><button type="button" id="expand-all">expand all</button>'
-        '<button type="button" id="collapse-all">collapse all</button></span></nav>'
-        f'<main>{"".join(sections)}</main><script>{REPORT_JS}</script></body></html>\n'
-    )
+    scripts = [plotly_js(), REPORT_JS] if any(getattr(s, "has_chart", False) for s in sections) else [REPORT_JS]
+    return Markup(environment().get_template("page.html.j2").render(
+        title=title,
+        subtitle=subtitle,
+        kind=kind,
+        sections=list(sections),
+        lead=lead,
+        policy=content_security_policy(*scripts),
+        style=Markup(REPORT_CSS),
+        scripts=[Markup(s) for s in scripts],
+    ) + "\n")

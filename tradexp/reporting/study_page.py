@@ -1,40 +1,41 @@
-"""The HPO study report: settings, search space, history, importances, trials, pruning, time.
+"""The HPO study report page: settings, search space, history, importances, trials, pruning, time.
 
-    from tradexp.reporting import study_report
-    study_report("lstm-study")          # or the parent run id; logged as report/study_report.html
+    build_study_html(collect_study(client, "lstm-study"))   # pure: StudyData in, HTML out (see `publish.study_report`)
 """
 
 from __future__ import annotations
 
-import logging
-from pathlib import Path
 from typing import Any, Optional
 
 import pandas as pd
-from mlflow import MlflowClient
 
 from callbacks.git_state import strip_credentials
-from tradexp.reporting.figures import draw_history, draw_importances, draw_intermediate, draw_parallel
-from tradexp.reporting.publish import default_report_path, duration_text, log_report, when, write_report
-from tradexp.reporting.render import Html, esc, figure_grid, fmt_value, image, json_view, kv_table, missing, note, page, section, status_badge, table
-from tradexp.reporting.study_data import StudyData, collect_study
-from tradexp.reporting.study_sections import (
+from tradexp.reporting.charts import history_chart
+from tradexp.reporting.figures import draw_importances, draw_intermediate, draw_parallel
+from tradexp.reporting.markup import Html, chart, duration_text, figure_grid, fmt_value, heading, image, json_view, kv_table, missing, note, page, section, status_badge, table, verdict_card, when
+from tradexp.reporting.read_study import StudyData
+from tradexp.reporting.study_info import (
     history_info,
     importance_info,
     intermediate_info,
     log_scaled_params,
     parallel_info,
     pruning_info,
+    study_headline_info,
     time_info,
     trials_frame,
 )
-from tradexp.tracking.store import open_store
 
-__all__ = ["build_study_html", "study_report", "STUDY_REPORT_FILE"]
+__all__ = ["build_study_html"]
 
-log = logging.getLogger(__name__)
 
-STUDY_REPORT_FILE = "study_report.html"
+# Optuna's figures on the parent run that this report draws itself from the same numbers: shown once.
+_DRAWN_HERE = (
+    "plots/optimization_history.png",
+    "plots/param_importances.png",
+    "plots/parallel_coordinate.png",
+    "plots/intermediate_values.png",
+)
 
 
 def _redacted(value: Any) -> Any:
@@ -72,15 +73,15 @@ def _best(study: StudyData, frame: pd.DataFrame, params: list[str], best: Option
     trial_run = next((t for t in study.trials if t.run_id == row["run_id"]), None)
     test = {k: v for k, v in (trial_run.metrics if trial_run else {}).items() if k.startswith("test/")}
     if test:
-        out += [Html("<h3>Test score of the best trial (not used for selection)</h3>"), table(["metric", "value"], sorted(test.items()))]
+        out += [heading("Test score of the best trial (not used for selection)"), table(["metric", "value"], sorted(test.items()))]
     for run in study.related:
         scores = {k: v for k, v in run.metrics.items() if k.startswith("test/")}
-        out.append(Html(f"<h3>Related run {esc(run.name)} ({esc(run.type or 'run')})</h3>"))
+        out.append(heading(f"Related run {run.name} ({run.type or 'run'})"))
         out.append(table(["metric", "value"], sorted(scores.items())) if scores else missing("test metrics"))
     if not test and not study.related:
         out.append(missing("a test score of the best configuration"))
     if study.parent.metrics:
-        out.append(Html("<h3>Metrics on the study run</h3>"))
+        out.append(heading("Metrics on the study run"))
         out.append(table(["metric", "value"], sorted(study.parent.metrics.items())))
     return out
 
@@ -113,6 +114,34 @@ def _time(study: StudyData, frame: pd.DataFrame) -> list[Html]:
     return out
 
 
+def _verdict(study: StudyData, frame: pd.DataFrame) -> Html:
+    info = study_headline_info(study, frame)
+    metric = study.metric or "objective"
+    if info.best_number is None:
+        return verdict_card("No completed trial yet: no best configuration to judge.", kv_table({"trials": len(frame)}), info.warnings)
+    line = f"Best trial {info.best_number}: {metric} {fmt_value(info.best_value)}"
+    if info.median_value is not None:
+        line += f", median trial {fmt_value(info.median_value)} (difference {fmt_value(info.gap)}"
+        line += f", {info.gap_iqr:.1f} interquartile ranges)" if info.gap_iqr is not None else ")"
+    if info.deflated_sharpe is not None:
+        line += f"; deflated Sharpe {info.deflated_sharpe:.2f} over {info.deflated_n_trials} trials"
+    facts = {
+        "best trial": info.best_number,
+        f"best {metric}": info.best_value,
+        f"median {metric} (completed trials)": info.median_value,
+        "best - median": info.gap,
+        "|best - median| / interquartile range": info.gap_iqr,
+        "share of other completed trials it beats": info.better_than,
+        "completed trials": info.n_complete,
+        "deflated Sharpe (P[Sharpe > 0] after the search)": info.deflated_sharpe,
+        "trials the deflation counts": info.deflated_n_trials,
+        "validation Sharpe of the best trial (per period)": info.best_val_sharpe,
+        "median validation Sharpe (completed trials)": info.median_val_sharpe,
+    }
+    tone = "good" if info.deflated_sharpe is not None and info.deflated_sharpe >= 0.95 else "bad" if info.deflated_sharpe is not None else "neutral"
+    return verdict_card(line + ".", kv_table({k: v for k, v in facts.items() if v is not None}), info.warnings, tone=tone)
+
+
 def build_study_html(study: StudyData) -> Html:
     """The study report of a collected study (pure: no I/O apart from opening the Optuna storage)."""
     frame, params = trials_frame(study)
@@ -137,8 +166,8 @@ def build_study_html(study: StudyData) -> Html:
     shown = _redacted(study.settings)
     if study.search_space and isinstance(shown.get("settings"), dict):  # the space has its own table below
         shown["settings"] = {k: v for k, v in shown["settings"].items() if k != "search_space"}
-    settings = [Html("<h3>Settings (hpo/study.json)</h3>"), json_view(shown) if shown else missing("study settings")]
-    settings += [Html("<h3>Search space (hpo/search_space.json)</h3>"), json_view(study.search_space) if study.search_space else missing("search space")]
+    settings = [heading("Settings (hpo/study.json)"), json_view(shown) if shown else missing("study settings")]
+    settings += [heading("Search space (hpo/search_space.json)"), json_view(study.search_space) if study.search_space else missing("search space")]
     if not study.search_space and params:
         settings.append(note("searched params inferred from the trials: " + ", ".join(params)))
     imp = importance_info(study, frame, params)
@@ -146,52 +175,19 @@ def build_study_html(study: StudyData) -> Html:
     importances = [note(f"method: {imp.method}")]
     importances += [image(imp_png, "parameter importances"), table(["param", "importance"], imp.importances.items())] if imp_png else [missing("importances (needs completed trials)")]
     par_png = draw_parallel(parallel_info(frame, params, metric, sorted(log_scaled_params(study.search_space))))
-    hist_png = draw_history(hist, metric, study.direction)
-    plots = parent.pngs("plots/")
+    plots = {p: png for p, png in parent.pngs("plots/").items() if p not in _DRAWN_HERE}
     sections = [
+        section("Verdict", _verdict(study, frame)),
         section("Study", kv_table({k: v for k, v in overview.items() if v is not None})),
         section("Settings and search space", settings),
-        section("Optimisation history", image(hist_png, "optimisation history") if hist_png else missing("completed trials")),
+        section("Optimisation history", chart(history_chart(hist, metric, study.direction), "optimisation history") if hist.numbers else missing("completed trials")),
         section("Importances", importances),
         section("Parallel coordinates", image(par_png, "parallel coordinates") if par_png else missing("two or more searched params with completed trials")),
         section("Trials", _trials_table(frame, params, hist.best_number)),
         section("Best trial", _best(study, frame, params, hist.best_number)),
         section("Pruning", _pruning(study, frame)),
         section("Time spent", _time(study, frame)),
-        section("Study plots", figure_grid(plots) if plots else missing("study plots (plots/*.png on the study run)"), open=False),
+        section("Other study plots", figure_grid(plots) if plots else missing("other study plots (plots/*.png on the study run)"), open=False),
     ]
     subtitle = f"HPO study report · {parent.experiment_name} · {len(frame)} trials · best {metric} {fmt_value(hist.best_value)}"
     return page(f"Study {study.name}", subtitle, sections, kind="study")
-
-
-def study_report(
-    name_or_run_id: str,
-    path: Optional[str | Path] = None,
-    *,
-    tracking_uri: Optional[str] = None,
-    log_to_run: bool = True,
-    client: Optional[MlflowClient] = None,
-) -> Path:
-    """Write the report of an HPO study and log it to the study's parent run (`report/study_report.html`).
-
-    Args:
-        name_or_run_id: Study name (`tradexp.study` tag), parent run id, or a trial's run id.
-        path: Where to write the HTML (default `reports/study_<name>.html`).
-        tracking_uri: The store (default `MLFLOW_TRACKING_URI`, else `sqlite:///mlflow.db`).
-        log_to_run: Also log the file into the parent run.
-        client: An open client (overrides `tracking_uri`).
-
-    Returns:
-        The absolute path of the written file.
-
-    Raises:
-        ReportError: No such study.
-    """
-    client = client or open_store(tracking_uri)
-    study = collect_study(client, name_or_run_id)
-    html = build_study_html(study)
-    out = write_report(html, Path(path) if path else default_report_path("study", study.name))
-    if log_to_run:
-        log_report(client, study.parent.run_id, html, STUDY_REPORT_FILE)
-    log.info("study report of %s: %s", study.name, out)
-    return out

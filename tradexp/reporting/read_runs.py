@@ -31,6 +31,7 @@ from mlflow.entities import Run, ViewType
 from mlflow.exceptions import MlflowException
 
 from tradexp.errors import TradexpError
+from tradexp.metric_direction import lower_is_better
 
 __all__ = [
     "MetricPoint",
@@ -44,7 +45,6 @@ __all__ = [
     "select_runs",
     "ReportError",
     "looks_like_run_id",
-    "lower_is_better",
 ]
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,7 @@ TRAINING_FILES = (
     "plots/*.png",
     "evaluation/*.json",
     "evaluation/*.csv",
+    "predictions/test_predictions.csv",
 )
 COMPARISON_FILES = ("predictions/test_predictions.csv", "evaluation/equity.csv")
 STUDY_FILES = ("hpo/*", "plots/*.png")
@@ -324,12 +325,6 @@ def _fetch_runs(client: MlflowClient, run_ids: Sequence[str]) -> dict[str, Run]:
     return found
 
 
-def lower_is_better(metric: str) -> bool:
-    """True for loss-like metric names (loss, mse, mae, error, pvalue, turnover); pass `ascending` otherwise."""
-    name = metric.rsplit("/", 1)[-1].lower()
-    return any(word in name for word in ("loss", "mse", "mae", "rmse", "error", "pvalue", "turnover"))
-
-
 def select_runs(
     client: MlflowClient,
     *,
@@ -342,8 +337,9 @@ def select_runs(
 ) -> list[str]:
     """Run ids to compare: the given ids, or the runs of `experiment` matching `filter_string`.
 
-    With `metric`, runs are ordered by it (best first: ascending for loss-like names, else
-    descending, unless `ascending` says) and runs without it are dropped; `top` keeps the first K.
+    With `metric`, runs are ordered by it (best first: ascending where
+    `tradexp.metric_direction.lower_is_better`, else descending, unless `ascending` says) and runs
+    without it are dropped; `top` keeps the first K.
     Study parents and earlier comparison runs are left out of a filter's result.
 
     Raises:

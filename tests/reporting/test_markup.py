@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html as html_text
 import re
 
 from tradexp.reporting.assets import REPORT_JS
-from tradexp.reporting.render import Html, esc, figure_grid, fmt_value, json_view, kv_table, page, section, table, tabs
+from tradexp.reporting.markup import Html, esc, figure_grid, fmt_value, json_view, kv_table, page, section, table, tabs
 
 EVIL = '<script>alert(1)</script>"><img src=x onerror=alert(1)>'
 
@@ -57,10 +58,10 @@ def test_json_view_shapes():
 
 def test_page_allows_only_its_own_script_and_no_requests():
     html = page("t", "s", [section("A", "x")], kind="training")
-    policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html).group(1)
+    policy = html_text.unescape(re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html).group(1))
     digest = base64.b64encode(hashlib.sha256(REPORT_JS.encode()).digest()).decode()
-    assert f"script-src &#x27;sha256-{digest}&#x27;" in policy
-    assert "default-src &#x27;none&#x27;" in policy and "img-src data:" in policy
+    assert f"script-src 'sha256-{digest}'" in policy
+    assert "default-src 'none'" in policy and "img-src data:" in policy
     assert f"<script>{REPORT_JS}</script>" in html  # the hashed text exactly
     assert "http://" not in html and "https://" not in html
     assert '<a href="#a">A</a>' in html  # table of contents

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from callbacks._evaluation_info import PrInfo, RocInfo, _get_pr_info, _get_roc_info
-from tradexp.reporting.collect import MetricPoint, RunData
+from tradexp.evaluation.headline import Headline, headline_info
+from tradexp.reporting.read_runs import MetricPoint, RunData
 
 __all__ = [
     "Series",
@@ -35,6 +36,10 @@ __all__ = [
     "differing_params",
     "seed_groups",
     "is_seed_key",
+    "run_headline_info",
+    "finite_float",
+    "EquityCurves",
+    "equity_curves_info",
 ]
 
 
@@ -235,6 +240,40 @@ def equity_series(frame: Optional[pd.DataFrame], label: str = "model") -> Option
     return Series(label, x, [float(v) for v in df[value_col]])
 
 
+class EquityCurves(NamedTuple):
+    """Every strategy's equity on the test steps and the model's drawdown below its running peak."""
+
+    curves: list[Series]  # model first, then the baselines
+    drawdown: Optional[Series]  # 1 - equity / running peak (the start counts as a peak of 1)
+    max_drawdown: Optional[float]
+
+
+def equity_curves_info(frame: Optional[pd.DataFrame]) -> Optional[EquityCurves]:
+    """The curves of `evaluation/equity.csv` (`timestamp`, `equity_<strategy>` columns), else None.
+
+    The drawdown is the one `TradingEvaluation` plots and whose maximum it logs as
+    `test/trading/max_drawdown` (`tradexp.evaluation.plots._get_drawdown_info`).
+    """
+    if frame is None or frame.empty:
+        return None
+    names = [c for c in frame.columns if str(c).startswith("equity_")]
+    if not names:
+        return None
+    names.sort(key=lambda c: c != "equity_model")
+    x: list[Any] = list(range(len(frame)))
+    if "timestamp" in frame.columns:
+        times = pd.to_datetime(frame["timestamp"], errors="coerce", format="ISO8601")
+        if times.notna().all():
+            x = list(times.to_numpy())
+    curves = [Series(str(c).removeprefix("equity_"), x, [float(v) for v in frame[c]]) for c in names]
+    drawdown = max_dd = None
+    if "equity_model" in frame.columns:
+        equity = frame["equity_model"].to_numpy(dtype=float)
+        drawn = 1.0 - equity / np.maximum.accumulate(np.maximum(equity, 1.0))  # (S,)
+        drawdown, max_dd = Series("model", x, drawn.tolist()), float(np.nanmax(drawn)) if len(drawn) else None
+    return EquityCurves(curves, drawdown, max_dd)
+
+
 # -- configurations --------------------------------------------------------------------------
 _NOT_CONFIG = ("tracking.run_name", "tracking.run_id")
 
@@ -282,3 +321,23 @@ def seed_groups(runs: Sequence[RunData], metrics: Sequence[str]) -> list[SeedGro
                 stats[metric] = _spread(values)
         groups.append(SeedGroup(label, [r.run_id for r in members], seeds, stats))
     return groups
+
+
+# -- headline ------------------------------------------------------------------------------
+def finite_float(value: Any) -> Optional[float]:
+    """`value` as a finite float, else None (text, None, NaN, inf)."""
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+def run_headline_info(run: RunData) -> Headline:
+    """`tradexp.evaluation.headline.headline_info` of a run, with the cost setting and bar calendar
+    that `evaluation/trading.json` records (so a cost below the market's fees is a warning)."""
+    summary = run.json("evaluation/trading.json")
+    summary = summary if isinstance(summary, dict) else {}
+    settings = summary.get("settings") if isinstance(summary.get("settings"), dict) else {}
+    annual = summary.get("annualisation") if isinstance(summary.get("annualisation"), dict) else {}
+    return headline_info(run.metrics, cost_bps=finite_float(settings.get("cost_bps")), bars_per_year=finite_float(annual.get("periods_per_year")))

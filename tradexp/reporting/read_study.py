@@ -2,7 +2,7 @@
 
 A study is a parent run (`tradexp.type=hpo_study`, `tradexp.study=<name>`) with nested child runs
 (`mlflow.parentRunId`) tagged `tradexp.trial` and `tradexp.trial.state`; the parent may hold
-`hpo/study.json` (settings), `hpo/search_space.json` and `hpo/trials.csv`.
+`hpo/study.json` (settings), `hpo/search_space.json`, `hpo/trials.csv` and `hpo/importances.json`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from mlflow import MlflowClient
 from mlflow.entities import Run, ViewType
 from mlflow.exceptions import MlflowException
 
-from tradexp.reporting.collect import STUDY_FILES, MetricPoint, ReportError, RunData, collect_run, looks_like_run_id, run_from_entity
+from tradexp.metric_direction import optuna_direction
+from tradexp.reporting.read_runs import STUDY_FILES, MetricPoint, ReportError, RunData, collect_run, looks_like_run_id, run_from_entity
 
 __all__ = ["StudyData", "collect_study", "find_study_run"]
 
@@ -41,6 +42,7 @@ class StudyData:
     related: list[RunData] = field(default_factory=list)
     metric: Optional[str] = None
     direction: str = "minimize"
+    importances: Optional[dict[str, Any]] = None  # hpo/importances.json, computed when the study ended
 
 
 def _search_all(client: MlflowClient, experiment_ids: list[str], filter_string: str) -> list[Run]:
@@ -101,7 +103,7 @@ def _objective(parent: RunData, settings: dict[str, Any]) -> tuple[Optional[str]
     elif direction in ("min", "minimize", "minimise", "studydirection.minimize"):
         direction = "minimize"
     else:
-        direction = "minimize" if metric is None or "loss" in str(metric) else "maximize"
+        direction = "minimize" if metric is None else optuna_direction(str(metric))
     return (str(metric) if metric else None), direction
 
 
@@ -158,5 +160,6 @@ def collect_study(client: MlflowClient, name_or_run_id: str, *, histories: bool 
         related=related,
         metric=metric,
         direction=direction,
+        importances=parent.json("hpo/importances.json"),
     )
 

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
-import logging
 import math
 from collections import Counter
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, NamedTuple, Optional
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from tradexp.reporting.sections import Series, differing_params, is_seed_key
-from tradexp.reporting.study_data import StudyData
+from tradexp.reporting.run_info import Series, differing_params, finite_float, is_seed_key
+from tradexp.reporting.read_study import StudyData
 
 __all__ = [
     "TRIAL_COLUMNS",
@@ -33,9 +30,9 @@ __all__ = [
     "pruning_info",
     "TimeInfo",
     "time_info",
+    "StudyHeadline",
+    "study_headline_info",
 ]
-
-log = logging.getLogger(__name__)
 
 TRIAL_COLUMNS = ["number", "state", "value", "epochs", "duration_s", "run_id", "run_name"]
 _STATE_OF_STATUS = {"FINISHED": "COMPLETE", "FAILED": "FAIL", "KILLED": "FAIL", "RUNNING": "RUNNING", "SCHEDULED": "WAITING"}
@@ -220,51 +217,21 @@ def simple_importances(frame: pd.DataFrame, params: Sequence[str]) -> dict[str, 
     return {k: (v / norm if norm > 0 else 0.0) for k, v in sorted(raw.items(), key=lambda kv: -kv[1])}
 
 
-def _open_storage(storage: str) -> Any:
-    """An RDB URL as is; a journal file (`journal:///path`, or a path ending in .log/.journal) opened."""
-    import optuna
-
-    path = storage.removeprefix("journal://") if storage.startswith("journal://") else storage if "://" not in storage else None
-    if path is None:
-        return storage
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"optuna journal `{path}` not found")
-    return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(path))
-
-
-def _optuna_importances(study: StudyData) -> Optional[tuple[dict[str, float], str]]:
-    settings = study.settings
-    nested = settings.get("settings") if isinstance(settings.get("settings"), dict) else {}
-    storage = study.parent.params.get("hpo.storage") or settings.get("storage") or settings.get("storage_url") or nested.get("storage")
-    name = settings.get("study_name") or settings.get("name") or study.name
-    if not storage or not name or not isinstance(storage, str):
-        return None
-    import optuna
-
-    if importlib.util.find_spec("sklearn") is not None:
-        evaluator, method = optuna.importance.FanovaImportanceEvaluator(seed=0), "fANOVA (Optuna, from the study's storage)"
-    else:
-        evaluator, method = optuna.importance.PedAnovaImportanceEvaluator(), "PED-ANOVA (Optuna, from the study's storage; fANOVA needs scikit-learn)"
-    try:
-        study = optuna.load_study(study_name=str(name), storage=_open_storage(storage))
-        if len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))) < 2:
-            return None
-        values = optuna.importance.get_param_importances(study, evaluator=evaluator)
-    except Exception as err:  # noqa: BLE001 - any storage/optuna failure falls back to the simple method
-        log.warning("optuna importances unavailable for study %r (%s: %s); using the trials table", name, type(err).__name__, err)
-        return None
-    return {k: float(v) for k, v in values.items()}, method
-
-
 def importance_info(study: StudyData, frame: pd.DataFrame, params: Sequence[str]) -> ImportanceInfo:
-    """Importances from the study's Optuna storage when it can be opened, else `simple_importances`."""
-    found = _optuna_importances(study)
-    if found:
-        return ImportanceInfo(*found)
+    """The importances the study stored when it ended (`hpo/importances.json`), else `simple_importances`.
+
+    The report never opens the Optuna storage: `tradexp hpo` computes them once
+    (`tradexp.hpo.importances`); a study without the file (older, or built elsewhere) gets the
+    simple method over the trials table.
+    """
+    stored = study.importances
+    if isinstance(stored, dict) and isinstance(stored.get("importances"), dict) and stored["importances"]:
+        values = {str(k): float(v) for k, v in stored["importances"].items()}
+        return ImportanceInfo(dict(sorted(values.items(), key=lambda kv: -kv[1])), str(stored.get("method", "stored in hpo/importances.json")))
     return ImportanceInfo(
         simple_importances(frame, params),
         "simple: |Spearman rho| (numeric) or correlation ratio eta (categorical) with the objective over completed trials, "
-        "normalised to sum to 1 (the study's Optuna storage was not available)",
+        "normalised to sum to 1 (hpo/importances.json absent: the study's Optuna storage was not available when it ended)",
     )
 
 
@@ -375,3 +342,58 @@ def time_info(study: StudyData, frame: pd.DataFrame) -> TimeInfo:
         if len(g):
             by_state[str(state)] = (len(g), float(g.sum()), float(g.mean()), float(g.median()))
     return TimeInfo(wall, float(durations.sum(skipna=True)), by_state)
+
+
+class StudyHeadline(NamedTuple):
+    """The best trial, whether its Sharpe survives the search (deflated), and how far it sits from the median trial."""
+
+    best_number: Optional[int]
+    best_value: Optional[float]
+    median_value: Optional[float]  # median objective of the completed trials
+    gap: Optional[float]  # best - median, in the objective's units
+    gap_iqr: Optional[float]  # |best - median| / interquartile range of the completed trials
+    better_than: Optional[float]  # share of the other completed trials the best one beats
+    n_complete: int
+    deflated_sharpe: Optional[float]  # probability the best trial's Sharpe is above 0 after the search
+    deflated_n_trials: Optional[int]
+    best_val_sharpe: Optional[float]  # per-period validation Sharpe of the best trial
+    median_val_sharpe: Optional[float]
+    warnings: tuple[str, ...]
+
+
+def study_headline_info(study: StudyData, frame: pd.DataFrame, alpha: float = 0.05) -> StudyHeadline:
+    """The study's answer first: the best trial, its deflated Sharpe (`hpo/deflated_sharpe`, computed
+    by `tradexp hpo` when the study ended) and its distance from the median completed trial."""
+    done = _complete(frame)
+    values = done["value"].astype(float).to_numpy()
+    hist = history_info(frame, study.direction)
+    median = float(np.median(values)) if len(values) else None
+    gap = gap_iqr = better = None
+    if hist.best_value is not None and median is not None:
+        gap = hist.best_value - median
+        q1, q3 = np.percentile(values, [25, 75])
+        gap_iqr = abs(gap) / float(q3 - q1) if q3 > q1 else None
+        others = np.delete(values, int(np.flatnonzero(done["number"].to_numpy() == hist.best_number)[0]))
+        if len(others):
+            beaten = others > hist.best_value if study.direction == "minimize" else others < hist.best_value
+            better = float(beaten.mean())
+    metrics, settings = study.parent.metrics, study.settings
+    deflated = finite_float(metrics.get("hpo/deflated_sharpe", settings.get("deflated_sharpe")))
+    n_deflated = finite_float(metrics.get("hpo/deflated_sharpe_n_trials", settings.get("deflated_sharpe_n_trials")))
+    best_sharpe = finite_float(metrics.get("hpo/best_val_sharpe", settings.get("best_val_sharpe")))
+    median_sharpe = None
+    csv = study.trials_csv
+    if csv is not None and {"val_sharpe", "state"} <= set(csv.columns):
+        sharpes = pd.to_numeric(csv.loc[csv["state"].astype(str).str.endswith("COMPLETE"), "val_sharpe"], errors="coerce").dropna()
+        median_sharpe = float(sharpes.median()) if len(sharpes) else None
+    warnings = []
+    if deflated is not None and deflated < 1 - alpha:
+        warnings.append(f"deflated Sharpe {deflated:.2f} < {1 - alpha:.2f}: the best trial's Sharpe may be a product of trying {int(n_deflated or 0)} configurations")
+    if deflated is None:
+        warnings.append("no deflated Sharpe recorded (the trials carry no validation Sharpe): the best value is not corrected for the search")
+    if 0 < len(values) < 10:
+        warnings.append(f"only {len(values)} completed trials: the ranking is noisy")
+    return StudyHeadline(
+        hist.best_number, hist.best_value, median, gap, gap_iqr, better, int(len(values)),
+        deflated, None if n_deflated is None else int(n_deflated), best_sharpe, median_sharpe, tuple(warnings),
+    )

@@ -1,0 +1,159 @@
+"""The comparison's answer first: which run wins each headline metric, and is the difference more than luck?
+
+    rows = winner_info(runs)          # one `Winner` per headline metric that two or more runs recorded
+
+Significance is a paired test on the bars both runs were tested on: the per-bar net return of the
+winner minus that of the runner-up (`evaluation/equity.csv`, column `model_return`; joined on
+`timestamp`), resampled with `tradexp.evaluation.significance.block_bootstrap_indices` so runs of
+consecutive bars (and their autocorrelation) stay together. For accuracy the paired quantity is
+the per-bar difference in correct direction calls (`predictions/test_predictions.csv`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import NamedTuple, Optional
+
+import numpy as np
+import pandas as pd
+
+from tradexp.evaluation.metrics import sharpe_ratio
+from tradexp.evaluation.significance import block_bootstrap_indices
+from tradexp.metric_direction import lower_is_better
+from tradexp.reporting.read_runs import RunData
+
+__all__ = ["HEADLINE_METRICS", "PairedTest", "Winner", "paired_bootstrap", "paired_returns", "paired_hits", "winner_info"]
+
+# Headline metric -> (label, what the paired test compares)
+HEADLINE_METRICS: dict[str, tuple[str, str]] = {
+    "test/trading/sharpe": ("Sharpe after costs", "sharpe"),
+    "test/trading/annual_return": ("annual return after costs", "mean"),
+    "test/trading/max_drawdown": ("max drawdown", ""),
+    "test/acc": ("direction accuracy", "hits"),
+}
+
+
+class PairedTest(NamedTuple):
+    """Block bootstrap of a statistic of (a - b) on common bars (two-sided)."""
+
+    n_common: int
+    statistic: str  # `sharpe` (difference of Sharpe ratios) or `mean` (mean per-bar difference)
+    difference: float  # observed, per bar (Sharpe: per period, not annualised)
+    ci_low: float
+    ci_high: float
+    pvalue: float
+    significant: bool
+
+
+class Winner(NamedTuple):
+    """The best run on one headline metric, the runner-up, and the paired test between them."""
+
+    metric: str
+    label: str
+    winner: str  # run name
+    winner_value: float
+    runner_up: Optional[str]
+    runner_up_value: Optional[float]
+    test: Optional[PairedTest]
+    why_untested: str  # when `test` is None: the reason in words
+
+
+def paired_bootstrap(a: np.ndarray, b: np.ndarray, statistic: str = "mean", n_boot: int = 2000, block_length: Optional[float] = None, alpha: float = 0.05, seed: int = 0) -> PairedTest:
+    """Two-sided paired block bootstrap of `stat(a) - stat(b)` over the same resampled bars.
+
+    Args:
+        a, b: Per-bar values of two runs on the same bars, aligned (N,).
+        statistic: `mean` (mean of a - b) or `sharpe` (Sharpe of a minus Sharpe of b, per bar).
+        n_boot: Resamples.
+        block_length: Mean block length; None = ceil(N ** (1/3)) as `TradingEvaluation` uses.
+        alpha: Level of the verdict and the (1 - alpha) percentile interval.
+        seed: Random seed.
+
+    Returns:
+        PairedTest; the p-value is the share of resampled differences, centred on the observed one,
+        at least as far from 0 as the observed difference ((k + 1) / (B + 1)).
+
+    Raises:
+        ValueError: On fewer than 3 common bars, unequal lengths or an unknown statistic.
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape or a.ndim != 1 or len(a) < 3:
+        raise ValueError(f"need two aligned series of at least 3 bars, got {a.shape} and {b.shape}")
+    if statistic not in ("mean", "sharpe"):
+        raise ValueError(f"`statistic` must be `mean` or `sharpe`, got {statistic!r}")
+    n = len(a)
+    idx = block_bootstrap_indices(n, n_boot, block_length or math.ceil(n ** (1 / 3)), seed=seed)  # (B, N)
+    if statistic == "mean":
+        observed = float((a - b).mean())
+        boot = (a - b)[idx].mean(axis=1)  # (B,)
+    else:
+        observed = sharpe_ratio(a) - sharpe_ratio(b)
+        boot = _sharpe_rows(a[idx]) - _sharpe_rows(b[idx])  # (B,)
+    centred = boot - observed  # the resampled spread shifted onto the null of no difference
+    pvalue = float((np.sum(np.abs(centred) >= abs(observed)) + 1) / (n_boot + 1))
+    low, high = np.percentile(boot, [100 * alpha / 2, 100 * (1 - alpha / 2)])
+    return PairedTest(n, statistic, observed, float(low), float(high), pvalue, pvalue < alpha)
+
+
+def _sharpe_rows(x: np.ndarray) -> np.ndarray:
+    """Per-row Sharpe (mean / std, ddof=1) of (B, N) resamples, 0 where a row does not vary."""
+    std = x.std(axis=1, ddof=1)  # (B,)
+    return np.divide(x.mean(axis=1), std, out=np.zeros(len(x)), where=std > 1e-15)
+
+
+def _frame(run: RunData, path: str, columns: Sequence[str]) -> Optional[pd.DataFrame]:
+    frame = run.csv(path)
+    if frame is None or not set(columns) <= set(frame.columns):
+        return None
+    return frame
+
+
+def paired_returns(a: RunData, b: RunData) -> Optional[tuple[np.ndarray, np.ndarray]]:
+    """Per-bar net returns of two runs on the bars both were tested on (`evaluation/equity.csv`)."""
+    fa = _frame(a, "evaluation/equity.csv", ("timestamp", "model_return"))
+    fb = _frame(b, "evaluation/equity.csv", ("timestamp", "model_return"))
+    if fa is None or fb is None:
+        return None
+    both = fa[["timestamp", "model_return"]].merge(fb[["timestamp", "model_return"]], on="timestamp", suffixes=("_a", "_b")).dropna()
+    return both["model_return_a"].to_numpy(float), both["model_return_b"].to_numpy(float)
+
+
+def paired_hits(a: RunData, b: RunData) -> Optional[tuple[np.ndarray, np.ndarray]]:
+    """Per-bar correct direction calls (1/0) of two classifiers on common bars (`predictions/test_predictions.csv`)."""
+    frames = [_frame(r, "predictions/test_predictions.csv", ("timestamp", "target", "pred")) for r in (a, b)]
+    if any(f is None for f in frames):
+        return None
+    hits = []
+    for f in frames:
+        target = pd.to_numeric(f["target"], errors="coerce")
+        if not target.dropna().isin((0, 1)).all():
+            return None  # regression targets: no direction calls to count
+        hits.append(pd.DataFrame({"timestamp": f["timestamp"], "hit": ((f["pred"] > 0.5) == (target > 0.5)).astype(float)}))
+    both = hits[0].merge(hits[1], on="timestamp", suffixes=("_a", "_b"))
+    return both["hit_a"].to_numpy(float), both["hit_b"].to_numpy(float)
+
+
+def winner_info(runs: Sequence[RunData], n_boot: int = 2000) -> list[Winner]:
+    """For each headline metric recorded by two or more runs: the winner (direction from
+    `tradexp.metric_direction`), the runner-up and a paired bootstrap between the two."""
+    out = []
+    for metric, (label, kind) in HEADLINE_METRICS.items():
+        scored = [(r, float(r.metrics[metric])) for r in runs if metric in r.metrics and math.isfinite(float(r.metrics[metric]))]
+        if len(scored) < 2:
+            continue
+        scored.sort(key=lambda rv: rv[1], reverse=not lower_is_better(metric))
+        (best, best_v), (second, second_v) = scored[0], scored[1]
+        test, why = None, ""
+        if not kind:
+            why = "a path statistic: no per-bar paired test"
+        else:
+            pair = paired_hits(best, second) if kind == "hits" else paired_returns(best, second)
+            if pair is None:
+                why = "per-bar data missing (evaluation/equity.csv or predictions/test_predictions.csv)"
+            elif len(pair[0]) < 3:
+                why = f"only {len(pair[0])} common test bars"
+            else:
+                test = paired_bootstrap(*pair, statistic="sharpe" if kind == "sharpe" else "mean", n_boot=n_boot)
+        out.append(Winner(metric, label, best.name, best_v, second.name, second_v, test, why))
+    return out

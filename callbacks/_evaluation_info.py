@@ -1,10 +1,25 @@
-"""The numbers behind `EvaluationPlots` (pure functions on numpy arrays; tests assert on these)."""
+"""The numbers behind `EvaluationPlots` (pure functions on numpy arrays; tests assert on these).
+
+ROC, precision-recall, AUC, average precision, the confusion matrix and balanced accuracy come from
+`torchmetrics.functional` (the same library the LightningModule logs `auroc`/`balanced_acc` with),
+so a plot and a logged metric cannot disagree.
+"""
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
 import numpy as np
+import torch
+from torchmetrics.functional.classification import (
+    binary_auroc,
+    binary_average_precision,
+    binary_confusion_matrix,
+    binary_precision_recall_curve,
+    binary_recall,
+    binary_roc,
+    binary_specificity,
+)
 
 
 class RocInfo(NamedTuple):
@@ -54,44 +69,38 @@ class RegressionInfo(NamedTuple):
     residual_std: float
 
 
-def _ranked_counts(target: np.ndarray, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cumulative true and false positives at each distinct threshold, highest score first."""
-    order = np.argsort(-probs, kind="mergesort")
-    scores, actual = probs[order], target[order]
-    last_of_ties = np.r_[np.flatnonzero(np.diff(scores)), len(scores) - 1]
-    tps = np.cumsum(actual)[last_of_ties]
-    fps = last_of_ties + 1 - tps
-    return tps.astype(float), fps.astype(float)
+def _tensors(target: np.ndarray, probs: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """(probabilities float64, 0/1 targets long) as torchmetrics takes them."""
+    return torch.as_tensor(np.asarray(probs, dtype="float64")), torch.as_tensor(np.asarray(target) > 0.5).long()
 
 
 def _get_roc_info(target: np.ndarray, probs: np.ndarray) -> RocInfo:
     """ROC curve and its area (NaN when only one class is present)."""
-    positives, negatives = float(target.sum()), float(len(target) - target.sum())
-    if positives == 0 or negatives == 0:
+    positives = float(np.sum(np.asarray(target) > 0.5))
+    if positives == 0 or positives == len(target):
         return RocInfo(np.array([0.0, 1.0]), np.array([0.0, 1.0]), float("nan"))
-    tps, fps = _ranked_counts(target, probs)
-    tpr, fpr = np.r_[0.0, tps / positives], np.r_[0.0, fps / negatives]
-    return RocInfo(fpr, tpr, float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2)))  # trapezoid rule
+    p, t = _tensors(target, probs)
+    fpr, tpr, _ = binary_roc(p, t)  # from (0, 0) to (1, 1), one point per distinct threshold
+    return RocInfo(fpr.numpy(), tpr.numpy(), float(binary_auroc(p, t)))
 
 
 def _get_pr_info(target: np.ndarray, probs: np.ndarray) -> PrInfo:
-    """Precision-recall curve and average precision (sum over thresholds of recall step x precision)."""
-    positives = float(target.sum())
+    """Precision-recall curve (recall rising from 0) and average precision."""
+    positives = float(np.sum(np.asarray(target) > 0.5))
     base_rate = positives / len(target) if len(target) else float("nan")
     if positives == 0:
         return PrInfo(np.array([0.0, 1.0]), np.array([1.0, 0.0]), float("nan"), base_rate)
-    tps, fps = _ranked_counts(target, probs)
-    precision, recall = tps / (tps + fps), tps / positives
-    average_precision = float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
-    return PrInfo(np.r_[0.0, recall], np.r_[1.0, precision], average_precision, base_rate)
+    p, t = _tensors(target, probs)
+    precision, recall, _ = binary_precision_recall_curve(p, t)  # recall falls to the final (0, precision 1)
+    return PrInfo(recall.numpy()[::-1].copy(), precision.numpy()[::-1].copy(), float(binary_average_precision(p, t)), base_rate)
 
 
 def _get_confusion_info(target: np.ndarray, probs: np.ndarray, threshold: float = 0.5) -> ConfusionInfo:
     """Counts of actual x predicted class with `up` predicted when the probability > threshold."""
-    predicted, actual = probs > threshold, target > 0.5
-    matrix = np.array([[np.sum(~actual & ~predicted), np.sum(~actual & predicted)], [np.sum(actual & ~predicted), np.sum(actual & predicted)]])
-    rates = [matrix[i, i] / matrix[i].sum() if matrix[i].sum() else np.nan for i in range(2)]
-    return ConfusionInfo(matrix, threshold, float(np.trace(matrix) / max(matrix.sum(), 1)), float(np.nanmean(rates)))
+    p, t = _tensors(target, probs)
+    matrix = binary_confusion_matrix(p, t, threshold=threshold).numpy()  # (2, 2): rows actual, columns predicted
+    balanced = 0.5 * float(binary_recall(p, t, threshold=threshold) + binary_specificity(p, t, threshold=threshold))
+    return ConfusionInfo(matrix, threshold, float(np.trace(matrix) / max(matrix.sum(), 1)), balanced)
 
 
 def _get_calibration_info(target: np.ndarray, probs: np.ndarray, bins: int = 10) -> CalibrationInfo:

@@ -4,7 +4,7 @@ The benchmark suite: runs every `scripts/bench_*.py` in its own process (so one 
 threads never colour another's), prints each table as it comes, and ends with every target and
 its verdict. Each figure is a ratio or a time measured side by side in one run, with the command
 that reproduces it. `--quick` (under about 3 minutes) is the CI smoke test: figures are printed,
-not asserted.
+not asserted; the exit status is 1 when any benchmark crashed.
 
 Targets (2 CPU cores): synthetic 1M bars < 2 s, 1M-row CSV < 3 s, Parquet < 1 s; tradexp training
 >= 1.0x a plain loop over a standard DataLoader for every net; whole `tradexp fit` process (1M bars x
@@ -23,6 +23,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,14 +36,18 @@ def _run(name: str, quick: bool) -> tuple[list[str], float]:
     command = [sys.executable, str(SCRIPTS / f"bench_{name}.py")] + (["--quick"] if quick else [])
     print(f"\n=== {name}: {' '.join(['python', f'scripts/bench_{name}.py'] + command[2:])}", flush=True)
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    lines = []
-    for line in process.stdout:
-        print(line, end="", flush=True)
-        lines.append(line.rstrip())
-    if process.wait() != 0:
-        lines.append(f"MISS  bench_{name}.py exited with {process.returncode}")
-        print(lines[-1])
+    with tempfile.TemporaryFile("w+") as errors:  # kept to show why a benchmark crashed
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True)
+        lines = []
+        for line in process.stdout:
+            print(line, end="", flush=True)
+            lines.append(line.rstrip())
+        if process.wait() != 0:
+            errors.seek(0)
+            tail = errors.read().strip().splitlines()[-15:]
+            print("\n".join(f"  | {line}" for line in tail), file=sys.stderr)
+            lines.append(f"MISS  bench_{name}.py exited with {process.returncode} (crashed)")
+            print(lines[-1])
     return lines, time.perf_counter() - start
 
 
@@ -75,18 +80,29 @@ def main() -> int:
     parser.add_argument("--only", nargs="+", choices=SUITE, default=list(SUITE))
     args = parser.parse_args()
     summary: list[tuple[str, str]] = []
+    crashed: list[str] = []
     started = time.perf_counter()
     for name in args.only:
         if name == "startup":
-            lines = _startup(3 if args.quick else 5)
+            try:
+                lines = _startup(3 if args.quick else 5)
+            except (subprocess.CalledProcessError, OSError) as exc:
+                lines = [f"MISS  startup benchmark crashed: {exc}"]
+                print(lines[-1])
+                crashed.append(name)
         else:
             lines, _ = _run(name, args.quick)
+            if lines and lines[-1].endswith("(crashed)"):
+                crashed.append(name)
         summary += [(name, line.strip()) for line in lines if _VERDICT.search(line)]
     load = os.getloadavg()[0]
     machine = f"{os.cpu_count()} CPUs, load average {load:.1f} at the end ({'loaded: timings are not comparable' if load > 0.5 * (os.cpu_count() or 1) else 'quiet'})"
     print(f"\n=== verdicts ({'quick' if args.quick else 'full'} run, {time.perf_counter() - started:.0f} s; python scripts/bench.py{' --quick' if args.quick else ''}; {machine})")
     for name, line in summary:
         print(f"  [{name}] {line}")
+    if crashed:  # a missed target is a finding; a crash is a broken benchmark and fails the run
+        print(f"bench.py: {len(crashed)} benchmark(s) crashed: {', '.join(crashed)}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import glob
+import os
 import shutil
+import subprocess
 from pathlib import Path
+from typing import Any, NoReturn, Optional
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
 SHARED_DATA = ROOT.parent / "shared" / "data"
+# CI (`.ci/run`) sets this: a missing system part (Chromium, PostgreSQL, ../shared/data) fails the
+# test instead of skipping it, so a green run means every test ran.
+REQUIRE_ALL = "TRADEXP_REQUIRE_ALL"
 
 # Overrides that make any config fit in about a second on 2 CPU cores.
 TINY = {
@@ -50,9 +57,72 @@ def tiny() -> dict:
     return dict(TINY)
 
 
+def require_all() -> bool:
+    """Whether a missing system part must fail the test (`TRADEXP_REQUIRE_ALL=1`, set by `.ci/run`)."""
+    return os.environ.get(REQUIRE_ALL, "").strip().lower() in ("1", "true", "yes")
+
+
+def missing(what: str) -> NoReturn:
+    """Skip the test because `what` is absent; under `TRADEXP_REQUIRE_ALL=1` fail it instead."""
+    if require_all():
+        pytest.fail(f"{what}; {REQUIRE_ALL}=1 requires it (CI must run every test)", pytrace=False)
+    pytest.skip(what)
+
+
+def import_or_missing(module: str, what: str) -> Any:
+    """`pytest.importorskip` that fails under `TRADEXP_REQUIRE_ALL=1`."""
+    try:
+        return __import__(module, fromlist=["_"])
+    except ImportError:
+        missing(what)
+
+
 def shared_file(name: str) -> Path:
     """A file of ../shared/data, or skip the test when that folder is absent (a fresh clone)."""
     path = SHARED_DATA / name
     if not path.is_file():
-        pytest.skip(f"{path} not present (../shared/data is optional)")
+        missing(f"{path} not present (../shared/data is optional)")
     return path
+
+
+def postgres_bindir() -> Optional[Path]:
+    """The folder holding PostgreSQL's `initdb` and `postgres`: `pg_config --bindir`, else the newest
+    `/usr/lib/postgresql/*/bin` (Debian), else the folder of `postgres` on PATH; None when absent."""
+    candidates: list[Path] = []
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        done = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, timeout=30)
+        if done.returncode == 0 and done.stdout.strip():
+            candidates.append(Path(done.stdout.strip()))
+    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: [int(x) for x in Path(p).parent.name.split(".") if x.isdigit()])
+    candidates += [Path(p) for p in reversed(versions)]
+    on_path = shutil.which("postgres")
+    if on_path:
+        candidates.append(Path(on_path).parent)
+    return next((c for c in candidates if (c / "postgres").is_file() and (c / "initdb").is_file()), None)
+
+
+def assert_drawn_png(data: bytes | Path, min_size: tuple[int, int] = (300, 200), min_ink: float = 0.01) -> tuple[int, int]:
+    """A PNG holding a drawn figure, not an empty canvas: decoded, at least `min_size` (width,
+    height) pixels, and at least `min_ink` of its pixels differ from the background colour (the
+    most common one), in more than a handful of colours (lines, text, fills).
+
+    Returns:
+        (width, height) of the image.
+    """
+    import io
+
+    import matplotlib.image
+    import numpy as np
+
+    raw = data.read_bytes() if isinstance(data, Path) else data
+    assert raw[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    pixels = matplotlib.image.imread(io.BytesIO(raw), format="png")  # (H, W, 3|4) floats in [0, 1]
+    height, width = pixels.shape[:2]
+    assert width >= min_size[0] and height >= min_size[1], f"{width}x{height} px, expected at least {min_size[0]}x{min_size[1]}"
+    flat = (pixels[..., :3].reshape(-1, 3) * 255).round().astype(np.uint8)
+    colours, counts = np.unique(flat, axis=0, return_counts=True)
+    ink = 1 - counts.max() / counts.sum()
+    assert ink >= min_ink, f"{ink:.2%} of the pixels are drawn: a blank figure"
+    assert len(colours) > 8, f"only {len(colours)} colours: nothing but a frame"
+    return width, height

@@ -199,3 +199,7 @@ def reproduce(run_id: str, overrides: Overrides = None, tracking_uri: Optional[s
 
 
 __all__ += ["load_config", "list_runs", "diff_configs", "reproduce"]
+
+from tradexp.lifecycle.registry import register  # noqa: E402  (gated registry: `tradexp register`)
+
+__all__ += ["register"]

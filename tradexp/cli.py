@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 from typing import Any, Callable, Optional
 
@@ -34,6 +35,8 @@ _DESCRIPTIONS = {
     "reproduce": "re-run a run from its stored config and compare",
     "sync": "replay run data spooled while the tracking server was down",
     "ui": "MLflow UI on the store (binds 127.0.0.1)",
+    "register": "register a run's model (champion gated on significance)",
+    "models": "registered models, versions, aliases and their evidence",
 }
 EXTRA_COMMANDS: dict[str, str] = {
     "hpo": "tradexp.hpo.command:main",
@@ -44,6 +47,8 @@ EXTRA_COMMANDS: dict[str, str] = {
     "reproduce": "tradexp.organisation.commands:reproduce_main",
     "sync": "tradexp.tracking.spool:sync_main",
     "ui": "tradexp.tracking.ui:ui_main",
+    "register": "tradexp.lifecycle.commands:register_main",
+    "models": "tradexp.lifecycle.commands:models_main",
 }
 
 
@@ -55,7 +60,7 @@ def _print_help() -> None:
         "  fit          train a model, then test the best checkpoint",
         "  validate     evaluate on the validation split",
         "  test         evaluate on the test split",
-        "  predict      predict on the test split",
+        "  predict      predict on the test split; with --model URI --data bars.csv: signals of a logged model",
     ]
     if EXTRA_COMMANDS:
         lines += ["", "experiments (`tradexp COMMAND --help`):"]
@@ -67,6 +72,15 @@ def _print_help() -> None:
 def _resolve(target: str) -> Callable[[list[str]], int]:
     module, _, function = target.partition(":")
     return getattr(importlib.import_module(module), function)
+
+
+def _names_logged_model(args: list[str]) -> bool:
+    """`predict --model models:/..|runs:/..|RUN_ID` is tradexp's predict on new bars, not LightningCLI's."""
+    for i, arg in enumerate(args):
+        value = arg.split("=", 1)[1] if arg.startswith("--model=") else args[i + 1] if arg == "--model" and i + 1 < len(args) else None
+        if value is not None and (value.startswith(("models:/", "runs:/")) or re.fullmatch(r"[0-9a-f]{32}", value)):
+            return True
+    return False
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -83,6 +97,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         _print_help()
         return 0
     try:
+        if args[0] == "predict" and _names_logged_model(args[1:]):
+            return int(_resolve("tradexp.lifecycle.commands:predict_main")(args[1:]) or 0)
         if args[0] in EXTRA_COMMANDS:
             return int(_resolve(EXTRA_COMMANDS[args[0]])(args[1:]) or 0)
         from tradexp.lightning_cli import TradexpCLI

@@ -21,7 +21,8 @@ from tradexp.errors import ConfigError, TradexpError
 from tradexp.models.module import TradingModule, net_name
 from tradexp.tracking.config_callback import LogConfigToRun
 from tradexp.tracking.logger import TradexpLogger
-from tradexp.tracking.naming import DEFAULT_EXPERIMENT_TEMPLATE, DEFAULT_RUN_TEMPLATE, RunIdentity, experiment_name, identity_tags, run_name
+from tradexp.ranges import PositiveFloat
+from tradexp.tracking.naming import DEFAULT_EXPERIMENT_TEMPLATE, DEFAULT_RUN_TEMPLATE, RunIdentity, RunType, Stage, experiment_name, identity_tags, run_name
 from tradexp.tracking.recorder import RunRecorder
 from tradexp.tracking.store import open_store
 from tradexp.training import print_fit_summary, test_best_checkpoint
@@ -77,24 +78,26 @@ class TrackingSettings:
         reap_stale_after: At start, mark RUNNING runs of the experiment without a heartbeat for this many
             seconds FAILED (their process died); null disables.
         test_after_fit: Evaluate the best checkpoint on the test split after `fit`.
+        log_model: After that test, log the run's MLflow model (`python_function`, bars in, signals out).
     """
 
     enabled: bool = True
     tracking_uri: Optional[str] = None
     experiment: Optional[str] = None
     run_name: Optional[str] = None
-    stage: str = "development"
+    stage: Stage = "development"
     purpose: str = ""
     dataset_version: Optional[str] = None
     tags: dict[str, str] = field(default_factory=dict)
     experiment_template: str = DEFAULT_EXPERIMENT_TEMPLATE
     run_template: str = DEFAULT_RUN_TEMPLATE
-    run_type: str = "training"
+    run_type: RunType = "training"
     run_id: Optional[str] = None
     synchronous: Optional[bool] = None
-    heartbeat_interval: float = 30.0
-    reap_stale_after: Optional[float] = 180.0
+    heartbeat_interval: PositiveFloat = 30.0
+    reap_stale_after: Optional[PositiveFloat] = 180.0
     test_after_fit: bool = True
+    log_model: bool = True
 
 
 class TradexpCLI(LightningCLI):
@@ -169,6 +172,10 @@ class TradexpCLI(LightningCLI):
                 reap_stale_after=settings.reap_stale_after,
             )
             callbacks.append(RunRecorder(tags=tags))
+            if settings.log_model:  # after the test of the best checkpoint (tradexp.lifecycle)
+                from tradexp.lifecycle.model_logging import LogTradexpModel
+
+                callbacks.append(LogTradexpModel())
         kwargs["callbacks"] = callbacks
         if trainer_config.get("enable_checkpointing") is not False:  # last.ckpt / best written off the loop
             kwargs = with_background_checkpointing(kwargs, trainer_config.get("plugins"))
@@ -190,6 +197,7 @@ class TradexpCLI(LightningCLI):
             if not candidates:
                 raise ConfigError(f"ckpt_path: `last` found no last.ckpt for experiment {experiment!r} under lightning_logs/; pass a checkpoint path")
             path = candidates[-1].resolve()
+            _refuse_unsafe_checkpoint(str(path))  # `last` was not checked at parse time: it had no file yet
             self.config_init[self.subcommand]["ckpt_path"] = str(path)
         else:
             path = Path(ckpt_path).resolve()

@@ -11,6 +11,7 @@ from mlflow import MlflowClient
 
 from callbacks import ArchitectureSummary, DataDistribution, EnvironmentCapture, EvaluationPlots, LearningCurves
 from tests.callbacks.tiny import TinyClassifier, TinyWindows
+from tests.conftest import assert_drawn_png
 
 
 def all_callbacks(**kwargs: Any) -> list:
@@ -58,9 +59,9 @@ def local_files(folder: Path) -> set[str]:
 
 
 def assert_real_png(data: bytes, min_bytes: int = 8_000) -> None:
-    """A PNG of a real figure: the PNG signature and more than a blank canvas's bytes."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    """A PNG of a real figure: decoded, a real size, drawn pixels (not a blank canvas)."""
     assert len(data) > min_bytes
+    assert_drawn_png(data)
 
 
 @pytest.fixture

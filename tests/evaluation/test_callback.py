@@ -13,6 +13,7 @@ from tests.conftest import CONFIGS, TINY, shared_file
 from tradexp.api import fit, override_args
 from tradexp.cli import main
 from tradexp.data import best_direction_accuracy
+from tradexp.data.features import DEFAULT_FEATURES
 from tradexp.evaluation import TradingEvaluation
 
 # Only this callback (the other default callbacks' plots and reports are not under test here).
@@ -54,7 +55,8 @@ def test_every_fit_run_carries_trading_metrics_baselines_significance_and_tables
     summary = json.loads(_artifact_text(client, run_id, "evaluation/trading.json"))
     assert "daily bars, no weekend bars" in summary["annualisation"]["rule"]
     significance = json.loads(_artifact_text(client, run_id, "evaluation/significance.json"))
-    assert significance["accuracy"]["verdict"] in ("significant", "not significant")
+    verdict = "significant" if metrics["test/significance/acc_pvalue"] < 0.05 else "not significant"  # alpha 0.05 by default
+    assert significance["accuracy"]["verdict"] == verdict
     assert significance["accuracy"]["accuracy"] == pytest.approx(metrics["test/acc"], abs=1e-6)
     equity = pd.read_csv(client.download_artifacts(run_id, "evaluation/equity.csv"))
     assert len(equity) == metrics["test/trading/n_periods"]
@@ -71,16 +73,34 @@ def test_buy_and_hold_is_computed_on_exactly_the_test_bars(mlflow_uri, tiny):
     assert result.metrics["test/trading/n_periods"] == len(test["targets"])
 
 
-def test_random_walk_accuracy_stays_inside_the_chance_interval_and_is_not_significant(mlflow_uri):
-    overrides = {**SMALL_MLP, "trainer.max_epochs": 3, "model.lr": 0.003, "data.synthetic.n_bars": 3000, "data.synthetic.signal_strength": 0.0}
-    result = fit(CONFIGS / "mlp.yaml", overrides)
-    m = result.metrics
-    n = int(m["test/significance/acc_n"])
+# (seed, horizon) pairs; every fit below uses the default feature set. Bonferroni over the fits.
+RANDOM_WALKS = [(21, 1), (22, 5)]
+PLANTED = [(23, 1), (25, 1)]
+FIT_ALPHA = 0.05 / (len(RANDOM_WALKS) + len(PLANTED))
+
+
+def _default_features_fit(seed: int, horizon: int, strength: float, epochs: int, lr: float) -> dict:
+    overrides = {
+        **SMALL_MLP, "data.features": list(DEFAULT_FEATURES), "trainer.max_epochs": epochs, "model.lr": lr,
+        "data.synthetic.n_bars": 3000, "data.synthetic.signal_strength": strength, "data.synthetic.seed": seed, "data.horizon": horizon,
+    }
+    return fit(CONFIGS / "mlp.yaml", overrides)
+
+
+@pytest.mark.slow  # ~1-4 s a fit
+@pytest.mark.parametrize("seed, horizon", RANDOM_WALKS)
+def test_random_walk_accuracy_stays_inside_the_chance_interval_and_is_not_significant(mlflow_uri, seed, horizon):
     from scipy.stats import binom
 
-    low, high = binom.ppf(0.025, n, 0.5) / n, binom.isf(0.025, n, 0.5) / n
+    result = _default_features_fit(seed, horizon, 0.0, epochs=3, lr=0.003)
+    m = result.metrics
+    n = int(m["test/significance/acc_n"])  # non-overlapping test bars (one every h)
+    up = float((result.built.datamodule.split_data("test")["forward_returns"] > 0).mean())
+    no_skill = max(up, 1 - up)  # the best a constant guess can do on these bars
+    high = binom.isf(FIT_ALPHA / 2, n, no_skill) / n
+    low = binom.ppf(FIT_ALPHA / 2, n, 1 - no_skill) / n
     assert low <= m["test/acc"] <= high, (m["test/acc"], low, high)
-    assert m["test/significance/acc_pvalue"] > 0.05
+    assert m["test/significance/acc_pvalue"] > FIT_ALPHA
     assert m["test/significance/acc_significant"] == 0.0
     evaluation = next(cb for cb in result.built.trainer.callbacks if isinstance(cb, TradingEvaluation))
     assert evaluation.report.significance_dict()["accuracy"]["verdict"] == "not significant"
@@ -88,14 +108,19 @@ def test_random_walk_accuracy_stays_inside_the_chance_interval_and_is_not_signif
     assert json.loads(_artifact_text(client, result.run_id, "evaluation/significance.json"))["verdict"] == "not significant"
 
 
-def test_planted_signal_is_found_significant_and_stays_below_the_ceiling(mlflow_uri):
+@pytest.mark.slow  # ~1-4 s a fit
+@pytest.mark.parametrize("seed, horizon", PLANTED)
+def test_planted_signal_is_found_significant_and_stays_below_the_ceiling(mlflow_uri, seed, horizon):
+    from scipy.stats import binom
+
     strength = 0.5
-    overrides = {**SMALL_MLP, "trainer.max_epochs": 5, "model.lr": 0.01, "data.synthetic.n_bars": 3000, "data.synthetic.signal_strength": strength}
-    result = fit(CONFIGS / "mlp.yaml", overrides)
+    result = _default_features_fit(seed, horizon, strength, epochs=5, lr=0.01)
     m = result.metrics
+    n = int(m["test/significance/acc_n"])
     ceiling = best_direction_accuracy(strength)  # 2/3: Bayes-optimal with the shocks known
-    assert m["test/acc"] > 0.58, m["test/acc"]
-    assert m["test/acc"] <= ceiling + 0.02  # the ceiling holds in expectation; 2 % allows for 450 test bars
+    chance_high = binom.isf(FIT_ALPHA / 2, n, 0.5) / n
+    ceiling_high = binom.isf(FIT_ALPHA / 2, n, ceiling) / n  # the ceiling holds in expectation
+    assert chance_high < m["test/acc"] <= ceiling_high, (m["test/acc"], chance_high, ceiling_high)
     assert m["test/significance/acc_significant"] == 1.0 and m["test/significance/acc_pvalue"] < 1e-4
     assert m["test/significance/sharpe_ci_low"] > 0
 
@@ -107,9 +132,16 @@ def test_spy_daily_run_shows_trading_metrics(mlflow_uri, tiny):
     m = result.metrics
     assert m["test/trading/periods_per_year"] == 252
     assert m["test/trading/n_periods"] > 1000
-    assert 0 < m["test/baseline/buy_and_hold/annual_vol"] < 0.6
-    assert m["test/trading/max_drawdown"] > 0
-    assert 0 <= m["test/significance/acc_pvalue"] <= 1
+    bars = result.built.datamodule.split_data("test")["forward_returns"]  # one-bar log returns of the test bars
+    assert m["test/baseline/buy_and_hold/annual_vol"] == pytest.approx(np.expm1(bars).std(ddof=1) * np.sqrt(252), rel=0.02)
+    equity = np.exp(np.cumsum(bars))
+    drawdown = float(np.max(1 - equity / np.maximum.accumulate(np.maximum(equity, 1.0))))
+    assert m["test/baseline/buy_and_hold/max_drawdown"] == pytest.approx(drawdown, abs=0.01)
+    from scipy.stats import binomtest
+
+    n, up = len(bars), float((bars > 0).mean())
+    correct = round(m["test/acc"] * n)  # the p-value of this accuracy against the majority rate of these bars
+    assert m["test/significance/acc_pvalue"] == pytest.approx(binomtest(correct, n, max(up, 1 - up), alternative="greater").pvalue, rel=1e-3)
 
 
 def test_disabled_callback_logs_nothing(mlflow_uri, tiny):

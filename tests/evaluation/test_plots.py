@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.conftest import assert_drawn_png
 from tradexp.evaluation.backtest import run_backtest
 from tradexp.evaluation.plots import (
     _get_drawdown_info,
@@ -57,4 +58,26 @@ def test_folds_info_and_drawing_write_pngs(tmp_path):
         draw_rolling_sharpe(_get_rolling_sharpe_info(bt), tmp_path / "rolling.png"),
     ]
     for path in paths:
-        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert_drawn_png(path)
+
+
+def test_drawing_leaves_no_pyplot_figure_style_or_backend_behind(tmp_path):
+    import matplotlib
+    import matplotlib.pyplot as plt  # torchmetrics imports pyplot anyway; tradexp must not use it
+
+    before, backend, figures = dict(matplotlib.rcParams), matplotlib.get_backend(), plt.get_fignums()
+    bt = _backtest(np.random.default_rng(1).normal(0, 0.01, 40))
+    draw_equity(_get_equity_info({"model": bt}), tmp_path / "equity.png")
+    draw_rolling_sharpe(_get_rolling_sharpe_info(bt), tmp_path / "rolling.png")
+    assert (tmp_path / "equity.png").stat().st_size > 0
+    assert plt.get_fignums() == figures and matplotlib.get_backend() == backend and dict(matplotlib.rcParams) == before
+
+
+def test_a_blank_figure_is_not_taken_for_a_drawing(tmp_path):
+    from matplotlib.figure import Figure
+
+    fig = Figure()
+    fig.add_subplot().set_axis_off()
+    fig.savefig(tmp_path / "blank.png")
+    with pytest.raises(AssertionError, match="blank figure"):
+        assert_drawn_png(tmp_path / "blank.png")

@@ -8,7 +8,7 @@ import pytest
 from mlflow import MlflowClient
 
 from tests.conftest import CONFIGS, TINY
-from tradexp.api import override_args
+from tradexp.api import build, override_args
 from tradexp.cli import main
 from tradexp.data import BarsDataModule, SyntheticMarket, chronological_split
 from tradexp.errors import ConfigError
@@ -109,3 +109,37 @@ def test_walkforward_cli_leaves_four_nested_fold_runs_and_the_aggregate(mlflow_u
     assert (pd.to_datetime(table["test_start"]).diff().dropna() > pd.Timedelta(0)).all()
     assert {"plots/folds.png"} <= {a.path for a in client.list_artifacts(parent.info.run_id, "plots")}
     assert "walk-forward parent run: " + parent.info.run_id in capsys.readouterr().out
+    _fold_tags_follow_the_plan(folds, metrics, "rolling", 4)
+
+
+def _fold_tags_follow_the_plan(folds: list, parent_metrics: dict, mode: str, k: int) -> None:
+    """Each fold run's recorded split (its `tradexp.split.*` tags) against a plan computed here."""
+    planning = build(CONFIGS / "mlp.yaml", {**TINY, "trainer.callbacks": [], "tracking.enabled": False})
+    dm = planning.datamodule
+    dm.setup()
+    times = pd.DatetimeIndex(dm.timestamps)
+    samples = times[np.arange(dm.window - 1, len(times) - dm.horizon)]  # every possible window end
+    plan = plan_folds(samples, k, mode, dm.splits.embargo, dm.hparams.val_fraction)
+    by_fold = sorted(folds, key=lambda r: int(r.data.tags["tradexp.fold"]))
+    blocks = []
+    for fold, run in zip(plan, by_fold):
+        tags = {key.removeprefix("tradexp.split."): pd.Timestamp(v) for key, v in run.data.tags.items() if key.startswith("tradexp.split.")}
+        assert set(tags) == {f"{s}_{e}" for s in ("train", "val", "test") for e in ("start", "end")}, run.data.tags
+        assert tags["test_start"] == pd.Timestamp(fold.test_start)  # the first window end the plan gives the block
+        if fold.test_end is not None:
+            assert tags["test_end"] < pd.Timestamp(fold.test_end)
+        assert tags["val_start"] >= pd.Timestamp(fold.val_start)
+        if fold.train_start is not None:
+            assert tags["train_start"] >= pd.Timestamp(fold.train_start)
+        position = {name: times.get_loc(value) for name, value in tags.items()}
+        # purged: no train label reaches a val window, no val label a test window
+        for earlier, later in (("train", "val"), ("val", "test")):
+            assert position[f"{earlier}_end"] + dm.horizon < position[f"{later}_start"] - dm.window + 1, (fold.index, earlier, later)
+        blocks.append((position["test_start"], position["test_end"]))
+        assert run.data.metrics["test/trading/n_periods"] == position["test_end"] - position["test_start"] + 1
+    # the test blocks follow each other without overlap or gap, and the last one reaches the last sample
+    for (_, end), (start, _) in zip(blocks, blocks[1:]):
+        assert start == end + 1
+    assert blocks[-1][1] == times.get_loc(samples[-1])
+    pooled = sum(end - start + 1 for start, end in blocks)
+    assert parent_metrics["oos/trading/n_periods"] == pooled

@@ -1,7 +1,8 @@
 """Many machines: workers share a real PostgreSQL Optuna storage and a real `mlflow server` on 127.0.0.1.
 
 Both servers are started here in temporary folders and always stopped; the test skips when the
-PostgreSQL 15 binaries or the `mlflow` command are absent.
+PostgreSQL binaries (found with `pg_config --bindir` or a glob) or the `mlflow` command are absent;
+under `TRADEXP_REQUIRE_ALL=1` (CI) their absence fails instead.
 """
 
 from __future__ import annotations
@@ -23,11 +24,9 @@ import optuna
 import pytest
 from mlflow import MlflowClient
 
+from tests.conftest import import_or_missing, missing, postgres_bindir
 from tests.hpo.conftest import study_runs, write_hpo_config
 from tradexp.hpo.storage import open_storage
-
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
-
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -49,28 +48,29 @@ def _stop(process: subprocess.Popen, sig: int) -> None:
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
-    """A throw-away PostgreSQL 15 server on a free port of 127.0.0.1 (as the `postgres` user when root)."""
-    if not (PG_BIN / "postgres").is_file():
-        pytest.skip(f"PostgreSQL binaries not found in {PG_BIN}")
-    psycopg2 = pytest.importorskip("psycopg2")
+    """A throw-away PostgreSQL server on a free port of 127.0.0.1 (as the `postgres` user when root)."""
+    pg_bin = postgres_bindir()
+    if pg_bin is None:
+        missing("PostgreSQL binaries not found (`pg_config --bindir`, /usr/lib/postgresql/*/bin, PATH); Debian package `postgresql`")
+    psycopg2 = import_or_missing("psycopg2", "psycopg2 not installed (pip install -e '.[dev]')")
     as_user: dict = {}
     folder = Path(tempfile.mkdtemp(prefix="tradexp-pg-"))
     if os.geteuid() == 0:  # initdb and postgres refuse to run as root
         try:
             account = pwd.getpwnam("postgres")
         except KeyError:
-            pytest.skip("running as root and there is no `postgres` user to run PostgreSQL")
+            missing("running as root and there is no `postgres` user to run PostgreSQL")
         os.chown(folder, account.pw_uid, account.pw_gid)
         as_user = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
     data = folder / "data"
     subprocess.run(
-        [str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"],
+        [str(pg_bin / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"],
         check=True, capture_output=True, cwd=folder, **as_user,
     )
     port = _free_port()
     log = open(folder / "postgres.log", "w")
     server = subprocess.Popen(
-        [str(PG_BIN / "postgres"), "-D", str(data), "-p", str(port), "-h", "127.0.0.1", "-k", str(folder), "-F"],
+        [str(pg_bin / "postgres"), "-D", str(data), "-p", str(port), "-h", "127.0.0.1", "-k", str(folder), "-F"],
         stdout=log, stderr=subprocess.STDOUT, cwd=folder, start_new_session=True, **as_user,
     )
     url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
@@ -96,7 +96,7 @@ def mlflow_server(tmp_path: Path, _migrated_store: Path) -> Iterator[str]:
     """A real `mlflow server` (sqlite backend, artifacts served) on a free port of 127.0.0.1."""
     command = shutil.which("mlflow")
     if command is None:
-        pytest.skip("the `mlflow` command is not installed")
+        missing("the `mlflow` command is not installed")
     folder = tmp_path / "mlflow-server"
     folder.mkdir()
     shutil.copyfile(_migrated_store, folder / "server.db")  # an already migrated store starts in seconds

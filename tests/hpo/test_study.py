@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import optuna
 import pytest
 from mlflow import MlflowClient
@@ -11,6 +12,21 @@ from tradexp.api import override_args
 from tradexp.cli import main
 from tradexp.hpo import run_study
 from tradexp.hpo.importances import study_importances
+
+
+def _deflated_sharpe(trials, best_number: int) -> float:
+    """Bailey & Lopez de Prado's deflated Sharpe of the best trial, from the trials' stored records."""
+    from scipy.stats import norm
+
+    records = [t.user_attrs["record"] for t in trials if t.state.name in ("COMPLETE", "PRUNED")]
+    sharpes = np.array([r["val_sharpe"] for r in records], dtype="float64")
+    best = next(t for t in trials if t.number == best_number).user_attrs["record"]
+    gamma = 0.5772156649015329
+    n = len(sharpes)
+    benchmark = sharpes.std(ddof=1) * ((1 - gamma) * norm.ppf(1 - 1 / n) + gamma * norm.ppf(1 - 1 / (n * np.e)))
+    sr, t_obs = best["val_sharpe"], best["val_sharpe_n_obs"]
+    variance = 1 - best["val_sharpe_skew"] * sr + (best["val_sharpe_kurtosis"] - 1) / 4 * sr**2
+    return float(norm.cdf((sr - benchmark) * np.sqrt(t_obs - 1) / np.sqrt(variance)))
 
 
 def _trials(tmp_path, name):
@@ -81,7 +97,7 @@ def test_retrain_best_tests_it_as_its_own_run_beside_its_validation_score(tmp_pa
     parent = client.get_run(result.parent_run_id)
     assert parent.data.metrics["hpo/best_test_value"] == pytest.approx(result.test_value)
     assert parent.data.metrics["hpo/best_value"] == pytest.approx(result.best_value)
-    assert 0.0 <= parent.data.metrics["hpo/deflated_sharpe"] <= 1.0
+    assert parent.data.metrics["hpo/deflated_sharpe"] == pytest.approx(_deflated_sharpe(_trials(tmp_path, "retrain"), result.best_trial.number), rel=1e-6)
     assert parent.data.metrics["hpo/deflated_sharpe"] == pytest.approx(result.deflated_sharpe)
     # the retrain reproduces the best trial's validation curve (same seed, same config)
     history = client.get_metric_history(result.retrain_run_id, "val/loss")

@@ -11,6 +11,8 @@ from typing import Any, Iterator
 
 import pytest
 
+from tests.conftest import import_or_missing, missing
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
     "--headless",
@@ -73,8 +75,8 @@ class ReportBrowser:
 def report_browser() -> Iterator[ReportBrowser]:
     """Headless Debian Chromium driven by Playwright; skips when either is missing."""
     if not Path(CHROMIUM).is_file():
-        pytest.skip(f"{CHROMIUM} not installed (Debian package `chromium`)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed (pip install -e '.[dev]')")
+        missing(f"{CHROMIUM} not installed (Debian package `chromium`)")
+    sync_api = import_or_missing("playwright.sync_api", "playwright not installed (pip install -e '.[dev]')")
     profile = tempfile.mkdtemp(prefix="tradexp-chromium-")
     with sync_api.sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(

@@ -188,42 +188,24 @@ def _largest(fits: Callable[[int], bool], upper: int) -> int:
     return low
 
 
+def _whole(value: Any) -> bool:
+    """A size the split arithmetic can use (the parser has already refused anything below 1)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
 def check_data(get: Callable[[str], Any], report: Report) -> None:
     """Report every broken rule of the `data:` section through `report(path, value, allowed)`."""
     window, horizon, embargo = get("data.window"), get("data.horizon"), get("data.embargo")
-    sizes_ok = window is not None and horizon is not None
-    if window is not None and window < 1:
-        report("data.window", window, "a whole number of bars >= 1")
-        sizes_ok = False
-    if horizon is not None and horizon < 1:
-        report("data.horizon", horizon, "a whole number of bars >= 1")
-        sizes_ok = False
+    # Each value's own range is its constructor type's (`BarsDataModule`); these compare values.
+    sizes_ok = _whole(window) and _whole(horizon)
     if sizes_ok and embargo is not None and embargo < horizon + window - 1:
         report("data.embargo", embargo, f"null or at least horizon + window - 1 = {horizon + window - 1} bars")
         sizes_ok = False
-    dead_zone = get("data.dead_zone")
-    if dead_zone is not None and dead_zone < 0:
-        report("data.dead_zone", dead_zone, "a log-return threshold >= 0 (0 keeps every sample)")
-    if get("data.task") not in (None, "classification", "regression"):
-        report("data.task", get("data.task"), "classification or regression")
     val, test = get("data.val_fraction"), get("data.test_fraction")
-    fractions_ok = val is not None and test is not None
-    if val is not None and not 0 < val < 1:
-        report("data.val_fraction", val, "a share in (0, 1)")
-        fractions_ok = False
-    if test is not None and not 0 <= test < 1:
-        report("data.test_fraction", test, "a share in [0, 1)")
-        fractions_ok = False
+    fractions_ok = val is not None and test is not None and 0 < val < 1 and 0 <= test < 1
     if fractions_ok and val + test >= 1:
         report("data.val_fraction + data.test_fraction", round(val + test, 10), "a sum below 1 (the rest is training data)")
         fractions_ok = False
-    if get("data.scaler") not in (None, "standard", "robust"):
-        report("data.scaler", get("data.scaler"), "standard or robust")
-    batch_size, workers = get("data.batch_size"), get("data.num_workers")
-    if batch_size is not None and batch_size < 1:
-        report("data.batch_size", batch_size, "a whole number >= 1")
-    if workers is not None and workers < 0:
-        report("data.num_workers", workers, "0 (load in the main process) or more worker processes")
     _check_synthetic(get, report)
     features = _check_features(get, report)
     rows, index, rows_path = _bars_known(get, report)

@@ -15,11 +15,20 @@ from typing import NoReturn, Optional
 from lightning.pytorch.cli import LightningArgumentParser
 from typing_extensions import override
 
+from tradexp.ranges import range_message
+
 __all__ = ["TradexpArgumentParser", "one_line"]
 
 
 def one_line(message: str) -> str:
-    """jsonargparse's multi-line parse error as one line: `Parser key "data.window": Expected ...`."""
+    """jsonargparse's multi-line parse error as one line: `Parser key "data.window": Expected ...`.
+
+    A value outside the range its type declares reads `data.window: 0 received; a whole number >= 1`
+    (`tradexp.ranges.range_message`).
+    """
+    ranged = range_message(message)
+    if ranged:
+        return ranged
     lines = [re.sub(r"^- ", "", line.strip()) for line in message.strip().splitlines()]
     lines = [line for line in lines if line]
     if not lines:

@@ -1,9 +1,13 @@
 """Domain rules for a resolved config, checked before anything is instantiated or trained.
 
-Types are jsonargparse's job (`--data.window abc` fails at parse time); these rules are about
-meaning: a window that fits the bars, an embargo that keeps splits apart, a learning rate in range,
-a feature that exists, a checkpoint metric the task logs. Every broken rule is collected and all of
-them are raised together, one line each: `config.path: value received; what is allowed`.
+Types and ranges are the constructors' own: each argument is typed (`PositiveInt`, `LearningRate`,
+`Literal[...]`, see `tradexp.ranges`), so jsonargparse refuses `--data.window 0` or
+`--model.lr 5` at parse time and `--help` shows the range. These rules are what no single type can
+say: settings compared with each other or with the bars (a window that fits the bars, an embargo of
+at least horizon + window - 1, a checkpoint metric the task logs, a split date inside the data), a
+feature that exists, names MLflow accepts, and the Trainer's and ModelCheckpoint's arguments (not
+tradexp's classes). Every broken rule is collected and all of them are raised together, one line
+each: `config.path: value received; what is allowed`.
 """
 
 from __future__ import annotations
@@ -12,23 +16,15 @@ from typing import Any, Callable, Optional
 
 from tradexp.config.data_rules import check_data
 from tradexp.errors import ConfigError
-from tradexp.tracking.naming import MAX_EXPERIMENT_NAME, MAX_RUN_NAME, RUN_TYPES, STAGES, tag_key_problem, template_problem
+from tradexp.metric_direction import metric_mode
+from tradexp.tracking.naming import MAX_EXPERIMENT_NAME, MAX_RUN_NAME, tag_key_problem, template_problem
 
-__all__ = ["validate_config", "config_problems", "monitorable_metrics", "METRIC_DIRECTIONS"]
+__all__ = ["validate_config", "config_problems", "monitorable_metrics"]
 
 _TASK_METRICS = {
     "classification": ("loss", "acc", "balanced_acc", "f1", "auroc"),
     "regression": ("loss", "mse", "mae", "dir_acc"),
 }
-# Whether a larger value is better, for the metric names tradexp logs (used to check `mode`).
-METRIC_DIRECTIONS = {
-    "loss": "min", "mse": "min", "mae": "min",
-    "acc": "max", "balanced_acc": "max", "f1": "max", "auroc": "max", "dir_acc": "max",
-    "sharpe": "max", "sortino": "max", "calmar": "max", "annual_return": "max", "hit_rate": "max",
-}
-_OPTIMIZERS = ("adamw", "adam", "sgd")
-_SCHEDULERS = ("none", "cosine", "plateau")
-_LR_RANGE = (0.0, 1.0)
 
 
 def _get(config: Any, dotted: str, default: Any = None) -> Any:
@@ -72,8 +68,8 @@ def _check_monitors(get: Callable[[str], Any], report: Callable[[str, Any, str],
         allowed = _metric_problem(task, monitor)
         if allowed:
             report("checkpoint.monitor", monitor, allowed)
-        direction = METRIC_DIRECTIONS.get(str(monitor).rsplit("/", 1)[-1])
-        if not allowed and direction and mode and mode != direction:
+        direction = metric_mode(str(monitor))
+        if not allowed and mode in ("min", "max") and mode != direction:
             report("checkpoint.mode", mode, f"{direction} for {monitor} ({'larger' if direction == 'max' else 'smaller'} is better)")
     if mode not in (None, "min", "max"):
         report("checkpoint.mode", mode, "min or max")
@@ -87,34 +83,6 @@ def _check_monitors(get: Callable[[str], Any], report: Callable[[str, Any, str],
             allowed = _metric_problem(task, callback_monitor)
             if allowed:
                 report(f"trainer.callbacks[{position}].init_args.monitor", callback_monitor, allowed)
-
-
-def _check_model(get: Callable[[str], Any], report: Callable[[str, Any, str], None]) -> None:
-    lr = get("model.lr")
-    if lr is not None and not _LR_RANGE[0] < lr <= _LR_RANGE[1]:
-        report("model.lr", lr, f"a learning rate in ({_LR_RANGE[0]:g}, {_LR_RANGE[1]:g}], typically 1e-4 .. 1e-2")
-    weight_decay = get("model.weight_decay")
-    if weight_decay is not None and weight_decay < 0:
-        report("model.weight_decay", weight_decay, "an L2 penalty >= 0")
-    if get("model.optimizer") not in (None, *_OPTIMIZERS):
-        report("model.optimizer", get("model.optimizer"), "one of " + ", ".join(_OPTIMIZERS))
-    if get("model.scheduler") not in (None, *_SCHEDULERS):
-        report("model.scheduler", get("model.scheduler"), "one of " + ", ".join(_SCHEDULERS))
-    pos_weight = get("model.pos_weight")
-    if pos_weight is not None and pos_weight <= 0:
-        report("model.pos_weight", pos_weight, "a weight > 0 for the up class (1 = unweighted)")
-    net = "model.net.init_args"
-    for key in ("hidden_size", "num_layers"):
-        value = get(f"{net}.{key}")
-        if value is not None and value < 1:
-            report(f"{net}.{key}", value, "a whole number >= 1")
-    for key in ("hidden_sizes", "conv_channels", "kernel_sizes"):
-        values = get(f"{net}.{key}")
-        if values is not None and (not list(values) or min(values) < 1):
-            report(f"{net}.{key}", list(values), "a non-empty list of whole numbers >= 1")
-    dropout = get(f"{net}.dropout")
-    if dropout is not None and not 0 <= dropout < 1:
-        report(f"{net}.dropout", dropout, "a probability in [0, 1)")
 
 
 def _check_trainer(get: Callable[[str], Any], report: Callable[[str, Any, str], None]) -> None:
@@ -133,11 +101,6 @@ def _check_trainer(get: Callable[[str], Any], report: Callable[[str, Any, str], 
 def _check_tracking(get: Callable[[str], Any], report: Callable[[str, Any, str], None], note: Callable[[str], None]) -> None:
     if get("tracking") is None:
         return
-    stage, run_type = get("tracking.stage"), get("tracking.run_type")
-    if stage is not None and stage not in STAGES:
-        report("tracking.stage", stage, "one of " + ", ".join(STAGES))
-    if run_type is not None and run_type not in RUN_TYPES:
-        report("tracking.run_type", run_type, "one of " + ", ".join(RUN_TYPES))
     for what in ("experiment", "run"):
         template = get(f"tracking.{what}_template")
         problem = template_problem(str(template), what) if template is not None else None
@@ -172,8 +135,6 @@ def config_problems(config: Any) -> list[str]:
 
     if get("data") is not None:
         check_data(get, report)
-    if get("model") is not None:
-        _check_model(get, report)
     if get("trainer") is not None:
         _check_trainer(get, report)
     _check_monitors(get, report)

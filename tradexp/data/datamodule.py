@@ -20,6 +20,7 @@ from tradexp.data.splits import SplitPositions, chronological_split, embargo_bar
 from tradexp.data.synthetic import SyntheticMarket, synthetic_bars
 from tradexp.data.validation import require_rows
 from tradexp.data.windows import BatchIndexSampler, WindowDataset
+from tradexp.ranges import HalfOpenUnitInterval, NonNegativeFloat, NonNegativeInt, OpenUnitInterval, PositiveInt, check_ranges, plain
 
 __all__ = ["BarsDataModule", "SplitData"]
 
@@ -70,42 +71,33 @@ class BarsDataModule(L.LightningDataModule):
         synthetic: SyntheticMarket = SyntheticMarket(),
         features: list[str] = list(DEFAULT_FEATURES),
         task: Task = "classification",
-        horizon: int = 1,
-        dead_zone: float = 0.0,
-        window: int = 32,
-        val_fraction: float = 0.15,
-        test_fraction: float = 0.15,
+        horizon: PositiveInt = 1,
+        dead_zone: NonNegativeFloat = 0.0,
+        window: PositiveInt = 32,
+        val_fraction: OpenUnitInterval = 0.15,
+        test_fraction: HalfOpenUnitInterval = 0.15,
         val_start: Optional[str] = None,
         test_start: Optional[str] = None,
         train_start: Optional[str] = None,
         test_end: Optional[str] = None,
-        embargo: Optional[int] = None,
+        embargo: Optional[NonNegativeInt] = None,
         scaler: ScalerKind = "standard",
         use_adjusted: bool = True,
-        batch_size: int = 256,
-        num_workers: int = 0,
+        batch_size: PositiveInt = 256,
+        num_workers: NonNegativeInt = 0,
         seed: int = 0,
     ) -> None:
+        check_ranges(BarsDataModule.__init__, locals(), "data.")
         super().__init__()
-        if window < 1:
-            raise ValueError(f"`data.window` must be >= 1, got {window}")
-        if horizon < 1:
-            raise ValueError(f"`data.horizon` must be >= 1, got {horizon}")
-        if dead_zone < 0:
-            raise ValueError(f"`data.dead_zone` must be >= 0, got {dead_zone}")
-        if not 0 < val_fraction < 1 or not 0 <= test_fraction < 1 or val_fraction + test_fraction >= 1:
-            raise ValueError(
-                f"`data.val_fraction` ({val_fraction}) must be in (0, 1), `data.test_fraction` ({test_fraction}) "
-                "in [0, 1), and their sum below 1"
-            )
-        if batch_size < 1:
-            raise ValueError(f"`data.batch_size` must be >= 1, got {batch_size}")
+        if val_fraction + test_fraction >= 1:
+            raise ValueError(f"`data.val_fraction` ({val_fraction}) + `data.test_fraction` ({test_fraction}) must be below 1")
         if not features:
             raise ValueError("`data.features` must name at least one feature")
         for name in features:
             parse_feature(name)
         embargo_bars(window, horizon, embargo)
         self.save_hyperparameters(ignore=["synthetic"])
+        self.hparams.update(plain(dict(self.hparams)))  # parsed values are PositiveInt & co.: plain for weights_only
         self.hparams["synthetic"] = asdict(synthetic)  # plain dict: checkpoints load with weights_only
         self.path = path
         self.synthetic = synthetic

@@ -12,7 +12,7 @@ import pandas as pd
 from tradexp.data.validation import format_rows, validate_bars
 from tradexp.errors import DataValidationError
 
-__all__ = ["load_bars", "bars_digest", "OHLCV_COLUMNS", "TIME_COLUMNS"]
+__all__ = ["load_bars", "bars_from_frame", "bars_digest", "OHLCV_COLUMNS", "TIME_COLUMNS"]
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,25 @@ def load_bars(path: str | Path, use_adjusted: bool = True, extra_columns: tuple[
     path = Path(path)
     if not path.is_file():
         raise DataValidationError(f"bar file `{path}` does not exist; pass an existing CSV/Parquet path or omit it for synthetic data")
-    raw = _read_table(path)
+    return bars_from_frame(_read_table(path), path.name, use_adjusted, extra_columns)
+
+
+def bars_from_frame(raw: pd.DataFrame, source: str = "bars", use_adjusted: bool = True, extra_columns: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Normalise and validate a table of bars already in memory, by the same rules as `load_bars`.
+
+    Args:
+        raw: Bars as read from a file (any column case, a time column or a time index).
+        source: Name shown in error messages.
+        use_adjusted: See `load_bars`.
+        extra_columns: See `load_bars`.
+
+    Returns:
+        The same frame `load_bars` returns. `raw` is not modified.
+
+    Raises:
+        DataValidationError: On a missing time column, missing OHLCV columns or a rule of `validate_bars`.
+    """
+    raw = raw.copy(deep=False)
     raw.columns = [_normalise_name(c) for c in raw.columns]
     if raw.index.name is not None and _normalise_name(raw.index.name) in TIME_COLUMNS:
         raw = raw.reset_index()
@@ -95,14 +113,14 @@ def load_bars(path: str | Path, use_adjusted: bool = True, extra_columns: tuple[
     time_column = next((c for c in TIME_COLUMNS if c in raw.columns), None)
     if time_column is None:
         raise DataValidationError(
-            f"`{path.name}` has no time column; expected one of {list(TIME_COLUMNS)}, found {list(raw.columns)}"
+            f"`{source}` has no time column; expected one of {list(TIME_COLUMNS)}, found {list(raw.columns)}"
         )
     missing = [c for c in OHLCV_COLUMNS if c not in raw.columns]
     if missing:
-        raise DataValidationError(f"`{path.name}` lacks columns {missing}; found {list(raw.columns)}")
+        raise DataValidationError(f"`{source}` lacks columns {missing}; found {list(raw.columns)}")
     absent_extra = [c for c in extra_columns if c not in raw.columns]
     if absent_extra:
-        raise DataValidationError(f"`{path.name}` lacks extra columns {absent_extra} named in the features; found {list(raw.columns)}")
+        raise DataValidationError(f"`{source}` lacks extra columns {absent_extra} named in the features; found {list(raw.columns)}")
 
     frame = pd.DataFrame(index=_parse_time(raw[time_column], time_column))
     frame.index.name = "timestamp"
@@ -120,7 +138,7 @@ def load_bars(path: str | Path, use_adjusted: bool = True, extra_columns: tuple[
         for column in ("open", "high", "low", "close"):
             frame[column] = frame[column].to_numpy() * ratio
         log.info("scaled OHLC by `adj_close / close` (use_adjusted=True)")
-    validate_bars(frame, source=path.name)
+    validate_bars(frame, source=source)
     return frame
 
 

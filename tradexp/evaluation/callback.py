@@ -15,7 +15,7 @@ from lightning.pytorch.loggers import MLFlowLogger
 from typing_extensions import override
 
 from tradexp.evaluation.backtest import positions_from_predictions, run_backtest
-from tradexp.evaluation.metrics import infer_periods_per_year, sharpe_ratio
+from tradexp.evaluation.metrics import ReturnMoments, infer_periods_per_year, return_moments, sharpe_ratio
 from tradexp.evaluation.plots import (
     _get_drawdown_info,
     _get_equity_info,
@@ -25,6 +25,7 @@ from tradexp.evaluation.plots import (
     draw_rolling_sharpe,
 )
 from tradexp.evaluation.trading import TradingReport, TradingSettings, evaluate_predictions
+from tradexp.ranges import NonNegativeFloat, NoTradeBand, OpenUnitInterval, PositiveFloat, Resamples
 
 __all__ = ["TradingEvaluation"]
 
@@ -42,20 +43,22 @@ class TradingEvaluation(Callback):
     `test/trading/*`, `test/baseline/<name>/*`, `test/significance/*` metrics plus
     `evaluation/trading.json|csv`, `evaluation/significance.json`, `evaluation/equity.csv` and
     `plots/equity.png`, `plots/drawdown.png`, `plots/rolling_sharpe.png`. Each validation epoch it
-    logs `val/trading/sharpe` (cheap: no baselines, no bootstrap). The last test result stays on
-    `self.report`.
+    backtests the validation predictions the same way (cheap: no baselines, no bootstrap), logs
+    `val/trading/sharpe` (annualised), `val/trading/sharpe_per_period`, `val/trading/n_periods`,
+    `val/trading/skew` and `val/trading/kurtosis`, and keeps them in `validation_moments[epoch]`:
+    the numbers HPO selects and deflates. The last test result stays on `self.report`.
 
     Needs a datamodule with `split_data(name)`, `splits`, `task` and `horizon` (tradexp's
     `BarsDataModule`); otherwise it warns once and does nothing.
 
     Args:
-        cost_bps: Cost in basis points per unit of turnover (|position change|).
+        cost_bps: Cost in basis points per unit of turnover (|position change|), >= 0.
         long_only: Never short (a short signal means flat).
-        no_trade_band: Half-width of the no-trade band around P(up) = 0.5 (or a predicted return of 0).
+        no_trade_band: Half-width of the no-trade band around P(up) = 0.5 (or a predicted return of 0), in [0, 0.5).
         in_band: Inside the band: `flat`, or `hold` the previous position.
         periods_per_year: Annualisation; None infers it from the bar timestamps (recorded).
-        alpha: Significance level.
-        n_bootstrap: Block-bootstrap resamples for the Sharpe interval.
+        alpha: Significance level, in (0, 1).
+        n_bootstrap: Block-bootstrap resamples for the Sharpe interval (>= 10).
         seed: Seed of the random baseline and the bootstrap.
         validation_sharpe: Log `val/trading/sharpe` every validation epoch.
         plots: Draw the PNG plots.
@@ -65,13 +68,13 @@ class TradingEvaluation(Callback):
 
     def __init__(
         self,
-        cost_bps: float = 1.0,
+        cost_bps: NonNegativeFloat = 1.0,
         long_only: bool = False,
-        no_trade_band: float = 0.0,
+        no_trade_band: NoTradeBand = 0.0,
         in_band: Literal["flat", "hold"] = "flat",
-        periods_per_year: Optional[float] = None,
-        alpha: float = 0.05,
-        n_bootstrap: int = 1000,
+        periods_per_year: Optional[PositiveFloat] = None,
+        alpha: OpenUnitInterval = 0.05,
+        n_bootstrap: Resamples = 1000,
         seed: int = 0,
         validation_sharpe: bool = True,
         plots: bool = True,
@@ -93,6 +96,7 @@ class TradingEvaluation(Callback):
         self.enabled = enabled
         self.strict = strict
         self.report: Optional[TradingReport] = None
+        self.validation_moments: dict[int, ReturnMoments] = {}  # epoch -> the val backtest's per-step moments
         self._preds: list[np.ndarray] = []
         self._targets: list[np.ndarray] = []
         self._usable = True
@@ -149,7 +153,17 @@ class TradingEvaluation(Callback):
             annual = infer_periods_per_year(split["timestamps"], self.settings.periods_per_year)
             horizon = int(trainer.datamodule.horizon)
             backtest = run_backtest(positions, split["forward_returns"], self.settings.cost_bps, annual.periods_per_year, horizon)
-            pl_module.log("val/trading/sharpe", sharpe_ratio(backtest.returns, backtest.periods_per_year))
+            moments = return_moments(backtest.returns)
+            self.validation_moments[trainer.current_epoch] = moments
+            pl_module.log_dict(
+                {
+                    "val/trading/sharpe": float(sharpe_ratio(backtest.returns, backtest.periods_per_year)),
+                    "val/trading/sharpe_per_period": moments.sharpe,
+                    "val/trading/n_periods": float(moments.n_obs),
+                    "val/trading/skew": moments.skew,
+                    "val/trading/kurtosis": moments.kurtosis,
+                }
+            )
         except Exception as err:  # a reporting callback must not kill training (see `strict`)
             self._record_error(trainer, "validation", err)
 

@@ -15,14 +15,15 @@ A ratio whose denominator is 0 (no variation, no drawdown, no trade) is reported
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional
+from typing import NamedTuple, Optional, Union
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from tradexp.evaluation.backtest import Backtest
 
-__all__ = ["Annualisation", "infer_periods_per_year", "trading_metrics", "sharpe_ratio", "max_drawdown", "METRIC_NAMES"]
+__all__ = ["Annualisation", "ReturnMoments", "infer_periods_per_year", "trading_metrics", "return_moments", "sharpe_ratio", "max_drawdown", "METRIC_NAMES"]
 
 METRIC_NAMES = (
     "total_return",
@@ -100,12 +101,46 @@ def _ratio(numerator: float, denominator: float) -> float:
     return float(numerator / denominator) if denominator > 1e-15 else 0.0
 
 
-def sharpe_ratio(returns: np.ndarray, periods_per_year: float = 1.0) -> float:
-    """Mean over sample standard deviation (ddof=1), times sqrt(periods_per_year); 0 without variation."""
+def sharpe_ratio(returns: np.ndarray, periods_per_year: float = 1.0, axis: int = -1) -> Union[float, np.ndarray]:
+    """Mean over sample standard deviation (ddof=1), times sqrt(periods_per_year); 0 without variation.
+
+    Args:
+        returns: Per-step returns (S,), or several series along `axis` (e.g. (B, S) bootstrap samples
+            or (N, W) rolling windows).
+        periods_per_year: Steps per year (1 = per-step Sharpe).
+        axis: The time axis.
+
+    Returns:
+        A float for one series, else an array without `axis`.
+    """
     returns = np.asarray(returns, dtype="float64")
-    if len(returns) < 2:
-        return 0.0
-    return _ratio(returns.mean(), returns.std(ddof=1)) * float(np.sqrt(periods_per_year))
+    if returns.shape[axis] < 2:
+        out = np.zeros(np.delete(returns.shape, axis % returns.ndim)) if returns.ndim > 1 else np.zeros(())
+    else:
+        spread = returns.std(axis=axis, ddof=1)
+        varies = spread > 1e-15
+        out = np.where(varies, returns.mean(axis=axis) / np.where(varies, spread, 1.0), 0.0) * float(np.sqrt(periods_per_year))
+    return float(out) if out.ndim == 0 else out
+
+
+class ReturnMoments(NamedTuple):
+    """What the probabilistic and deflated Sharpe ratios need of a return series (per step, not annualised)."""
+
+    sharpe: float  # mean / std (ddof=1)
+    n_obs: int
+    skew: float  # population skewness
+    kurtosis: float  # Pearson, non-excess (normal = 3)
+
+
+def return_moments(returns: np.ndarray) -> ReturnMoments:
+    """Per-step Sharpe, count, skewness and (non-excess) kurtosis; (0, n, 0, 3) with < 3 steps or no variation."""
+    returns = np.asarray(returns, dtype="float64")
+    n = int(returns.size)
+    if n < 3 or float(returns.std()) <= 1e-15:
+        return ReturnMoments(float(sharpe_ratio(returns)) if n else 0.0, n, 0.0, 3.0)
+    skew = float(stats.skew(returns, bias=True))
+    kurtosis = float(stats.kurtosis(returns, fisher=False, bias=True))
+    return ReturnMoments(float(sharpe_ratio(returns)), n, skew, kurtosis)
 
 
 def max_drawdown(returns: np.ndarray) -> float:
@@ -129,10 +164,7 @@ def trading_metrics(backtest: Backtest) -> dict[str, float]:
     drawdown = max_drawdown(r)
     active = backtest.positions != 0
     turnover = float(backtest.turnover.mean())
-    centred = r - r.mean()
-    spread = float(r.std())  # population moments for skew and (non-excess) kurtosis
-    skew = _ratio(float(np.mean(centred**3)), spread**3) if n > 2 else 0.0
-    kurtosis = _ratio(float(np.mean(centred**4)), spread**4) if n > 3 and spread > 0 else 3.0
+    moments = return_moments(r)
     return {
         "total_return": total,
         "annual_return": annual_return,
@@ -147,7 +179,7 @@ def trading_metrics(backtest: Backtest) -> dict[str, float]:
         "exposure": float(np.abs(backtest.positions).mean()),
         "cost_total": float(backtest.costs.sum()),
         "n_periods": float(n),
-        "sharpe_per_period": sharpe_ratio(r, 1.0),
-        "skew": skew,
-        "kurtosis": kurtosis,
+        "sharpe_per_period": moments.sharpe,
+        "skew": moments.skew,
+        "kurtosis": moments.kurtosis,
     }

@@ -1,24 +1,20 @@
 """Trading plots: equity of model and baselines, drawdown, rolling Sharpe, per-fold results.
 
 Each plot is a pure `_get_*_info(...) -> NamedTuple` (what tests assert on) and a `draw_*` that
-renders it to a PNG file.
+renders it to a PNG file. Figures are standalone `matplotlib.figure.Figure`s (no pyplot): drawing
+never switches the user's backend, never joins their open figures and sets no global style.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import NamedTuple, Optional, Sequence
 
-import matplotlib
 import numpy as np
-import pandas as pd
+from matplotlib.figure import Figure
 
-if "matplotlib.pyplot" not in sys.modules:  # headless by default; never override a backend the user chose
-    matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from tradexp.evaluation.backtest import Backtest  # noqa: E402
+from tradexp.evaluation.backtest import Backtest
+from tradexp.evaluation.metrics import sharpe_ratio
 
 __all__ = [
     "EquityInfo",
@@ -80,11 +76,12 @@ def _get_rolling_sharpe_info(backtest: Backtest, window: Optional[int] = None) -
     """Annualised Sharpe over a trailing window (default a quarter of a year, at least 10 steps)."""
     window = int(window or max(10, round(backtest.periods_per_year / 4)))
     window = min(window, max(len(backtest.returns), 2))
-    series = pd.Series(backtest.returns)
-    rolling = series.rolling(window)
-    spread = rolling.std(ddof=1)
-    sharpe = (rolling.mean() / spread.where(spread > 1e-15)) * np.sqrt(backtest.periods_per_year)
-    return RollingSharpeInfo(x=_x(backtest), sharpe=sharpe.to_numpy(), window=window)
+    returns = backtest.returns
+    sharpe = np.full(len(returns), np.nan)
+    if len(returns) >= window:
+        windows = np.lib.stride_tricks.sliding_window_view(returns, window)  # (S,) -> (S - W + 1, W) view, no copy
+        sharpe[window - 1 :] = sharpe_ratio(windows, backtest.periods_per_year, axis=1)  # (S - W + 1,)
+    return RollingSharpeInfo(x=_x(backtest), sharpe=sharpe, window=window)
 
 
 def _get_folds_info(rows: Sequence[dict], metrics: Sequence[str] = ("sharpe", "acc", "max_drawdown")) -> FoldsInfo:
@@ -95,7 +92,7 @@ def _get_folds_info(rows: Sequence[dict], metrics: Sequence[str] = ("sharpe", "a
 
 
 def draw_equity(info: EquityInfo, path: str | Path, title: str = "Equity (net of costs)") -> Path:
-    fig, ax = plt.subplots(figsize=(9, 4.5))
+    fig, ax = _subplots(figsize=(9, 4.5))
     for name, curve in info.curves.items():
         ax.plot(info.x, curve, label=name, linewidth=2.0 if name == "model" else 1.0, alpha=1.0 if name == "model" else 0.75)
     ax.axhline(1.0, color="grey", linewidth=0.5)
@@ -107,7 +104,7 @@ def draw_equity(info: EquityInfo, path: str | Path, title: str = "Equity (net of
 
 
 def draw_drawdown(info: DrawdownInfo, path: str | Path, title: str = "Drawdown of the model") -> Path:
-    fig, ax = plt.subplots(figsize=(9, 3.5))
+    fig, ax = _subplots(figsize=(9, 3.5))
     ax.fill_between(info.x, -info.drawdown, 0.0, color="tab:red", alpha=0.4)
     ax.set_title(f"{title} (max {info.max_drawdown:.1%})")
     ax.set_ylabel("drawdown")
@@ -116,7 +113,7 @@ def draw_drawdown(info: DrawdownInfo, path: str | Path, title: str = "Drawdown o
 
 
 def draw_rolling_sharpe(info: RollingSharpeInfo, path: str | Path) -> Path:
-    fig, ax = plt.subplots(figsize=(9, 3.5))
+    fig, ax = _subplots(figsize=(9, 3.5))
     ax.plot(info.x, info.sharpe, color="tab:blue")
     ax.axhline(0.0, color="grey", linewidth=0.5)
     ax.set_title(f"Rolling Sharpe (annualised, {info.window}-step window)")
@@ -126,7 +123,7 @@ def draw_rolling_sharpe(info: RollingSharpeInfo, path: str | Path) -> Path:
 
 def draw_folds(info: FoldsInfo, path: str | Path) -> Path:
     count = max(len(info.metrics), 1)
-    fig, axes = plt.subplots(1, count, figsize=(4 * count, 3.5), squeeze=False)
+    fig, axes = _subplots(1, count, figsize=(4 * count, 3.5), squeeze=False)
     for ax, (name, values) in zip(axes[0], info.metrics.items()):
         ax.bar(info.folds, values, color="tab:blue")
         mean = np.nanmean(values) if np.isfinite(values).any() else np.nan
@@ -137,10 +134,13 @@ def draw_folds(info: FoldsInfo, path: str | Path) -> Path:
     return _save(fig, path)
 
 
-def _save(fig: plt.Figure, path: str | Path) -> Path:
+def _subplots(nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] = (6.4, 4.8), squeeze: bool = True) -> tuple[Figure, object]:
+    fig = Figure(figsize=figsize, layout="constrained")
+    return fig, fig.subplots(nrows, ncols, squeeze=squeeze)
+
+
+def _save(fig: Figure, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path

@@ -174,9 +174,7 @@ def bootstrap_sharpe_interval(
         count = min(per_chunk, n_boot - first)
         chunk_seed = seed if per_chunk >= n_boot else (seed, chunk)
         samples = returns[block_bootstrap_indices(len(returns), count, length, method, chunk_seed)]  # (b, S)
-        spread = samples.std(axis=1, ddof=1)
-        safe = np.where(spread > 1e-15, spread, np.inf)
-        sharpes[first : first + count] = samples.mean(axis=1) / safe * math.sqrt(periods_per_year)
+        sharpes[first : first + count] = sharpe_ratio(samples, periods_per_year, axis=1)  # (b, S) -> (b,)
     low, high = np.quantile(sharpes, [alpha / 2, 1 - alpha / 2])
     significant = bool(low > 0)
     return SharpeInterval(

@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, Optional
 
 import numpy as np
@@ -23,6 +23,7 @@ from tradexp.evaluation.significance import (
     bootstrap_sharpe_interval,
     probabilistic_sharpe_ratio,
 )
+from tradexp.ranges import NonNegativeFloat, NoTradeBand, OpenUnitInterval, PositiveFloat, Resamples, check_ranges
 
 __all__ = ["TradingSettings", "TradingReport", "evaluate_predictions", "STRATEGIES"]
 
@@ -46,30 +47,19 @@ class TradingSettings:
         seed: Seed of the random baseline and the bootstrap.
     """
 
-    cost_bps: float = 1.0
+    cost_bps: NonNegativeFloat = 1.0
     long_only: bool = False
-    no_trade_band: float = 0.0
+    no_trade_band: NoTradeBand = 0.0
     in_band: InBand = "flat"
-    periods_per_year: Optional[float] = None
-    alpha: float = 0.05
-    n_bootstrap: int = 1000
-    block_length: Optional[float] = None
+    periods_per_year: Optional[PositiveFloat] = None
+    alpha: OpenUnitInterval = 0.05
+    n_bootstrap: Resamples = 1000
+    block_length: Optional[PositiveFloat] = None
     bootstrap_method: Literal["stationary", "circular"] = "stationary"
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.cost_bps < 0:
-            raise ValueError(f"`cost_bps` must be >= 0, got {self.cost_bps}")
-        if not 0 <= self.no_trade_band < 0.5:
-            raise ValueError(f"`no_trade_band` must be in [0, 0.5), got {self.no_trade_band}")
-        if self.in_band not in ("flat", "hold"):
-            raise ValueError(f"`in_band` must be `flat` or `hold`, got {self.in_band!r}")
-        if not 0 < self.alpha < 1:
-            raise ValueError(f"`alpha` must be in (0, 1), got {self.alpha}")
-        if self.n_bootstrap < 10:
-            raise ValueError(f"`n_bootstrap` must be >= 10, got {self.n_bootstrap}")
-        if self.bootstrap_method not in ("stationary", "circular"):
-            raise ValueError(f"`bootstrap_method` must be `stationary` or `circular`, got {self.bootstrap_method!r}")
+        check_ranges(TradingSettings, {f.name: getattr(self, f.name) for f in fields(self)})
 
 
 @dataclass

@@ -365,6 +365,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--folds", type=int, default=4, help="number of test blocks (default 4)")
     parser.add_argument("--mode", choices=("expanding", "rolling"), default="expanding", help="train window (default expanding)")
     parser.add_argument("--min-train-fraction", type=float, default=0.4, help="share of samples before the first test block")
+    parser.add_argument("--register", metavar="NAME", help="register the last fold's model (trained on the most data) as a version of NAME")
     args, rest = parser.parse_known_args(argv)
     result = walk_forward(args.config, args.folds, args.mode, rest, args.min_train_fraction)
     shown = result.table[["fold", "test_start", "n_train", "n_test", "acc", "acc_pvalue", "sharpe", "max_drawdown"]]
@@ -374,4 +375,9 @@ def main(argv: list[str]) -> int:
     if "oos/trading/sharpe" in result.pooled:
         print(f"pooled out-of-sample Sharpe {result.pooled['oos/trading/sharpe']:.3f}, accuracy p-value "
               f"{result.pooled.get('oos/significance/acc_pvalue', float('nan')):.3g}")
+    if args.register and result.folds and result.folds[-1].run_id:
+        from tradexp.lifecycle.commands import register_main
+
+        uri = next((t.split("=", 1)[1] for t in rest if t.startswith("--tracking.tracking_uri=")), None)
+        return register_main([result.folds[-1].run_id, "--name", args.register] + (["--tracking-uri", uri] if uri else []))
     return 0

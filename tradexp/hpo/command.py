@@ -32,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--storage", help="Optuna storage URL (default: optuna.db next to mlflow.db; PostgreSQL for many machines)")
     parser.add_argument("--study_name", help="study name (default from the HPO YAML)")
     parser.add_argument("--retrain_best", action=argparse.BooleanOptionalAction, default=None, help="retrain the best config and test it")
+    parser.add_argument("--register", metavar="NAME", help="with --retrain_best: register the retrained best as a version of NAME")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True, help="progress bar (default on)")
     parser.add_argument("--verbose", action="store_true", help="show each trial's Lightning output")
     return parser
@@ -87,6 +88,8 @@ def _format_result(result: StudyResult, metric: str) -> str:
 def main(argv: list[str]) -> int:
     """Entry point of `tradexp hpo`; returns the exit code (errors are printed by `tradexp.cli.main`)."""
     args, overrides = parse_args(argv)
+    if args.register and args.retrain_best is not True:
+        raise ValueError("--register NAME needs --retrain_best: the study registers its retrained best")
     result = run_study(
         args.config,
         overrides,
@@ -101,4 +104,9 @@ def main(argv: list[str]) -> int:
         quiet=not args.verbose,
     )
     print(_format_result(result, result.summary.get("metric", "value")))
+    if args.register and result.retrain_run_id:
+        from tradexp.lifecycle.commands import register_main
+
+        uri = overrides.get("tracking.tracking_uri") if isinstance(overrides, dict) else None
+        return register_main([result.retrain_run_id, "--name", args.register] + (["--tracking-uri", str(uri)] if uri else []))
     return 0

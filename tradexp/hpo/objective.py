@@ -11,10 +11,11 @@ from typing import Any, Optional
 
 import optuna
 from mlflow import MlflowClient
-from mlflow.entities import Metric, RunTag
+from mlflow.entities import RunTag
 
+from tradexp.evaluation.callback import TradingEvaluation
 from tradexp.hpo.pruning import MetricNotFoundError, OptunaPruning
-from tradexp.hpo.selection import ValidationSharpe
+from tradexp.hpo.selection import selection_attrs, selection_evaluation
 from tradexp.hpo.settings import HpoSettings
 
 __all__ = ["StudyContext", "TrialObjective", "TrialFailed", "trial_overrides", "STATE_TAG", "RECORD_ATTR"]
@@ -96,8 +97,13 @@ class TrialObjective:
 
     Records on the Optuna trial: user attrs `mlflow_run_id`, `trial_number`, `retry_of` and `record`
     = {`epochs_run`, `best_epoch`, `pruned_epoch`, `train_seconds`, `overhead_seconds` (time in the
-    trial outside the train/val loops), `val_sharpe*`}; on the child
-    MLflow run: `tradexp.trial.state` = COMPLETE, PRUNED or FAIL.
+    trial outside the train/val loops), `val_sharpe`, `val_sharpe_n_obs`, `val_sharpe_skew`,
+    `val_sharpe_kurtosis`}; on the child MLflow run: `tradexp.trial.state` = COMPLETE, PRUNED or FAIL.
+
+    The `val_sharpe*` values are the trial's own `TradingEvaluation` validation backtest at the
+    selected epoch (what the run logs as `val/trading/sharpe_per_period`, `n_periods`, `skew`,
+    `kurtosis`); a trial config without any `TradingEvaluation` gets one with its defaults. They are
+    what the study's deflated Sharpe ratio corrects.
 
     Args:
         context: The study the trials belong to.
@@ -129,38 +135,44 @@ class TrialObjective:
             "tracking.test_after_fit": False,
         }
         pruning = OptunaPruning(trial, settings.metric, settings.direction)  # type: ignore[arg-type]
-        sharpe = ValidationSharpe()
+        evaluation: Optional[TradingEvaluation] = None
         run_id: Optional[str] = None
         try:
-            built = build(settings.base_config, overrides, callbacks=[pruning, sharpe])
+            built = build(settings.base_config, overrides, callbacks=[pruning])
+            evaluation = _selection_evaluation(built.trainer)
             run_id = built.run_id  # creates the child run now, so a killed trial can be found later
             trial.set_user_attr("mlflow_run_id", run_id)
             built.trainer.fit(built.model, datamodule=built.datamodule)
         except optuna.TrialPruned:
-            self._record(trial, run_id, "PRUNED", pruning, sharpe, started)
+            self._record(trial, run_id, "PRUNED", pruning, evaluation, started)
             raise
         except MetricNotFoundError:
-            self._record(trial, run_id, "FAIL", pruning, sharpe, started)
+            self._record(trial, run_id, "FAIL", pruning, evaluation, started)
             raise
         except (Exception, SystemExit) as exc:  # SystemExit: the config parser rejected the sampled values
-            self._record(trial, run_id, "FAIL", pruning, sharpe, started)
+            self._record(trial, run_id, "FAIL", pruning, evaluation, started)
             log.warning("trial %d failed: %s: %s", trial.number, type(exc).__name__, exc)
             raise TrialFailed(f"trial {trial.number} failed: {type(exc).__name__}: {exc}") from exc
-        self._record(trial, run_id, "COMPLETE", pruning, sharpe, started)
+        self._record(trial, run_id, "COMPLETE", pruning, evaluation, started)
         return pruning.best_value
 
     def _record(
-        self, trial: optuna.Trial, run_id: Optional[str], state: str, pruning: OptunaPruning, sharpe: ValidationSharpe, started: float
+        self,
+        trial: optuna.Trial,
+        run_id: Optional[str],
+        state: str,
+        pruning: OptunaPruning,
+        evaluation: Optional[TradingEvaluation],
+        started: float,
     ) -> None:
         epoch = pruning.best_epoch if state == "COMPLETE" else max(pruning.values, default=None)
-        stats = sharpe.per_epoch.get(epoch) if epoch is not None else None
+        moments = evaluation.validation_moments.get(epoch) if evaluation is not None and epoch is not None else None
         attrs: dict[str, Any] = {
             "epochs_run": pruning.epochs_run,
             "train_seconds": round(pruning.train_seconds, 4),
             "best_epoch": pruning.best_epoch,
         }
-        if stats is not None:
-            attrs.update(val_sharpe=stats.sharpe, val_sharpe_n_obs=stats.n_obs, val_sharpe_skew=stats.skew, val_sharpe_kurtosis=stats.kurtosis)
+        attrs.update(selection_attrs(moments))
         if pruning.pruned_epoch is not None:
             attrs["pruned_epoch"] = pruning.pruned_epoch
         if run_id is not None:
@@ -169,11 +181,18 @@ class TrialObjective:
                 tags["tradexp.trial.value"] = repr(pruning.best_value)
             if pruning.pruned_epoch is not None:
                 tags["tradexp.trial.pruned_epoch"] = str(pruning.pruned_epoch)
-            metrics = []
-            if stats is not None:
-                now = int(time.time() * 1000)
-                metrics.append(Metric("val/sharpe_per_bar", stats.sharpe, now, epoch or 0))
-            MlflowClient(self.context.tracking_uri).log_batch(run_id, metrics=metrics, tags=[RunTag(k, v) for k, v in tags.items()])
+            MlflowClient(self.context.tracking_uri).log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
         attrs["overhead_seconds"] = round(time.perf_counter() - started - pruning.train_seconds, 4)
         attrs["worker"] = f"{socket.gethostname()}:{os.getpid()}"
         trial.set_user_attr(RECORD_ATTR, attrs)  # one storage write for the whole record
+
+
+def _selection_evaluation(trainer: Any) -> Optional[TradingEvaluation]:
+    """The trainer's validation backtest; a config without any `TradingEvaluation` gets a default one."""
+    if not any(isinstance(callback, TradingEvaluation) for callback in trainer.callbacks):
+        log.info("the trial config has no TradingEvaluation: adding one with its defaults for the selection Sharpe")
+        trainer.callbacks.append(TradingEvaluation(plots=False))
+    evaluation = selection_evaluation(trainer.callbacks)
+    if evaluation is None:
+        log.info("TradingEvaluation is off for this trial: no validation Sharpe, no deflated Sharpe")
+    return evaluation

@@ -91,7 +91,8 @@ def save_study_plots(study: optuna.Study, out_dir: Path) -> list[Path]:
     Returns:
         The PNG files written.
     """
-    import matplotlib.pyplot as plt
+    import matplotlib
+    import matplotlib.pyplot as plt  # Optuna's matplotlib plots draw on pyplot figures
 
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -100,16 +101,16 @@ def save_study_plots(study: optuna.Study, out_dir: Path) -> list[Path]:
         if not finished:
             break
         try:
-            with warnings.catch_warnings():
+            # Optuna calls `plt.style.use("ggplot")`: rc_context puts the caller's rcParams back after.
+            with warnings.catch_warnings(), matplotlib.rc_context():
                 warnings.simplefilter("ignore")
-                drawn = draw(study)
-            fig = _figure(drawn)
+                fig = _figure(draw(study))
+                path = out_dir / f"{name}.png"
+                fig.set_size_inches(max(fig.get_size_inches()[0], 8.0), max(fig.get_size_inches()[1], 5.0))
+                fig.savefig(path, dpi=100, bbox_inches="tight")
+                plt.close(fig)
         except (ValueError, RuntimeError, ZeroDivisionError, IndexError) as exc:
             log.info("study plot %s skipped: %s", name, exc)
             continue
-        path = out_dir / f"{name}.png"
-        fig.set_size_inches(max(fig.get_size_inches()[0], 8.0), max(fig.get_size_inches()[1], 5.0))
-        fig.savefig(path, dpi=100, bbox_inches="tight")
-        plt.close(fig)
         written.append(path)
     return written

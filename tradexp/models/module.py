@@ -10,12 +10,13 @@ import lightning as L
 import torch
 import torchmetrics
 from torch import nn
-from torchmetrics.classification import BinaryAccuracy, BinaryAUROC, BinaryF1Score
+from torchmetrics.classification import BinaryAccuracy, BinaryAUROC, BinaryF1Score, BinaryRecall, BinarySpecificity
 from torchmetrics.regression import MeanAbsoluteError, MeanSquaredError
 
 from tradexp.models.nets import NETS
+from tradexp.ranges import LearningRate, NonNegativeFloat, PositiveFloat, check_ranges, plain
 
-__all__ = ["TradingModule", "BinaryBalancedAccuracy", "DirectionalAccuracy", "load_trading_module", "net_name"]
+__all__ = ["TradingModule", "DirectionalAccuracy", "load_trading_module", "net_name"]
 
 
 def net_name(net: nn.Module) -> str:
@@ -42,31 +43,11 @@ class DirectionalAccuracy(torchmetrics.Metric):
         return self.correct / self.total.clamp(min=1)
 
 
-class BinaryBalancedAccuracy(torchmetrics.Metric):
-    """Mean of the true-positive and true-negative rates for probabilities thresholded at 0.5."""
-
-    def __init__(self, threshold: float = 0.5) -> None:
-        super().__init__()
-        self.threshold = threshold
-        for name in ("tp", "tn", "pos", "neg"):
-            self.add_state(name, default=torch.tensor(0.0), dist_reduce_fx="sum")
-
-    def update(self, preds: torch.Tensor, target: torch.Tensor) -> None:
-        up, actual = preds > self.threshold, target > 0
-        self.tp += (up & actual).float().sum()
-        self.tn += (~up & ~actual).float().sum()
-        self.pos += actual.float().sum()
-        self.neg += (~actual).float().sum()
-
-    def compute(self) -> torch.Tensor:
-        return 0.5 * (self.tp / self.pos.clamp(min=1) + self.tn / self.neg.clamp(min=1))
-
-
 def _metrics(task: str, prefix: str) -> torchmetrics.MetricCollection:
     if task == "classification":
         metrics = {
             "acc": BinaryAccuracy(),
-            "balanced_acc": BinaryBalancedAccuracy(),
+            "balanced_acc": (BinaryRecall() + BinarySpecificity()) / 2,  # mean of the true-positive and true-negative rates
             "f1": BinaryF1Score(),
             "auroc": BinaryAUROC(),
         }
@@ -86,29 +67,27 @@ class TradingModule(L.LightningModule):
     Args:
         net: The architecture, an `nn.Module` mapping (B, W, F) to (B,).
         task: `classification` or `regression` (set from the data).
-        lr: Learning rate.
-        weight_decay: L2 penalty (decoupled for AdamW).
+        lr: Learning rate, in (0, 1].
+        weight_decay: L2 penalty (decoupled for AdamW), >= 0.
         optimizer: `adamw`, `adam` or `sgd` (momentum 0.9).
         scheduler: `none`, `cosine` (to zero over max_epochs) or `plateau` (halve on flat val/loss).
-        pos_weight: Classification: weight of the up class in the loss (1 = none).
+        pos_weight: Classification: weight of the up class in the loss (1 = none), > 0.
     """
 
     def __init__(
         self,
         net: nn.Module,
         task: Literal["classification", "regression"] = "classification",
-        lr: float = 1e-3,
-        weight_decay: float = 0.0,
+        lr: LearningRate = 1e-3,
+        weight_decay: NonNegativeFloat = 0.0,
         optimizer: Literal["adamw", "adam", "sgd"] = "adamw",
         scheduler: Literal["none", "cosine", "plateau"] = "none",
-        pos_weight: float = 1.0,
+        pos_weight: PositiveFloat = 1.0,
     ) -> None:
+        check_ranges(TradingModule.__init__, locals(), "model.")
         super().__init__()
-        if not 0 < lr < 10:
-            raise ValueError(f"`model.lr` must be in (0, 10), got {lr}")
-        if weight_decay < 0:
-            raise ValueError(f"`model.weight_decay` must be >= 0, got {weight_decay}")
         self.save_hyperparameters(ignore=["net"])
+        self.hparams.update(plain(dict(self.hparams)))  # parsed values are PositiveInt & co.: plain for weights_only
         # Plain types only, so checkpoints load with `weights_only=True` and can rebuild the net.
         self.hparams["net"] = {"name": net_name(net), "init_args": dict(getattr(net, "init_args", {}))}
         self.net = net
@@ -162,7 +141,9 @@ class TradingModule(L.LightningModule):
         preds = torch.sigmoid(out) if self.task == "classification" else out
         target = y.long() if self.task == "classification" else y
         metrics.update(preds, target)
-        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, batch_size=len(y))
+        # sync_dist: under DDP each rank holds a shard of the split; without it the logged (and monitored)
+        # loss is rank 0's shard only
+        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, batch_size=len(y), sync_dist=True)
         return {"loss": loss, "preds": preds.detach(), "target": y.detach()}
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> dict[str, torch.Tensor]:

@@ -11,7 +11,15 @@ from typing import Literal
 import torch
 from torch import nn
 
+from tradexp.ranges import HalfOpenUnitInterval, PositiveInt, check_ranges, plain
+
 __all__ = ["MLPNet", "LSTMNet", "GRUNet", "CNNLSTMNet", "NETS"]
+
+
+def _check_widths(name: str, values: list[int]) -> None:
+    """A non-empty list of whole numbers >= 1 (the element type says >= 1 to the parser; Python callers get it here)."""
+    if not values or min(values) < 1:
+        raise ValueError(f"`model.net.init_args.{name}` must be a non-empty list of whole numbers >= 1, got {list(values)}")
 
 
 def _activation(name: str) -> nn.Module:
@@ -32,22 +40,20 @@ class MLPNet(nn.Module):
 
     def __init__(
         self,
-        n_features: int = 1,
-        window: int = 1,
-        hidden_sizes: list[int] = [64, 32],
-        dropout: float = 0.1,
+        n_features: PositiveInt = 1,
+        window: PositiveInt = 1,
+        hidden_sizes: list[PositiveInt] = [64, 32],
+        dropout: HalfOpenUnitInterval = 0.1,
         activation: Literal["relu", "gelu", "tanh"] = "relu",
         input_mode: Literal["flatten", "last"] = "flatten",
     ) -> None:
+        check_ranges(MLPNet.__init__, locals(), "model.net.init_args.")
+        _check_widths("hidden_sizes", hidden_sizes)
         super().__init__()
-        if n_features < 1 or window < 1:
-            raise ValueError(f"`n_features` and `window` must be >= 1, got {n_features} and {window}")
-        if not hidden_sizes or min(hidden_sizes) < 1:
-            raise ValueError(f"`model.net.hidden_sizes` must be positive widths, got {hidden_sizes}")
-        self.init_args = dict(
+        self.init_args = plain(dict(
             n_features=n_features, window=window, hidden_sizes=list(hidden_sizes), dropout=dropout,
             activation=activation, input_mode=input_mode,
-        )
+        ))
         self.input_mode = input_mode
         width = n_features * window if input_mode == "flatten" else n_features
         layers: list[nn.Module] = []
@@ -65,16 +71,22 @@ class MLPNet(nn.Module):
 class _RecurrentNet(nn.Module):
     cell: type[nn.RNNBase]
 
-    def __init__(self, n_features: int, window: int, hidden_size: int, num_layers: int, dropout: float, bidirectional: bool) -> None:
+    # One signature for LSTMNet and GRUNet (each documents it; jsonargparse reads the inherited __init__).
+    def __init__(
+        self,
+        n_features: PositiveInt = 1,
+        window: PositiveInt = 1,
+        hidden_size: PositiveInt = 64,
+        num_layers: PositiveInt = 1,
+        dropout: HalfOpenUnitInterval = 0.1,
+        bidirectional: bool = False,
+    ) -> None:
+        check_ranges(_RecurrentNet.__init__, locals(), "model.net.init_args.")
         super().__init__()
-        if n_features < 1 or window < 1:
-            raise ValueError(f"`n_features` and `window` must be >= 1, got {n_features} and {window}")
-        if hidden_size < 1 or num_layers < 1:
-            raise ValueError(f"`model.net.hidden_size` and `num_layers` must be >= 1, got {hidden_size} and {num_layers}")
-        self.init_args = dict(
+        self.init_args = plain(dict(
             n_features=n_features, window=window, hidden_size=hidden_size, num_layers=num_layers,
             dropout=dropout, bidirectional=bidirectional,
-        )
+        ))
         self.rnn = self.cell(
             n_features, hidden_size, num_layers=num_layers, batch_first=True,
             dropout=dropout if num_layers > 1 else 0.0, bidirectional=bidirectional,
@@ -100,9 +112,6 @@ class LSTMNet(_RecurrentNet):
 
     cell = nn.LSTM
 
-    def __init__(self, n_features: int = 1, window: int = 1, hidden_size: int = 64, num_layers: int = 1, dropout: float = 0.1, bidirectional: bool = False) -> None:
-        super().__init__(n_features, window, hidden_size, num_layers, dropout, bidirectional)
-
 
 class GRUNet(_RecurrentNet):
     """GRU over the window; the last step's hidden state feeds a linear head.
@@ -117,9 +126,6 @@ class GRUNet(_RecurrentNet):
     """
 
     cell = nn.GRU
-
-    def __init__(self, n_features: int = 1, window: int = 1, hidden_size: int = 64, num_layers: int = 1, dropout: float = 0.1, bidirectional: bool = False) -> None:
-        super().__init__(n_features, window, hidden_size, num_layers, dropout, bidirectional)
 
 
 class CNNLSTMNet(nn.Module):
@@ -137,25 +143,26 @@ class CNNLSTMNet(nn.Module):
 
     def __init__(
         self,
-        n_features: int = 1,
-        window: int = 1,
-        conv_channels: list[int] = [32, 32],
-        kernel_sizes: list[int] = [5, 3],
-        hidden_size: int = 64,
-        num_layers: int = 1,
-        dropout: float = 0.1,
+        n_features: PositiveInt = 1,
+        window: PositiveInt = 1,
+        conv_channels: list[PositiveInt] = [32, 32],
+        kernel_sizes: list[PositiveInt] = [5, 3],
+        hidden_size: PositiveInt = 64,
+        num_layers: PositiveInt = 1,
+        dropout: HalfOpenUnitInterval = 0.1,
     ) -> None:
-        super().__init__()
-        if len(conv_channels) != len(kernel_sizes) or not conv_channels:
+        check_ranges(CNNLSTMNet.__init__, locals(), "model.net.init_args.")
+        _check_widths("conv_channels", conv_channels)
+        _check_widths("kernel_sizes", kernel_sizes)
+        if len(conv_channels) != len(kernel_sizes):
             raise ValueError(
-                f"`model.net.conv_channels` {conv_channels} and `kernel_sizes` {kernel_sizes} must be non-empty and of equal length"
+                f"`model.net.init_args.conv_channels` {conv_channels} and `kernel_sizes` {kernel_sizes} must be of equal length"
             )
-        if min(kernel_sizes) < 1 or min(conv_channels) < 1:
-            raise ValueError(f"`model.net.kernel_sizes` and `conv_channels` must be >= 1, got {kernel_sizes} and {conv_channels}")
-        self.init_args = dict(
+        super().__init__()
+        self.init_args = plain(dict(
             n_features=n_features, window=window, conv_channels=list(conv_channels), kernel_sizes=list(kernel_sizes),
             hidden_size=hidden_size, num_layers=num_layers, dropout=dropout,
-        )
+        ))
         layers: list[nn.Module] = []
         channels = n_features
         for out_channels, kernel in zip(conv_channels, kernel_sizes):

@@ -89,17 +89,11 @@ def paired_bootstrap(a: np.ndarray, b: np.ndarray, statistic: str = "mean", n_bo
         boot = (a - b)[idx].mean(axis=1)  # (B,)
     else:
         observed = sharpe_ratio(a) - sharpe_ratio(b)
-        boot = _sharpe_rows(a[idx]) - _sharpe_rows(b[idx])  # (B,)
+        boot = sharpe_ratio(a[idx], axis=1) - sharpe_ratio(b[idx], axis=1)  # (B, N) resamples -> (B,)
     centred = boot - observed  # the resampled spread shifted onto the null of no difference
     pvalue = float((np.sum(np.abs(centred) >= abs(observed)) + 1) / (n_boot + 1))
     low, high = np.percentile(boot, [100 * alpha / 2, 100 * (1 - alpha / 2)])
     return PairedTest(n, statistic, observed, float(low), float(high), pvalue, pvalue < alpha)
-
-
-def _sharpe_rows(x: np.ndarray) -> np.ndarray:
-    """Per-row Sharpe (mean / std, ddof=1) of (B, N) resamples, 0 where a row does not vary."""
-    std = x.std(axis=1, ddof=1)  # (B,)
-    return np.divide(x.mean(axis=1), std, out=np.zeros(len(x)), where=std > 1e-15)
 
 
 def _frame(run: RunData, path: str, columns: Sequence[str]) -> Optional[pd.DataFrame]:

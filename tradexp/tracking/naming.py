@@ -48,9 +48,9 @@ __all__ = [
 ]
 
 Stage = Literal["development", "staging", "production"]
-RunType = Literal["training", "hpo_study", "hpo_trial", "reproduction", "comparison", "walk_forward", "fold"]
+RunType = Literal["training", "hpo_study", "hpo_trial", "reproduction", "comparison", "walk_forward", "fold", "prediction"]
 STAGES = ("development", "staging", "production")
-RUN_TYPES = ("training", "hpo_study", "hpo_trial", "reproduction", "comparison", "walk_forward", "fold")
+RUN_TYPES = ("training", "hpo_study", "hpo_trial", "reproduction", "comparison", "walk_forward", "fold", "prediction")
 NAME_FIELDS = ("stage", "type", "model", "dataset", "dataset_version", "purpose", "timestamp", "date")
 
 DEFAULT_EXPERIMENT_TEMPLATE = "tradexp/{stage}/{dataset}"

@@ -1,0 +1,55 @@
+"""One tiny fitted run (MLP, 2 epochs, 1500 synthetic bars) shared by every lifecycle test.
+
+Each test gets its own copy of the run's sqlite store (artifact paths are absolute, so a copy of the
+database file is a full, isolated store) with `MLFLOW_TRACKING_URI` set and cwd in `tmp_path`.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import NamedTuple
+
+import pandas as pd
+import pytest
+
+from tests.conftest import CONFIGS, TINY
+
+N_BARS = 1500
+
+
+class FittedRun(NamedTuple):
+    root: Path
+    db: Path
+    run_id: str
+    bars: pd.DataFrame  # the training bars as the loader returns them
+    bars_csv: Path  # the same bars as a file in a different shape (Date/Open/... columns)
+
+
+@pytest.fixture(scope="session")
+def fitted_run(tmp_path_factory: pytest.TempPathFactory, _migrated_store: Path) -> FittedRun:
+    from tradexp.api import fit
+
+    root = tmp_path_factory.mktemp("lifecycle-run")
+    db = root / "mlflow.db"
+    shutil.copyfile(_migrated_store, db)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{db}")
+        result = fit(CONFIGS / "mlp.yaml", {**TINY, "data.synthetic.n_bars": N_BARS, "model.net.init_args.hidden_sizes": [32]})
+    bars = result.built.datamodule.bars
+    shaped = bars.reset_index().rename(columns={"timestamp": "Date", "open": "Open", "high": "High", "low": "Low", "close": "Close", "volume": "Volume"})
+    bars_csv = root / "bars.csv"
+    shaped.to_csv(bars_csv, index=False)
+    return FittedRun(root, db, result.run_id, bars, bars_csv)
+
+
+@pytest.fixture
+def store(fitted_run: FittedRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A private copy of the fitted run's store, as MLFLOW_TRACKING_URI; cwd is `tmp_path`."""
+    db = tmp_path / "mlflow.db"
+    shutil.copyfile(fitted_run.db, db)
+    uri = f"sqlite:///{db}"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    return uri

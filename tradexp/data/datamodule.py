@@ -247,6 +247,15 @@ class BarsDataModule(L.LightningDataModule):
         return self.test_dataloader()
 
     # -- what callbacks, evaluation and tracking read -------------------------------------------
+    @property
+    def raw_features(self) -> np.ndarray:
+        """Unscaled features of every row, float32 (N, F): the scaler's inverse of the one matrix kept.
+
+        A new (N, F) array each call (the datamodule holds only the scaled copy); prefer
+        `split_data(name)["features"]` for one split.
+        """
+        return self.scaler.inverse_transform(self.scaled_features)
+
     def split_boundaries(self) -> dict[str, str]:
         """ISO timestamps of the first and last window end of each split."""
         return self.splits.boundaries(self.timestamps)

@@ -6,9 +6,11 @@ its verdict. Each figure is a ratio or a time measured side by side in one run, 
 that reproduces it. `--quick` (under about 3 minutes) is the CI smoke test: figures are printed,
 not asserted; the exit status is 1 when any benchmark crashed.
 
-Targets (2 CPU cores): Lightning >= 0.9x of a plain loop; tradexp fit with all callbacks within
+Targets (2 CPU cores): synthetic 1M bars < 2 s, 1M-row CSV < 3 s, Parquet < 1 s; tradexp training
+>= 1.0x a plain loop over a standard DataLoader for every net; whole `tradexp fit` process (1M bars x
+32 features x window 128, all callbacks) < 1.5 GB peak RSS; Lightning >= 0.9x of a plain loop; tradexp fit with all callbacks within
 1.10x of bare Lightning per epoch and no slower than MLFlowLogger / autolog; callbacks < 3 % per
-epoch and < 5 s fixed; windows for 1M x 32 x 128 under 1.5 GB peak; HPO overhead < 0.5 s per trial,
+epoch and < 5 s fixed; HPO overhead < 0.3 s per trial,
 >= 40 % epochs saved by pruning, 2 workers >= 1.7x; comparison of 200 runs < 10 s; HPO report of 500
 trials < 15 s; `tradexp --help` < 2.5 s.
 """
@@ -16,6 +18,7 @@ trials < 15 s; `tradexp --help` < 2.5 s.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import subprocess
@@ -25,7 +28,7 @@ import time
 from pathlib import Path
 
 SCRIPTS = Path(__file__).resolve().parent
-SUITE = ("training", "tracking", "windows", "callbacks", "hpo", "reports", "startup")
+SUITE = ("data", "training", "memory", "tracking", "windows", "callbacks", "hpo", "reports", "startup")
 _VERDICT = re.compile(r"\b(PASS|MISS)\b|target", re.IGNORECASE)
 
 
@@ -92,7 +95,9 @@ def main() -> int:
             if lines and lines[-1].endswith("(crashed)"):
                 crashed.append(name)
         summary += [(name, line.strip()) for line in lines if _VERDICT.search(line)]
-    print(f"\n=== verdicts ({'quick' if args.quick else 'full'} run, {time.perf_counter() - started:.0f} s; python scripts/bench.py{' --quick' if args.quick else ''})")
+    load = os.getloadavg()[0]
+    machine = f"{os.cpu_count()} CPUs, load average {load:.1f} at the end ({'loaded: timings are not comparable' if load > 0.5 * (os.cpu_count() or 1) else 'quiet'})"
+    print(f"\n=== verdicts ({'quick' if args.quick else 'full'} run, {time.perf_counter() - started:.0f} s; python scripts/bench.py{' --quick' if args.quick else ''}; {machine})")
     for name, line in summary:
         print(f"  [{name}] {line}")
     if crashed:  # a missed target is a finding; a crash is a broken benchmark and fails the run

@@ -14,6 +14,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from callbacks.epoch_lines import EpochLines
 from tradexp.callback_defaults import DEFAULT_CALLBACKS
+from tradexp.checkpoint_io import with_background_checkpointing
 from tradexp.console import silence_known_noise
 from tradexp.config.parser import TradexpArgumentParser
 from tradexp.config.validation import validate_config
@@ -207,6 +208,8 @@ class TradexpCLI(LightningCLI):
         if _wants_epoch_lines(trainer_config, callbacks):
             callbacks.append(EpochLines())
         kwargs["callbacks"] = callbacks
+        if trainer_config.get("enable_checkpointing") is not False:  # last.ckpt / best written off the loop
+            kwargs = with_background_checkpointing(kwargs, trainer_config.get("plugins"))
         return super().instantiate_trainer(**kwargs)
 
     def _run_to_resume(self, experiment: str, tracking_uri: Optional[str]) -> Optional[str]:

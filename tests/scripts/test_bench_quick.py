@@ -13,7 +13,9 @@ from tests.conftest import ROOT
 
 # The header of each benchmark's table and a row of figures under it (a number with its unit).
 TABLES = {
-    "training": (r"model\s+plain loop\s+Lightning\s+ratio", r"\d+ s/s\s+\d+ s/s\s+[\d.]+x"),
+    "data": (r"loading \d+ one-minute bars", r"target: synthetic market in < [\d.]+ s \([\d.]+ s\)"),
+    "training": (r"model\s+batch\s+plain loop\s+tradexp\s+ratio", r"\d+ s/s\s+\d+ s/s\s+[\d.]+x"),
+    "memory": (r"tradexp fit \(mlp\), \d+ bars x 32 features", r"peak RSS < 1\.5 GB \([\d.]+ GB\)"),
     "tracking": (r"case\s+s/epoch\s+vs bare\s+fixed s", r"[\d.]+\s+[\d.]+x\s+[\d.]+"),
     "windows": (r"case\s+peak RSS\s+over import", r"zero-copy WindowDataset \(measured\)\s+\d+ MB"),
     "callbacks": (r"ms / epoch\s+fixed s", r"callback hooks per epoch:\s+[\d.]+ ms"),

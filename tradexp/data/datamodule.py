@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from torch.utils.data import DataLoader
 
-from tradexp.data.features import DEFAULT_FEATURES, compute_features, extra_columns, feature_warmup, parse_feature
+from tradexp.data.features import DEFAULT_FEATURES, compute_feature, extra_columns, feature_warmup, parse_feature
 from tradexp.data.labels import Task, forward_log_returns, make_labels
 from tradexp.data.loading import bars_digest, load_bars
 from tradexp.data.scalers import Scaler, ScalerKind, fit_scaler
@@ -47,7 +47,8 @@ def dataset_name_for(path: Optional[str], dataset_name: Optional[str] = None) ->
 class SplitData(dict):
     """What one split holds, for callbacks and evaluation (the `describe()` protocol).
 
-    Keys: `features` raw (unscaled) features at the window ends (S, F); `targets` (S,);
+    Keys: `features` raw (unscaled) features at the window ends, float32 (S, F) (the datamodule
+    keeps only the scaled float32 matrix; this is its inverse); `targets` (S,);
     `forward_returns` forward log returns over the horizon (S,); `timestamps` (S,) datetime64;
     for a universe also `symbols` (S,) str.
     """
@@ -162,8 +163,9 @@ class BarsDataModule(L.LightningDataModule):
         if self.path:
             return str(Path(self.path).resolve())
         m = self.synthetic
-        symbols = f", n_symbols={m.n_symbols}" if m.n_symbols > 1 else ""
-        return f"synthetic(seed={m.seed}, n_bars={m.n_bars}, signal={m.signal_strength}{symbols})"
+        extra = "" if m.freq == "1D" else f", freq={m.freq}"
+        extra += f", n_symbols={m.n_symbols}" if m.n_symbols > 1 else ""
+        return f"synthetic(seed={m.seed}, n_bars={m.n_bars}, signal={m.signal_strength}{extra})"
 
     # -- Lightning hooks ----------------------------------------------------------------------
     def prepare_data(self) -> None:
@@ -216,6 +218,7 @@ class BarsDataModule(L.LightningDataModule):
         self.symbol_digests = {s: bars_digest(f) for s, f in bars.items()}
         self.digest = universe_digest(bars)
         self.bars = None  # one frame per symbol: kept in `prepare_universe`'s stacked arrays only
+        self.scaled_features = prep.scaled
         self.timestamps = prep.timestamps
         self.forward_returns = prep.forward_returns
         self.targets = prep.targets
@@ -253,17 +256,13 @@ class BarsDataModule(L.LightningDataModule):
             f"{warmup} warm-up bars of the features removed; window {self.window} + horizon {self.horizon} "
             f"+ 2 embargoes + 20 samples",
         )
-        feature_frame = compute_features(bars, self.features).iloc[warmup:]
-        if feature_frame.isna().any().any():
-            first_bad = feature_frame.index[feature_frame.isna().any(axis=1).to_numpy()][0]
-            raise ValueError(f"features undefined at {first_bad} after the warm-up; check the lookbacks in `data.features`")
         close = bars["close"].to_numpy()[warmup:]
-        self.timestamps = feature_frame.index
-        self.raw_features = feature_frame.to_numpy(dtype="float64")  # (N, F)
+        self.timestamps = bars.index[warmup:]
+        n_rows = len(self.timestamps)
         self.forward_returns = forward_log_returns(close, self.horizon)  # (N,)
         self.targets, usable = make_labels(self.forward_returns, self.task, self.dead_zone)
         self.splits = chronological_split(
-            len(feature_frame),
+            n_rows,
             self.window,
             self.horizon,
             hp.val_fraction,
@@ -278,10 +277,10 @@ class BarsDataModule(L.LightningDataModule):
         )
         # The scaler sees exactly the rows the training windows read: none after the last train window end.
         first_row, last_row = max(int(self.splits.train[0]) - self.window + 1, 0), int(self.splits.train[-1])
-        self.scaler = fit_scaler(self.raw_features, self.scaler_kind, first_row, last_row)
-        scaled = self.scaler.transform(self.raw_features)  # (N, F) float32, the only full copy
+        self.scaler, scaled = self._scaled_features(bars, warmup, first_row, last_row)
         for name, positions in self.splits.items():
             self._datasets[name] = WindowDataset(scaled, self.targets, positions, self.window)
+        self.scaled_features = scaled
         log.info(
             "data %s: %d bars, %d features, train/val/test = %d/%d/%d samples, embargo %d bars",
             self.dataset_name,
@@ -292,6 +291,33 @@ class BarsDataModule(L.LightningDataModule):
             len(self.splits.test),
             self.splits.embargo,
         )
+
+    def _scaled_features(self, bars: pd.DataFrame, warmup: int, first_row: int, last_row: int) -> tuple[Scaler, np.ndarray]:
+        """Compute, check and scale one feature column at a time into the one float32 (N, F) matrix.
+
+        The only full copy of the features the datamodule keeps: a float64 column (N,) is computed,
+        its scaler statistics taken from the training rows, and it is written scaled into place, so
+        no float64 (N, F) matrix or feature frame ever exists (1M bars x 32 features: 128 MB in all
+        rather than ~640 MB at the peak).
+        """
+        scaled = np.empty((len(bars) - warmup, self.n_features), dtype="float32")  # (N, F)
+        centers, spreads, first_bad = [], [], None
+        for j, name in enumerate(self.features):
+            column = compute_feature(bars, name).to_numpy(dtype="float64")[warmup:, None]  # (N, 1)
+            bad = np.flatnonzero(np.isnan(column[:, 0]))
+            if len(bad) and (first_bad is None or bad[0] < first_bad[0]):
+                first_bad = (int(bad[0]), name)
+            fitted = fit_scaler(column, self.scaler_kind, first_row, last_row)
+            scaled[:, j] = fitted.transform(column)[:, 0]
+            centers.append(fitted.center)
+            spreads.append(fitted.scale)
+        if first_bad is not None:
+            raise ValueError(
+                f"features undefined at {self.timestamps[first_bad[0]]} (`{first_bad[1]}`) after the warm-up; "
+                "check the lookbacks in `data.features`"
+            )
+        scaler = Scaler(self.scaler_kind, np.concatenate(centers), np.concatenate(spreads), (first_row, last_row))
+        return scaler, scaled
 
     def _loader(self, name: str, shuffle: bool) -> DataLoader:
         if not self._datasets:
@@ -319,6 +345,17 @@ class BarsDataModule(L.LightningDataModule):
         return self.test_dataloader()
 
     # -- what callbacks, evaluation and tracking read -------------------------------------------
+    @property
+    def raw_features(self) -> np.ndarray:
+        """Unscaled features of every row, float32 (N, F): the scaler's inverse of the one matrix kept.
+
+        A new (N, F) array each call (the datamodule holds only the scaled copy); prefer
+        `split_data(name)["features"]` for one split.
+        """
+        if self.universe is not None:
+            return unscaled_features(self.universe, np.arange(len(self.timestamps)))
+        return self.scaler.inverse_transform(self.scaled_features)
+
     def split_boundaries(self) -> dict[str, str]:
         """ISO timestamps of the first and last window end of each split (over every symbol of a universe)."""
         if self.universe is None:
@@ -334,7 +371,9 @@ class BarsDataModule(L.LightningDataModule):
         """Raw features, targets, forward returns and timestamps of one split's samples."""
         positions = getattr(self.splits, name)
         data = SplitData(
-            features=unscaled_features(self.universe, positions) if self.universe is not None else self.raw_features[positions],
+            features=unscaled_features(self.universe, positions)
+            if self.universe is not None
+            else self.scaler.inverse_transform(self.scaled_features[positions]),  # (S, F) float32, unscaled
             targets=self.targets[positions],
             forward_returns=self.forward_returns[positions],
             timestamps=self.timestamps[positions].to_numpy(),

@@ -16,7 +16,7 @@ import pandas as pd
 
 from tradexp.errors import ConfigError
 
-__all__ = ["compute_features", "parse_feature", "feature_warmup", "FEATURE_KINDS", "DEFAULT_FEATURES", "extra_columns"]
+__all__ = ["compute_features", "compute_feature", "parse_feature", "feature_warmup", "FEATURE_KINDS", "DEFAULT_FEATURES", "extra_columns"]
 
 DEFAULT_FEATURES = (
     "log_return_1",
@@ -140,11 +140,16 @@ def compute_features(bars: pd.DataFrame, names: tuple[str, ...] | list[str]) -> 
     Returns:
         Float frame with one column per name, aligned to `bars.index`.
     """
-    columns = {}
-    for name in names:
-        kind, n = parse_feature(name)
-        if kind == "col":
-            columns[name] = bars[name[4:]].astype("float64")
-        else:
-            columns[name] = FEATURE_KINDS[kind][0](bars, n).astype("float64")
-    return pd.DataFrame(columns, index=bars.index)
+    return pd.DataFrame({name: compute_feature(bars, name) for name in names}, index=bars.index)
+
+
+def compute_feature(bars: pd.DataFrame, name: str) -> pd.Series:
+    """Compute one named causal feature (float64, aligned to `bars.index`; NaN before its warm-up).
+
+    One column at a time lets a caller scale each into a preallocated matrix instead of holding
+    the whole float64 feature frame (1M bars x 32 features: 256 MB).
+    """
+    kind, n = parse_feature(name)
+    if kind == "col":
+        return bars[name[4:]].astype("float64")
+    return FEATURE_KINDS[kind][0](bars, n).astype("float64")

@@ -38,7 +38,10 @@ def _parse_time(values: pd.Series, column: str) -> pd.DatetimeIndex:
         unit = next(u for bound, u in _EPOCH_UNITS if magnitude >= bound)
         parsed = pd.to_datetime(numbers.astype("int64"), unit=unit, utc=True)
     else:
-        parsed = pd.to_datetime(values, utc=True, errors="coerce", format="mixed")
+        # ISO 8601 (what exports and `to_csv` write) parses ~2x faster than per-value inference.
+        parsed = pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
+        if parsed.isna().any():
+            parsed = pd.to_datetime(values, utc=True, errors="coerce", format="mixed")
         bad = parsed.isna().to_numpy()
         if bad.any():
             rows = format_rows(np.flatnonzero(bad))

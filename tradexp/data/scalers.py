@@ -25,6 +25,10 @@ class Scaler:
         """Scale a (N, F) array; returns float32 (N, F)."""
         return ((values - self.center) / self.scale).astype("float32")
 
+    def inverse_transform(self, values: np.ndarray) -> np.ndarray:
+        """Undo `transform` on a (N, F) float32 array; returns float32 (N, F) at float32 precision."""
+        return (values * self.scale.astype("float32") + self.center.astype("float32")).astype("float32", copy=False)
+
     def state_dict(self) -> dict:
         return {
             "kind": self.kind,

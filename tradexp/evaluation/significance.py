@@ -93,7 +93,7 @@ def binomial_accuracy_test(correct: int, n: int, reference_rate: float, alpha: f
 
 
 def block_bootstrap_indices(
-    n: int, n_boot: int, block_length: float, method: Literal["stationary", "circular"] = "stationary", seed: int = 0
+    n: int, n_boot: int, block_length: float, method: Literal["stationary", "circular"] = "stationary", seed: int | tuple[int, int] = 0
 ) -> np.ndarray:
     """Resampling indices that keep runs of consecutive bars (and so their autocorrelation).
 
@@ -120,6 +120,9 @@ def block_bootstrap_indices(
     block_begin = np.maximum.accumulate(np.where(new_block, steps, 0), axis=1)  # (B, n) step where the block began
     begin_at = np.take_along_axis(starts, block_begin, axis=1)  # (B, n) that block's start index
     return (begin_at + steps - block_begin) % n
+
+
+_BOOTSTRAP_CELLS = 1 << 22  # resample cells (bootstrap draws x series length) held at once
 
 
 class SharpeInterval(NamedTuple):
@@ -163,8 +166,15 @@ def bootstrap_sharpe_interval(
     if len(returns) < 3:
         raise ValueError(f"need at least 3 returns for a bootstrap interval, got {len(returns)}")
     length = float(block_length) if block_length is not None else float(math.ceil(len(returns) ** (1 / 3)))
-    samples = returns[block_bootstrap_indices(len(returns), n_boot, length, method, seed)]  # (B, S)
-    sharpes = sharpe_ratio(samples, periods_per_year, axis=1)  # (B, S) -> (B,)
+    # Resamples in chunks of ~4M cells: a (B, S) index matrix for 1000 x 150k test bars is 1.2 GB
+    # (several alive at once); up to that size one chunk, the same draws as ever.
+    per_chunk = max(1, _BOOTSTRAP_CELLS // len(returns))
+    sharpes = np.empty(n_boot)  # (B,)
+    for chunk, first in enumerate(range(0, n_boot, per_chunk)):
+        count = min(per_chunk, n_boot - first)
+        chunk_seed = seed if per_chunk >= n_boot else (seed, chunk)
+        samples = returns[block_bootstrap_indices(len(returns), count, length, method, chunk_seed)]  # (b, S)
+        sharpes[first : first + count] = sharpe_ratio(samples, periods_per_year, axis=1)  # (b, S) -> (b,)
     low, high = np.quantile(sharpes, [alpha / 2, 1 - alpha / 2])
     significant = bool(low > 0)
     return SharpeInterval(

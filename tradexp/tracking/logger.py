@@ -273,7 +273,8 @@ class TradexpLogger(MLFlowLogger):
     # -- checkpoints and the end of the run ----------------------------------------------------
     @override
     def after_save_checkpoint(self, checkpoint_callback: ModelCheckpoint) -> None:
-        self.flush()  # the store is never behind a checkpoint on disk
+        if str(self._tracking_uri).startswith(("http://", "https://")):
+            self.flush()  # a remote store is never behind a checkpoint on disk (a local one is flushed on every exit path)
         if checkpoint_callback not in self._checkpoint_callbacks:
             self._checkpoint_callbacks.append(checkpoint_callback)
 

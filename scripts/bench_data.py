@@ -1,0 +1,56 @@
+"""python scripts/bench_data.py [--n-bars 1000000] [--quick]
+
+Loading bars: the synthetic market of `--n-bars` one-minute bars generated, then written to a CSV
+and a Parquet file and read back through `tradexp.data.load_bars` (parse, normalise, validate).
+Each figure is the median of three runs in this process. Targets: synthetic < 2 s, CSV < 3 s,
+Parquet < 1 s for a million bars.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from tradexp.data import load_bars
+from tradexp.data.synthetic import SyntheticMarket, synthetic_bars
+
+
+def _median_s(action, repeats: int = 3) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-bars", type=int, default=1_000_000)
+    parser.add_argument("--quick", action="store_true", help="100k bars, targets scaled by a tenth")
+    args = parser.parse_args()
+    if args.quick:
+        args.n_bars = 100_000
+    scale = args.n_bars / 1_000_000
+    market = SyntheticMarket(n_bars=args.n_bars, freq="1min")
+    bars = synthetic_bars(market)
+    with tempfile.TemporaryDirectory() as work:
+        csv, parquet = Path(work, "bars.csv"), Path(work, "bars.parquet")
+        bars.to_csv(csv)
+        bars.to_parquet(parquet)
+        figures = [
+            ("synthetic market", _median_s(lambda: synthetic_bars(market)), 2.0),
+            (f"CSV ({csv.stat().st_size / 2**20:.0f} MB)", _median_s(lambda: load_bars(csv)), 3.0),
+            (f"Parquet ({parquet.stat().st_size / 2**20:.0f} MB)", _median_s(lambda: load_bars(parquet)), 1.0),
+        ]
+    print(f"loading {args.n_bars} one-minute bars (median of 3)")
+    for name, seconds, target in figures:
+        limit = target * scale
+        print(f"{'PASS' if seconds < limit else 'MISS'}  target: {name} in < {limit:g} s ({seconds:.2f} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -26,7 +26,7 @@ import numpy as np
 import optuna
 import pandas as pd
 from mlflow import MlflowClient
-from mlflow.entities import Metric, Param, RunTag
+from mlflow.entities import Metric, Param
 
 from tradexp.hpo.importances import log_importances
 from tradexp.reporting import compare_report, study_report

@@ -19,7 +19,7 @@ from tradexp.console import silence_known_noise
 from tradexp.config.parser import TradexpArgumentParser
 from tradexp.config.validation import validate_config
 from tradexp.data.datamodule import BarsDataModule
-from tradexp.errors import ConfigError, TradexpError
+from tradexp.errors import ConfigError
 from tradexp.models.module import TradingModule, net_name
 from tradexp.tracking.config_callback import LogConfigToRun
 from tradexp.tracking.description import RunDescription

@@ -6,7 +6,6 @@ import io
 
 import lightning as L
 import pytest
-import torch
 from lightning.pytorch.demos.boring_classes import BoringModel
 
 from callbacks import EpochLines

@@ -1,6 +1,5 @@
 """`tradexp reproduce` of a real run: same test metrics, and a changed data file is reported."""
 
-import json
 import re
 
 import pandas as pd

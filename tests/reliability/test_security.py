@@ -12,7 +12,7 @@ import pytest
 import torch
 from mlflow import MlflowClient
 
-from tests.conftest import CONFIGS, ROOT, TINY
+from tests.conftest import CONFIGS, TINY
 from tests.reliability.conftest import TRACEBACK, all_runs, artifact_paths, subprocess_env, the_run
 from tradexp.api import build, override_args
 from tradexp.callback_defaults import DEFAULT_CALLBACKS

@@ -8,7 +8,6 @@ Optuna's database and the console. The inputs holding the secret live outside th
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import pytest

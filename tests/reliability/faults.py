@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Literal
 
 import lightning as L
@@ -69,3 +71,23 @@ class StepModel(L.LightningModule):
         x = torch.randn(64, 4, generator=generator)  # (N, 4)
         y = x.sum(dim=1)  # (N,)
         return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=8)
+
+
+class Payload:
+    """Unpickling this runs `touch <marker>`: the classic malicious checkpoint."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def exit_code(args: list[str]) -> int:
+    """`tradexp.cli.main(args)`'s exit status, also when argparse/jsonargparse exits."""
+    from tradexp.cli import main
+
+    try:
+        return main(args)
+    except SystemExit as exc:
+        return int(exc.code or 0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -19,24 +18,11 @@ from tradexp.callback_defaults import DEFAULT_CALLBACKS
 from tradexp.cli import main
 from tradexp.tracking.logger import TradexpLogger, safe_artifact_path
 
+from tests.reliability.faults import Payload, exit_code  # noqa: E402
+
 FIT = ["fit", "--config", str(CONFIGS / "mlp.yaml"), *override_args(TINY), "--trainer.callbacks=[]"]
 
 
-class _Payload:
-    """Unpickling this runs `touch <marker>`: the classic malicious checkpoint."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
-
-
-def _exit_code(args: list[str]) -> int:
-    try:
-        return main(args)
-    except SystemExit as exc:
-        return int(exc.code or 0)
 
 
 @pytest.mark.parametrize("tag", ["!!python/object/apply:os.system", "!!python/object/new:os.system", "!!python/name:os.system"])
@@ -44,7 +30,7 @@ def test_yaml_python_tags_are_refused_and_nothing_runs(mlflow_uri, tmp_path, cap
     marker = tmp_path / "PWNED"
     evil = tmp_path / "evil.yaml"
     evil.write_text(f"trainer:\n  max_epochs: {tag} ['touch {marker}']\n")
-    assert _exit_code([*FIT, "--config", str(evil)]) == 2
+    assert exit_code([*FIT, "--config", str(evil)]) == 2
     stdout, stderr = capfd.readouterr()
     assert re.search(r"tradexp: error: Problems parsing config: could not determine a constructor for the tag 'tag:yaml\.org,2002:python/", stderr)
     assert TRACEBACK not in stdout + stderr
@@ -57,7 +43,7 @@ def test_yaml_python_tags_are_refused_and_nothing_runs(mlflow_uri, tmp_path, cap
 
 def test_yaml_tag_in_a_command_line_value_is_text_not_code(mlflow_uri, tmp_path, capfd):
     marker = tmp_path / "PWNED"
-    assert _exit_code([*FIT, f"--data.features=!!python/object/apply:os.system ['touch {marker}']"]) == 2
+    assert exit_code([*FIT, f"--data.features=!!python/object/apply:os.system ['touch {marker}']"]) == 2
     assert "Expected a <class 'list'>" in capfd.readouterr().err
     assert not marker.exists()
 
@@ -69,7 +55,7 @@ def test_yaml_tag_in_a_command_line_value_is_text_not_code(mlflow_uri, tmp_path,
 def evil_checkpoint(tmp_path: Path) -> tuple[Path, Path]:
     marker = tmp_path / "PWNED"
     path = tmp_path / "evil.ckpt"
-    torch.save({"state_dict": {}, "hyper_parameters": {"lr": 0.001}, "payload": _Payload(marker)}, path)
+    torch.save({"state_dict": {}, "hyper_parameters": {"lr": 0.001}, "payload": Payload(marker)}, path)
     return path, marker
 
 
@@ -85,7 +71,7 @@ def test_checkpoint_with_a_pickle_payload_is_refused_by_load_trading_module(evil
 @pytest.mark.parametrize("subcommand", ["fit", "test"])
 def test_cli_refuses_a_checkpoint_with_a_pickle_payload_before_anything_runs(mlflow_uri, evil_checkpoint, capfd, subcommand):
     path, marker = evil_checkpoint
-    assert _exit_code([subcommand, *FIT[1:], f"--ckpt_path={path}"]) == 2
+    assert exit_code([subcommand, *FIT[1:], f"--ckpt_path={path}"]) == 2
     stdout, stderr = capfd.readouterr()
     assert f"tradexp: error: ckpt_path: '{path}' refused: it does not load as plain weights (weights_only=True): " in stderr
     assert "GLOBAL posix.system" in stderr
@@ -96,7 +82,7 @@ def test_cli_refuses_a_checkpoint_with_a_pickle_payload_before_anything_runs(mlf
 
 def test_cli_refuses_a_remote_checkpoint_that_lightning_would_unpickle(mlflow_uri, capfd):
     # Lightning loads http(s) checkpoints with weights_only=False; tradexp never lets it.
-    assert _exit_code(["test", *FIT[1:], "--ckpt_path=http://127.0.0.1:9/model.ckpt"]) == 2
+    assert exit_code(["test", *FIT[1:], "--ckpt_path=http://127.0.0.1:9/model.ckpt"]) == 2
     assert "refused: remote checkpoints are loaded with weights_only=False" in capfd.readouterr().err
 
 
@@ -163,7 +149,7 @@ def test_secrets_in_the_environment_and_command_line_appear_nowhere_in_the_run(m
 
 
 def test_tradexp_ui_binds_to_localhost_by_default(capsys):
-    assert _exit_code(["ui", "--help"]) == 0
+    assert exit_code(["ui", "--help"]) == 0
     help_text = " ".join(capsys.readouterr().out.split())
     assert "--host HOST interface to bind (default: 127.0.0.1" in help_text
 

@@ -9,7 +9,6 @@ with the reason it is safe; an allow-list entry that no longer matches anything 
 from __future__ import annotations
 
 import ast
-import os
 import shutil
 from pathlib import Path
 from typing import Optional
@@ -21,7 +20,6 @@ from mlflow import MlflowClient
 from tests.conftest import CONFIGS, ROOT, TINY
 from tests.reliability.conftest import TRACEBACK, all_runs
 from tradexp.api import override_args
-from tradexp.cli import main
 
 SCANNED = ("tradexp", "callbacks", "scripts")
 # (file, qualified call) -> why it is safe. Keep it short; every entry is a reviewed exception.
@@ -195,37 +193,24 @@ def test_no_unsafe_load_anywhere_in_the_code():
 
 
 # -- poisoned checkpoints on the command line -----------------------------------------------------
+from tests.reliability.faults import Payload, exit_code  # noqa: E402
+
 FIT = ["fit", "--config", str(CONFIGS / "mlp.yaml"), *override_args({**TINY, "trainer.max_epochs": 1}), "--trainer.callbacks=[]"]
 
 
-class _Payload:
-    """Unpickling this runs `touch <marker>`."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
-
-
-def _exit_code(args: list[str]) -> int:
-    try:
-        return main(args)
-    except SystemExit as exc:
-        return int(exc.code or 0)
 
 
 def _poison(path: Path, marker: Path) -> None:
-    torch.save({"state_dict": {}, "epoch": 0, "global_step": 1, "payload": _Payload(marker)}, path)
+    torch.save({"state_dict": {}, "epoch": 0, "global_step": 1, "payload": Payload(marker)}, path)
 
 
 def test_a_poisoned_last_checkpoint_found_by_ckpt_path_last_is_refused(mlflow_uri, tmp_path, capfd):
-    assert _exit_code(FIT) == 0
+    assert exit_code(FIT) == 0
     (last,) = Path("lightning_logs").glob("*/*/checkpoints/last.ckpt")
     marker = tmp_path / "PWNED"
     _poison(last, marker)
     capfd.readouterr()
-    assert _exit_code([*FIT, "--ckpt_path=last"]) == 2
+    assert exit_code([*FIT, "--ckpt_path=last"]) == 2
     stdout, stderr = capfd.readouterr()
     lines = [line for line in (stdout + stderr).splitlines() if "tradexp: error:" in line]
     assert len(lines) == 1 and "refused: it does not load as plain weights (weights_only=True)" in lines[0], stdout + stderr
@@ -240,7 +225,7 @@ def test_a_poisoned_last_checkpoint_found_by_ckpt_path_last_is_refused(mlflow_ur
 def test_validate_and_predict_refuse_a_checkpoint_with_a_pickle_payload(mlflow_uri, tmp_path, capfd, subcommand):
     marker, path = tmp_path / "PWNED", tmp_path / "evil.ckpt"
     _poison(path, marker)
-    assert _exit_code([subcommand, *FIT[1:], f"--ckpt_path={path}"]) == 2
+    assert exit_code([subcommand, *FIT[1:], f"--ckpt_path={path}"]) == 2
     stdout, stderr = capfd.readouterr()
     lines = [line for line in (stdout + stderr).splitlines() if "tradexp: error:" in line]
     assert lines == [f"tradexp: error: ckpt_path: '{path}' refused: it does not load as plain weights (weights_only=True): {lines[0].split('(weights_only=True): ', 1)[1]}"]

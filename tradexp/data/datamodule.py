@@ -1,4 +1,9 @@
-"""The LightningDataModule that turns bars into leak-free windowed train/val/test loaders."""
+"""The LightningDataModule that turns bars into leak-free windowed train/val/test loaders.
+
+About 430 lines, on purpose: one datamodule serves a single series and a universe (the same splits,
+scaler, windows and `describe()` protocol); a universe's own work lives in `universe.py` and
+`universe_prep.py`.
+"""
 
 from __future__ import annotations
 

@@ -31,6 +31,25 @@ TINY = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _restore_mlflow_tracking_uri() -> Iterator[None]:
+    """Every test starts with MLflow's process-wide tracking URI unset, and ends with it and
+    `MLFLOW_TRACKING_URI` as they were. Lightning's `MLFlowLogger` calls `mlflow.set_tracking_uri`
+    (which also writes the variable), so after an in-process fit MLflow's own lookups (e.g. the
+    `models:/m-...` artifacts of a logged model) would go to that earlier test's store."""
+    import mlflow
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    env_before = os.environ.get("MLFLOW_TRACKING_URI")
+    tracking_utils._tracking_uri = None  # unset without touching the variable a fixture may set next
+    yield
+    mlflow.set_tracking_uri(None)
+    if env_before is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = env_before
+
+
 _RESTORED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM)
 
 

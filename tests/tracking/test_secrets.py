@@ -11,6 +11,8 @@ import logging
 from pathlib import Path
 
 import pytest
+
+from callbacks import redaction
 from mlflow import MlflowClient
 
 from callbacks.redaction import REDACTED
@@ -41,6 +43,8 @@ def planted(mlflow_uri: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.Log
     """The environment secret set (an allow-listed variable with a secret name), warnings captured."""
     monkeypatch.setenv("PL_API_TOKEN", ENV_SECRET)
     caplog.set_level(logging.WARNING, logger="callbacks.redaction")
+    # Each key warns once per process; an earlier test in the same process may have warned already.
+    monkeypatch.setattr(redaction, "_warned_keys", set())
     return mlflow_uri
 
 

@@ -121,7 +121,6 @@ def main() -> None:
         os.chdir(workdir)
         uri = f"sqlite:///{workdir / 'mlflow.db'}"
         os.environ["MLFLOW_TRACKING_URI"] = uri
-        import pandas as pd
 
         from tradexp.data.synthetic import SyntheticMarket, synthetic_bars
         from tradexp.lifecycle.predict import load_signal_model, predict
@@ -130,10 +129,8 @@ def main() -> None:
         run_id = _fit(workdir)
         register(run_id, "bench", alias="champion", force=True, reason="benchmark")
         model = load_signal_model("models:/bench@champion", uri)
-        bars = synthetic_bars(SyntheticMarket(n_bars=args.bars, seed=1))
-        # 1M business days would run past the year 2262 (pandas' nanosecond limit): one-minute stamps instead
-        bars.index = pd.date_range("2020-01-01", periods=len(bars), freq="min", name="timestamp")
-        bars = bars.reset_index()
+        # 1M business days would run past the year 2262 (pandas' nanosecond limit): one-minute bars instead
+        bars = synthetic_bars(SyntheticMarket(n_bars=args.bars, seed=1, freq="1min")).reset_index()
         bars_csv = workdir / "bars.csv"
         bars.to_csv(bars_csv, index=False)
         pipeline = model.unwrap_python_model().pipeline

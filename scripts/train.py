@@ -17,7 +17,8 @@ from tradexp.data import BarsDataModule, SyntheticMarket
 from tradexp.errors import TradexpError
 from tradexp.models import NETS, TradingModule
 from tradexp.tracking import RunIdentity, RunRecorder, TradexpLogger, experiment_name, identity_tags, run_name
-from tradexp.training import print_fit_summary, test_best_checkpoint
+from tradexp.console import print_fit_summary
+from tradexp.training import test_best_checkpoint
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -29,8 +29,8 @@ from tradexp.tracking.naming import DEFAULT_EXPERIMENT_TEMPLATE, DEFAULT_RUN_TEM
 from tradexp.tracking.parent_run import run_names
 from tradexp.tracking.recorder import RunRecorder
 from tradexp.tracking.store import open_store
-from tradexp.run import test_after_fit
-from tradexp.training import print_fit_summary
+from tradexp.console import print_fit_summary
+from tradexp.training import test_best_checkpoint
 
 __all__ = ["TradexpCLI", "TrackingSettings"]
 
@@ -242,5 +242,5 @@ class TradexpCLI(LightningCLI):
 
     def after_fit(self) -> None:
         if self._get(self.config, "tracking")["test_after_fit"]:
-            test_after_fit(self.trainer, self.model, self.datamodule)
+            test_best_checkpoint(self.trainer, self.model, self.datamodule)
         print_fit_summary(self.trainer)

@@ -1,6 +1,6 @@
 """The one path from a config to a run: `load_config`, `build`, `fit` (and the test after the fit).
 
-Every command goes through here: `tradexp fit` (TradexpCLI calls `test_after_fit`), each HPO trial
+Every command goes through here: `tradexp fit` (TradexpCLI calls `training.test_best_checkpoint`), each HPO trial
 (`build`), the best-of-study retrain, each walk-forward fold and `tradexp reproduce` (`fit`), and
 the Python API (`tradexp.api` re-exports this module).
 
@@ -39,7 +39,7 @@ from lightning.pytorch.loggers import MLFlowLogger
 
 from tradexp.config.overrides import Overrides, as_overrides
 
-__all__ = ["Built", "FitResult", "ConfigSources", "TRAINER_ONLY_KEYS", "config_request", "load_config", "build", "fit", "fit_built", "test_after_fit"]
+__all__ = ["Built", "FitResult", "ConfigSources", "TRAINER_ONLY_KEYS", "config_request", "load_config", "build", "fit", "fit_built"]
 
 # YAML path(s) and/or resolved config mappings (a run's stored config); later ones override earlier ones.
 ConfigSources = Union[str, Path, Mapping[str, Any], Iterable[Union[str, Path, Mapping[str, Any]]], None]
@@ -155,13 +155,6 @@ def build(config: ConfigSources = None, overrides: Overrides = None, callbacks: 
     return Built(trainer=cli.trainer, model=cli.model, datamodule=cli.datamodule, config=cli.config, cli=cli)
 
 
-def test_after_fit(trainer: "pl.Trainer", model: "pl.LightningModule", datamodule: Any) -> None:
-    """Evaluate the best checkpoint on the test split, as every fit does unless told not to."""
-    from tradexp.training import test_best_checkpoint
-
-    test_best_checkpoint(trainer, model, datamodule)
-
-
 def _scalar_metrics(trainer: "pl.Trainer") -> dict[str, float]:
     return {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
 
@@ -169,12 +162,13 @@ def _scalar_metrics(trainer: "pl.Trainer") -> dict[str, float]:
 def fit_built(built: Built, test: bool = True) -> FitResult:
     """Fit what `build` returned (then test the best checkpoint) and collect the outcome."""
     from tradexp.evaluation.callback import TradingEvaluation
+    from tradexp.training import test_best_checkpoint
 
     trainer = built.trainer
     trainer.fit(built.model, datamodule=built.datamodule)
     metrics = _scalar_metrics(trainer)
     if test:
-        test_after_fit(trainer, built.model, built.datamodule)
+        test_best_checkpoint(trainer, built.model, built.datamodule)
         metrics.update(_scalar_metrics(trainer))
     checkpoint = trainer.checkpoint_callback
     splits = getattr(built.datamodule, "splits", None)

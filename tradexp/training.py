@@ -1,4 +1,4 @@
-"""What happens around `trainer.fit`: testing the best checkpoint and telling the user where to look."""
+"""What happens after `trainer.fit`: testing the best checkpoint (the console summary is `tradexp.console`)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any, Optional
 
 import lightning.pytorch as pl
 
-__all__ = ["test_best_checkpoint", "print_fit_summary"]
+__all__ = ["test_best_checkpoint"]
 
 
 def test_best_checkpoint(trainer: "pl.Trainer", model: "pl.LightningModule", datamodule: Any) -> Optional[list[dict]]:
@@ -21,9 +21,3 @@ def test_best_checkpoint(trainer: "pl.Trainer", model: "pl.LightningModule", dat
     ckpt_path = "best" if checkpoint is not None and getattr(checkpoint, "best_model_path", "") else None
     return trainer.test(model, datamodule=datamodule, ckpt_path=ckpt_path, verbose=False)
 
-
-def print_fit_summary(trainer: "pl.Trainer") -> None:
-    """Print the run, its scores and its headline (see `tradexp.console.print_fit_summary`)."""
-    from tradexp.console import print_fit_summary as _print
-
-    _print(trainer)

@@ -11,13 +11,14 @@ import pytest
 
 from tests.conftest import CONFIGS
 from tradexp.api import fit
-from tradexp.data.synthetic_universe import SyntheticUniverse, synthetic_universe
+from tradexp.data.synthetic import SyntheticMarket
+from tradexp.data.synthetic_universe import synthetic_universe
 
 pytestmark = pytest.mark.slow
 
 
 def _write(tmp_path):
-    bars = synthetic_universe(SyntheticUniverse(n_symbols=3, n_bars=500, seed=2))
+    bars = synthetic_universe(SyntheticMarket(n_symbols=3, n_bars=500, seed=2, annual_vol=0.25))
     folder = tmp_path / "prices"
     folder.mkdir()
     for symbol, frame in bars.items():

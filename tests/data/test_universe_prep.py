@@ -8,7 +8,8 @@ import pytest
 
 from tests.conftest import shared_file
 from tradexp.data.features import compute_features, feature_warmup
-from tradexp.data.synthetic_universe import SyntheticUniverse, synthetic_universe
+from tradexp.data.synthetic import SyntheticMarket
+from tradexp.data.synthetic_universe import synthetic_universe
 from tradexp.data.universe import load_universe
 from tradexp.data.universe_prep import prepare_universe, unscaled_features
 from tradexp.data.windows import WindowDataset
@@ -18,7 +19,7 @@ WINDOW, HORIZON = 8, 3
 
 
 def _universe(n=400):
-    bars = synthetic_universe(SyntheticUniverse(n_symbols=3, n_bars=n, seed=1))
+    bars = synthetic_universe(SyntheticMarket(n_symbols=3, n_bars=n, seed=1, annual_vol=0.25))
     bars["SYN001"] = bars["SYN001"] * 100.0  # a planted discontinuity: the next symbol's prices are 100x
     return bars
 

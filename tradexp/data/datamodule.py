@@ -197,13 +197,9 @@ class BarsDataModule(L.LightningDataModule):
                 self.dropped_symbols = dict(loaded.dropped)
             self.symbol_sources = dict(loaded.sources)
             return loaded.bars
-        from tradexp.data.synthetic_universe import SyntheticUniverse, synthetic_universe
+        from tradexp.data.synthetic_universe import synthetic_universe
 
-        m = self.synthetic
-        spec = SyntheticUniverse(
-            n_symbols=m.n_symbols, n_bars=m.n_bars, seed=m.seed, signal_strength=m.signal_strength, annual_vol=m.annual_vol, start=m.start
-        )
-        bars = synthetic_universe(spec)
+        bars = synthetic_universe(self.synthetic)
         if hp.symbols:
             bars = {s: bars[s] for s in hp.symbols if s in bars}
         self.symbol_sources = {s: f"{self.source}:{s}" for s in bars}

@@ -163,8 +163,9 @@ class TradingEvaluation(Callback):
             preds, split = data
             if "symbols" in split:  # a universe: how well it ranks symbols on each date
                 universe = evaluate_universe(
-                    preds, split, trainer.datamodule.task, 0.5, self.settings, int(trainer.datamodule.horizon), self.quantiles, significance=False
-                )
+                    preds, split, trainer.datamodule.task, 0.5, self.settings, int(trainer.datamodule.horizon), self.quantiles,
+                    significance=False, by_symbol=False,
+                )  # fmt: skip
                 if universe.cross_section is not None:
                     metrics = universe.cross_section.flat_metrics("val")
                     pl_module.log_dict({k: metrics[k] for k in ("val/xs/rank_ic_mean", "val/xs/ic_mean", "val/xs/long_short/sharpe")})

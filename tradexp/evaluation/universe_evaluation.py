@@ -50,6 +50,7 @@ def evaluate_universe(
     horizon: int,
     quantiles: int = 5,
     significance: bool = True,
+    by_symbol: bool = True,
 ) -> UniverseReport:
     """Per-symbol backtests and the cross-sectional ranking of one split's predictions.
 
@@ -62,6 +63,8 @@ def evaluate_universe(
         horizon: Label horizon in bars.
         quantiles: Prediction groups per date for the long-short portfolio.
         significance: Run the per-symbol tests and the bootstrap (skip for a cheap per-epoch pass).
+        by_symbol: Backtest each symbol too (False for the per-epoch validation pass, which logs only
+            the cross-sectional metrics).
 
     Returns:
         UniverseReport.
@@ -71,7 +74,7 @@ def evaluate_universe(
     stamps = pd.DatetimeIndex(split["timestamps"])
     forward = np.asarray(split["forward_returns"], dtype="float64")
     rows, notes = [], []
-    for symbol in pd.unique(symbols):
+    for symbol in pd.unique(symbols) if by_symbol else ():
         mask = symbols == symbol
         order = np.argsort(stamps[mask].values, kind="stable")
         if mask.sum() < 3:

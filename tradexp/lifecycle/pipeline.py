@@ -25,7 +25,10 @@ from tradexp.evaluation.backtest import positions_from_predictions
 __all__ = ["BarPipeline", "TradingRule", "OUTPUT_COLUMNS"]
 
 OUTPUT_COLUMNS = ("timestamp", "pred", "position")
-_BATCH = 16_384  # windows per forward pass: (B, W, F) float32, bounded memory on 1M bars
+# Windows per forward pass, always: the last chunk is zero-padded, so a bar's score never depends on how
+# many bars came with it (a GEMM's rounding changes with its row count: 693 and 893 rows differ in the
+# last bit of some rows). Bounded memory on 1M bars.
+_CHUNK = 256
 _SMALL_REQUEST = 4_096  # windows up to which one thread runs the net
 
 
@@ -139,10 +142,12 @@ class BarPipeline:
             torch.set_num_threads(1)
         try:
             with torch.inference_mode():
-                for start in range(0, len(ends), _BATCH):
-                    index = np.arange(start, min(start + _BATCH, len(ends)))
-                    x = torch.from_numpy(dataset.windows(index))  # (B, W, F)
-                    out[index] = module.predict_scores(x).double().numpy()  # (B,)
+                for start in range(0, len(ends), _CHUNK):
+                    index = np.arange(start, min(start + _CHUNK, len(ends)))
+                    x = torch.from_numpy(dataset.windows(index))  # (B, W, F), B <= _CHUNK
+                    if len(index) < _CHUNK:
+                        x = torch.cat([x, x.new_zeros((_CHUNK - len(index), *x.shape[1:]))])
+                    out[index] = module.predict_scores(x)[: len(index)].double().numpy()  # (B,)
         finally:
             if single:
                 torch.set_num_threads(threads)

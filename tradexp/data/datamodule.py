@@ -24,6 +24,7 @@ from tradexp.data.scalers import Scaler, ScalerKind, fit_scaler
 from tradexp.data.splits import SplitPositions, chronological_split, embargo_bars
 from tradexp.data.synthetic import SyntheticMarket, synthetic_bars
 from tradexp.data.validation import require_rows
+from tradexp.errors import ConfigError
 from tradexp.data.universe import is_universe_path, load_universe, universe_digest
 from tradexp.data.universe_prep import PreparedUniverse, ScalerScope, prepare_universe, unscaled_features
 from tradexp.data.windows import BatchIndexSampler, WindowDataset
@@ -155,6 +156,7 @@ class BarsDataModule(L.LightningDataModule):
         self.scaler: Optional[Scaler] = None
         self.digest: Optional[str] = None
         self._datasets: dict[str, WindowDataset] = {}
+        self._symbol_ids_in_batches = False
 
     # -- what the model and the tracking need, known before setup ------------------------------
     @property
@@ -320,10 +322,24 @@ class BarsDataModule(L.LightningDataModule):
         scaler = Scaler(self.scaler_kind, np.concatenate(centers), np.concatenate(spreads), (first_row, last_row))
         return scaler, scaled
 
+    def include_symbol_ids(self) -> None:
+        """Batches become `(x, y, symbol_id)` (a universe; what a model with a symbol embedding asks in `setup`).
+
+        Raises:
+            ConfigError: For a single series (it has no symbols).
+        """
+        if not self._datasets:
+            self.setup()
+        if self.universe is None:
+            raise ConfigError(f"data {self.dataset_name!r} is a single series: its batches have no symbol ids")
+        self._symbol_ids_in_batches = True
+
     def _loader(self, name: str, shuffle: bool) -> DataLoader:
         if not self._datasets:
             self.setup()
         dataset = self._datasets[name]
+        if self._symbol_ids_in_batches:
+            dataset = dataset.with_symbol_ids(self.universe.symbol_ids)  # same windows, (x, y, symbol_id) batches
         sampler = BatchIndexSampler(len(dataset), self.batch_size, shuffle=shuffle, seed=self.seed)
         return DataLoader(
             dataset,

@@ -152,6 +152,7 @@ class BarsDataModule(L.LightningDataModule):
         self.symbol_digests: dict[str, str] = {}
         self.scaler_kind = scaler
         self.bars: Optional[pd.DataFrame] = None
+        self.head_bars: Optional[pd.DataFrame] = None  # a universe: the first bars of two symbols, one long frame
         self.splits: Optional[SplitPositions] = None
         self.scaler: Optional[Scaler] = None
         self.digest: Optional[str] = None
@@ -221,6 +222,8 @@ class BarsDataModule(L.LightningDataModule):
         self.symbol_digests = {s: bars_digest(f) for s, f in bars.items()}
         self.digest = universe_digest(bars)
         self.bars = None  # one frame per symbol: kept in `prepare_universe`'s stacked arrays only
+        head = feature_warmup(self.features) + self.window + 8  # what a logged model's input example needs
+        self.head_bars = pd.concat([bars[s].iloc[:head].assign(symbol=s) for s in self.symbols[:2]])
         self.scaled_features = prep.scaled
         self.timestamps = prep.timestamps
         self.forward_returns = prep.forward_returns

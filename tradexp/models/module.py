@@ -153,6 +153,8 @@ class TradingModule(L.LightningModule):
             raise ConfigError(
                 f"`model.symbol_embedding` was built for symbols {self.symbol_encoder.symbols}; the data has {list(symbols)}"
             )
+        # what summaries run the model on (its forward takes the symbol ids too): two windows of the first symbol
+        self.example_input_array = (torch.zeros(2, datamodule.window, datamodule.n_features), torch.zeros(2, dtype=torch.int64))
         datamodule.include_symbol_ids()
 
     def forward(self, x: torch.Tensor, symbol_ids: Optional[torch.Tensor] = None) -> torch.Tensor:

@@ -45,3 +45,20 @@ def test_a_symbol_the_model_cannot_score_and_a_frame_without_symbols_are_refused
         model.predict(fitted_universe.bars.drop(columns="symbol"))
     with pytest.raises(DataValidationError, match=r"symbol SYN001: the model needs at least \d+ bars"):
         model.predict(fitted_universe.bars[(fitted_universe.bars["symbol"] != "SYN001") | (fitted_universe.bars.groupby("symbol").cumcount() < 10)])
+
+
+def test_tradexp_predict_on_a_long_file_records_signals_per_symbol(fitted_universe, universe_store, tmp_path, capsys):
+    from tradexp.cli import main
+    from tradexp.lifecycle.predict import UNIVERSE_NOT_SCORED
+
+    data, out = tmp_path / "long.csv", tmp_path / "signals.csv"
+    fitted_universe.bars.groupby("symbol").tail(200).to_csv(data, index=False)
+    assert main(["predict", "--model", fitted_universe.run_id, "--data", str(data), "-o", str(out)]) == 0
+    assert f"verdict: {UNIVERSE_NOT_SCORED}" in capsys.readouterr().out
+    signals = pd.read_csv(out)
+    assert list(signals.columns) == ["symbol", "timestamp", "pred", "position"]
+    assert sorted(signals["symbol"].unique()) == ["SYN000", "SYN001", "SYN002"] and signals.groupby("symbol").size().nunique() == 1
+    client = MlflowClient(universe_store)
+    (run,) = client.search_runs([e.experiment_id for e in client.search_experiments()], "tags.`tradexp.type` = 'prediction'")
+    assert run.info.status == "FINISHED" and run.data.params["prediction.bars"] == "600"
+    assert run.data.tags["tradexp.decay.verdict"] == UNIVERSE_NOT_SCORED and "drift/psi_max" in run.data.metrics

@@ -67,8 +67,8 @@ def predict_main(argv: list[str]) -> int:
         epilog="example: tradexp predict --model models:/spy-mlp@champion --data new_bars.csv -o signals.csv",
     )
     parser.add_argument("--model", required=True, help="models:/NAME@ALIAS, models:/NAME/VERSION, runs:/RUN_ID/model or RUN_ID")
-    parser.add_argument("--data", required=True, help="CSV/Parquet of OHLCV bars")
-    parser.add_argument("-o", "--output", default=None, help="write the signals here (CSV: timestamp, pred, position)")
+    parser.add_argument("--data", required=True, help="CSV/Parquet of OHLCV bars; a universe model: a folder, glob or long file with a `symbol` column")
+    parser.add_argument("-o", "--output", default=None, help="write the signals here (CSV: timestamp, pred, position; a universe: symbol first)")
     parser.add_argument("--no-record", action="store_true", help="do not record a prediction run")
     parser.add_argument("--stage", default=None, help="stage of the prediction run (default production for @champion)")
     parser.add_argument("--tracking-uri", default=None, help="MLflow store (default MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)")

@@ -136,8 +136,12 @@ def paired_hits(a: RunData, b: RunData) -> Optional[tuple[np.ndarray, np.ndarray
         target = pd.to_numeric(f["target"], errors="coerce")
         if not target.dropna().isin((0, 1)).all():
             return None  # regression targets: no direction calls to count
-        hits.append(pd.DataFrame({"timestamp": f["timestamp"], "hit": ((f["pred"] > 0.5) == (target > 0.5)).astype(float)}))
-    both = hits[0].merge(hits[1], on="timestamp", suffixes=("_a", "_b"))
+        keys = f[["symbol", "timestamp"]] if "symbol" in f.columns else f[["timestamp"]]  # a universe: one row per symbol and bar
+        hits.append(keys.assign(hit=((f["pred"] > 0.5) == (target > 0.5)).astype(float)))
+    on = ["symbol", "timestamp"] if all("symbol" in h.columns for h in hits) else ["timestamp"]
+    both = hits[0].drop(columns=[c for c in ("symbol",) if c not in on and c in hits[0]]).merge(
+        hits[1].drop(columns=[c for c in ("symbol",) if c not in on and c in hits[1]]), on=on, suffixes=("_a", "_b")
+    )
     return both["hit_a"].to_numpy(float), both["hit_b"].to_numpy(float)
 
 

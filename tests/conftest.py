@@ -12,6 +12,8 @@ from typing import Any, Iterator, NoReturn, Optional
 
 import pytest
 
+from tradexp.config.overrides import tiny_fit_overrides
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -20,15 +22,7 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 REQUIRE_ALL = "TRADEXP_REQUIRE_ALL"
 
 # Overrides that make any config fit in about a second on 2 CPU cores.
-TINY = {
-    "trainer.max_epochs": 2,
-    "trainer.enable_progress_bar": False,
-    "trainer.enable_model_summary": False,
-    "trainer.log_every_n_steps": 1,
-    "data.synthetic.n_bars": 600,
-    "data.window": 8,
-    "data.batch_size": 64,
-}
+TINY = tiny_fit_overrides()
 
 
 @pytest.fixture(autouse=True)

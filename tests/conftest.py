@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import subprocess
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, NoReturn, Optional
 
@@ -80,6 +81,19 @@ def mlflow_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _migrated_store:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     return uri
+
+
+@contextmanager
+def store_copy(migrated_store: Path, root: Path) -> Iterator[str]:
+    """A copy of the migrated store at `root / "mlflow.db"`, set as MLFLOW_TRACKING_URI with cwd `root`
+    while inside; yields its URI. For module-scoped fixtures (a test's own store is `mlflow_uri`)."""
+    db = root / "mlflow.db"
+    shutil.copyfile(migrated_store, db)
+    uri = f"sqlite:///{db}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        mp.setenv("MLFLOW_TRACKING_URI", uri)
+        yield uri
 
 
 @pytest.fixture

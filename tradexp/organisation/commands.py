@@ -186,8 +186,6 @@ def _config_parser() -> argparse.ArgumentParser:
 
 def config_main(argv: Sequence[str]) -> int:
     """`tradexp config diff RUN_A RUN_B`, `config show RUN_ID`, `config validate CONFIG.yaml [--key value ...]`."""
-    from tradexp.run import load_config
-
     _quiet_downloads()
     parser = _config_parser()
     args, rest = parser.parse_known_args(list(argv))
@@ -214,6 +212,8 @@ def config_main(argv: Sequence[str]) -> int:
         config = run_config(open_store(args.tracking_uri), args.run_id)
         print(yaml.safe_dump(config, sort_keys=False).rstrip())
         return 0
+    from tradexp.run import load_config  # LightningCLI's parser: only `validate` needs Lightning
+
     config = load_config(args.configs or None, dotted_overrides(rest))
     print("OK: the config is valid" if args.quiet else yaml.safe_dump(config, sort_keys=False).rstrip())
     return 0

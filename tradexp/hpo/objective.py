@@ -17,12 +17,13 @@ from tradexp.evaluation.callback import TradingEvaluation
 from tradexp.hpo.pruning import MetricNotFoundError, OptunaPruning
 from tradexp.hpo.selection import selection_attrs, selection_evaluation
 from tradexp.hpo.settings import HpoSettings
+from tradexp.tracking.naming import TRIAL_STATE_TAG
 
 __all__ = ["StudyContext", "TrialObjective", "TrialFailed", "trial_overrides", "STATE_TAG", "RECORD_ATTR"]
 
 log = logging.getLogger(__name__)
 
-STATE_TAG = "tradexp.trial.state"
+STATE_TAG = TRIAL_STATE_TAG
 RECORD_ATTR = "record"  # the trial's user attr holding epochs_run, train/overhead seconds, val Sharpe
 
 # Quiet, test-free fits: the test split never takes part in selection.

@@ -75,10 +75,16 @@ def _migrated_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def mlflow_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _migrated_store: Path) -> str:
     """A fresh real MLflow sqlite store in `tmp_path`, set as MLFLOW_TRACKING_URI; cwd is `tmp_path`."""
-    db = tmp_path / "mlflow.db"
-    shutil.copyfile(_migrated_store, db)
+    return private_store(_migrated_store, tmp_path, monkeypatch)
+
+
+def private_store(source: Path, root: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A copy of the sqlite store `source` at `root / "mlflow.db"`, set as MLFLOW_TRACKING_URI with cwd
+    `root` for the rest of the test; returns its URI (artifact paths are absolute, so the copy is a full store)."""
+    db = root / "mlflow.db"
+    shutil.copyfile(source, db)
     uri = f"sqlite:///{db}"
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(root)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     return uri
 
@@ -87,13 +93,8 @@ def mlflow_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _migrated_store:
 def store_copy(migrated_store: Path, root: Path) -> Iterator[str]:
     """A copy of the migrated store at `root / "mlflow.db"`, set as MLFLOW_TRACKING_URI with cwd `root`
     while inside; yields its URI. For module-scoped fixtures (a test's own store is `mlflow_uri`)."""
-    db = root / "mlflow.db"
-    shutil.copyfile(migrated_store, db)
-    uri = f"sqlite:///{db}"
     with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(root)
-        mp.setenv("MLFLOW_TRACKING_URI", uri)
-        yield uri
+        yield private_store(migrated_store, root, mp)
 
 
 @pytest.fixture

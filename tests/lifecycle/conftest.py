@@ -6,14 +6,13 @@ database file is a full, isolated store) with `MLFLOW_TRACKING_URI` set and cwd 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import NamedTuple
 
 import pandas as pd
 import pytest
 
-from tests.conftest import CONFIGS, TINY, store_copy
+from tests.conftest import CONFIGS, TINY, private_store, store_copy
 
 N_BARS = 1500
 
@@ -43,7 +42,7 @@ def fitted_run(tmp_path_factory: pytest.TempPathFactory, _migrated_store: Path) 
 @pytest.fixture
 def store(fitted_run: FittedRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A private copy of the fitted run's store, as MLFLOW_TRACKING_URI; cwd is `tmp_path`."""
-    return _private_store(fitted_run.db, tmp_path, monkeypatch)
+    return private_store(fitted_run.db, tmp_path, monkeypatch)
 
 
 class FittedUniverse(NamedTuple):
@@ -60,28 +59,15 @@ def fitted_universe(tmp_path_factory: pytest.TempPathFactory, _migrated_store: P
     from tradexp.data.synthetic_universe import synthetic_universe
 
     root = tmp_path_factory.mktemp("lifecycle-universe")
-    db = root / "mlflow.db"
-    shutil.copyfile(_migrated_store, db)
     overrides = {**TINY, "data.synthetic.n_symbols": 3, "model.symbol_embedding": 2, "model.net.init_args.hidden_sizes": [32]}
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(root)
-        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{db}")
+    with store_copy(_migrated_store, root):
         result = fit(CONFIGS / "mlp.yaml", overrides)
     bars = synthetic_universe(result.built.datamodule.synthetic)
     long = pd.concat([frame.assign(symbol=symbol) for symbol, frame in bars.items()]).reset_index()
-    return FittedUniverse(root, db, result.run_id, long)
+    return FittedUniverse(root, root / "mlflow.db", result.run_id, long)
 
 
 @pytest.fixture
 def universe_store(fitted_universe: FittedUniverse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A private copy of the fitted universe's store, as MLFLOW_TRACKING_URI; cwd is `tmp_path`."""
-    return _private_store(fitted_universe.db, tmp_path, monkeypatch)
-
-
-def _private_store(source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    db = tmp_path / "mlflow.db"
-    shutil.copyfile(source, db)
-    uri = f"sqlite:///{db}"
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    return uri
+    return private_store(fitted_universe.db, tmp_path, monkeypatch)

@@ -8,7 +8,6 @@ Parquet < 1 s for a million bars.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import tempfile
 import time
@@ -16,6 +15,8 @@ from pathlib import Path
 
 from tradexp.data import load_bars
 from tradexp.data.synthetic import SyntheticMarket, synthetic_bars
+
+from _bench_common import bench_args
 
 
 def _median_s(action, repeats: int = 3) -> float:
@@ -28,12 +29,7 @@ def _median_s(action, repeats: int = 3) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-bars", type=int, default=1_000_000)
-    parser.add_argument("--quick", action="store_true", help="100k bars, targets scaled by a tenth")
-    args = parser.parse_args()
-    if args.quick:
-        args.n_bars = 100_000
+    args = bench_args(__doc__, {"n_bars": 100_000}, "100k bars, targets scaled by a tenth", n_bars=1_000_000)
     scale = args.n_bars / 1_000_000
     market = SyntheticMarket(n_bars=args.n_bars, freq="1min")
     bars = synthetic_bars(market)

@@ -17,7 +17,6 @@ MLFlowLogger or autolog; Lightning >= 0.9x of the plain loop.
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import tempfile
@@ -26,6 +25,8 @@ from pathlib import Path
 
 import lightning as L
 import torch
+
+from _bench_common import bench_args
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "lstm.yaml"
 
@@ -143,13 +144,7 @@ def logging_cost(steps: int, metrics: int, uri: str) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--n-bars", type=int, default=3000)
-    parser.add_argument("--quick", action="store_true", help="3 epochs on 1500 bars, fewer logging steps")
-    args = parser.parse_args()
-    if args.quick:
-        args.epochs, args.n_bars = 3, 1500
+    args = bench_args(__doc__, {"epochs": 3, "n_bars": 1500}, "3 epochs on 1500 bars, fewer logging steps", epochs=5, n_bars=3000)
     work = tempfile.mkdtemp(prefix="tradexp-bench-")
     os.chdir(work)
     uri = f"sqlite:///{work}/mlflow.db"

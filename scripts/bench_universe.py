@@ -9,7 +9,6 @@ x 32 x window 64: preparation < 30 s, whole-process peak < 1.5 GB.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -18,6 +17,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _bench_common import bench_args
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -62,14 +63,7 @@ def _env() -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--symbols", type=int, default=500)
-    parser.add_argument("--bars", type=int, default=2520)
-    parser.add_argument("--window", type=int, default=64)
-    parser.add_argument("--quick", action="store_true", help="50 symbols (the targets are stated for 500)")
-    args = parser.parse_args()
-    if args.quick:
-        args.symbols = 50
+    args = bench_args(__doc__, {"symbols": 50}, "50 symbols (the targets are stated for 500)", symbols=500, bars=2520, window=64)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         folder = root / "universe"

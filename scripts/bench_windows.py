@@ -8,10 +8,11 @@ extrapolated linearly (at full size it would need ~16 GB). Target: zero-copy pea
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
+
+from _bench_common import bench_args
 
 _CHILD = r"""
 import json, resource, sys, time
@@ -50,14 +51,7 @@ def _run(rows: int, features: int, window: int, mode: str) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--features", type=int, default=32)
-    parser.add_argument("--window", type=int, default=128)
-    parser.add_argument("--quick", action="store_true", help="200,000 rows (the target is stated for 1M)")
-    args = parser.parse_args()
-    if args.quick:
-        args.rows = 200_000
+    args = bench_args(__doc__, {"rows": 200_000}, "200,000 rows (the target is stated for 1M)", rows=1_000_000, features=32, window=128)
     zero = _run(args.rows, args.features, args.window, "zero_copy")
     tenth = max(args.rows // 10, args.window * 2)
     naive = _run(tenth, args.features, args.window, "naive")

@@ -6,14 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tradexp.data import BarsDataModule, SyntheticMarket, chronological_split, compute_features, embargo_bars, synthetic_bars
+from tradexp.data import BarsDataModule, SplitSettings, SyntheticMarket, chronological_split, compute_features, embargo_bars, synthetic_bars
 from tradexp.data.features import DEFAULT_FEATURES, feature_warmup
 from tradexp.errors import ConfigError
 
 
 @pytest.mark.parametrize("window, horizon", [(1, 1), (8, 1), (16, 5), (32, 10)])
 def test_no_train_window_or_label_reaches_the_first_val_bar(window, horizon):
-    splits = chronological_split(1000, window, horizon, 0.2, 0.2)
+    splits = chronological_split(1000, window, horizon, SplitSettings(0.2, 0.2))
     for earlier, later in (("train", "val"), ("val", "test")):
         last_label_bar = getattr(splits, earlier)[-1] + horizon  # the label of the last sample reads this bar
         first_later_bar = getattr(splits, later)[0] - window + 1  # the first window of the next split starts here
@@ -23,7 +23,7 @@ def test_no_train_window_or_label_reaches_the_first_val_bar(window, horizon):
 
 def test_date_split_and_embargo_by_dates():
     index = pd.bdate_range("2020-01-01", periods=600)
-    splits = chronological_split(600, 10, 2, index=index, val_start="2021-01-01", test_start="2021-06-01")
+    splits = chronological_split(600, 10, 2, SplitSettings(val_start="2021-01-01", test_start="2021-06-01"), index=index)
     assert index[splits.val[0]] >= pd.Timestamp("2021-01-01")
     assert index[splits.test[0]] >= pd.Timestamp("2021-06-01")
     assert splits.train[-1] + 2 < splits.val[0] - 10 + 1
@@ -36,7 +36,7 @@ def test_embargo_below_minimum_is_refused():
 
 def test_split_that_leaves_no_training_data_is_refused():
     with pytest.raises(ConfigError, match=r"leaves 0 train"):
-        chronological_split(100, 30, 1, 0.45, 0.45)
+        chronological_split(100, 30, 1, SplitSettings(0.45, 0.45))
 
 
 def _csv(tmp_path, bars: pd.DataFrame, name: str) -> str:

@@ -8,6 +8,7 @@ import pytest
 
 from tests.conftest import shared_file
 from tradexp.data.features import compute_features, feature_warmup
+from tradexp.data.splits import SplitSettings
 from tradexp.data.synthetic import SyntheticMarket
 from tradexp.data.synthetic_universe import synthetic_universe
 from tradexp.data.universe import load_universe
@@ -24,8 +25,8 @@ def _universe(n=400):
     return bars
 
 
-def _prep(bars, **kwargs):
-    return prepare_universe(bars, FEATURES, "classification", HORIZON, WINDOW, **kwargs)
+def _prep(bars, scaler_scope="per_symbol", **split):
+    return prepare_universe(bars, FEATURES, "classification", HORIZON, WINDOW, SplitSettings(**split), scaler_scope=scaler_scope)
 
 
 def test_no_window_label_or_rolling_feature_crosses_symbols():

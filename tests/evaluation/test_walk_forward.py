@@ -10,7 +10,7 @@ from mlflow import MlflowClient
 from tests.conftest import CONFIGS, TINY
 from tradexp.api import build, override_args
 from tradexp.cli import main
-from tradexp.data import BarsDataModule, SyntheticMarket, chronological_split
+from tradexp.data import BarsDataModule, SplitSettings, SyntheticMarket, chronological_split
 from tradexp.errors import ConfigError
 from tradexp.evaluation.walk_forward import plan_folds
 
@@ -66,10 +66,10 @@ def test_fold_plan_that_leaves_no_training_data_is_refused():
 def test_split_bounds_need_order_and_timestamps():
     index = pd.bdate_range("2020-01-01", periods=300)
     with pytest.raises(ConfigError, match=r"data.train_start \(2021-01-01\) must be before data.test_end \(2020-06-01\)"):
-        chronological_split(300, 8, 1, index=index, train_start="2021-01-01", test_end="2020-06-01")
+        chronological_split(300, 8, 1, SplitSettings(train_start="2021-01-01", test_end="2020-06-01"), index=index)
     with pytest.raises(ConfigError, match="data.train_start/test_end need timestamps"):
-        chronological_split(300, 8, 1, train_start="2020-02-01")
-    bounded = chronological_split(300, 8, 1, index=index, train_start="2020-03-02", test_end="2020-10-01")
+        chronological_split(300, 8, 1, SplitSettings(train_start="2020-02-01"))
+    bounded = chronological_split(300, 8, 1, SplitSettings(train_start="2020-03-02", test_end="2020-10-01"), index=index)
     assert index[bounded.train[0]] >= pd.Timestamp("2020-03-02") and index[bounded.test[-1]] < pd.Timestamp("2020-10-01")
 
 

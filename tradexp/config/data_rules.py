@@ -15,7 +15,7 @@ from typing import Any, Callable, Optional
 import pandas as pd
 
 from tradexp.data.features import FEATURE_KINDS, feature_warmup, parse_feature
-from tradexp.data.splits import chronological_split
+from tradexp.data.splits import SplitSettings, chronological_split
 from tradexp.errors import ConfigError
 
 __all__ = ["check_data", "count_rows", "READABLE_SUFFIXES"]
@@ -163,17 +163,10 @@ def _split_fits(rows: int, index: Optional[pd.DatetimeIndex], warmup: int, windo
     if dated and index is None:
         return True  # the file's dates are unknown here; the minimum above is all we can check
     try:
-        chronological_split(
-            feature_rows,
-            window,
-            horizon,
-            float(get("data.val_fraction")),
-            float(get("data.test_fraction")),
-            gap,
-            index=index[warmup:] if index is not None else None,
-            val_start=get("data.val_start"),
-            test_start=get("data.test_start"),
+        split = SplitSettings(
+            float(get("data.val_fraction")), float(get("data.test_fraction")), get("data.val_start"), get("data.test_start"), embargo=gap
         )
+        chronological_split(feature_rows, window, horizon, split, index=index[warmup:] if index is not None else None)
     except (ConfigError, ValueError, TypeError):
         return False
     return True

@@ -5,7 +5,7 @@ from tradexp.data.features import DEFAULT_FEATURES, compute_features, feature_wa
 from tradexp.data.labels import forward_log_returns, make_labels
 from tradexp.data.loading import bars_digest, load_bars
 from tradexp.data.scalers import Scaler, fit_scaler
-from tradexp.data.splits import SplitPositions, chronological_split, embargo_bars
+from tradexp.data.splits import SplitPositions, SplitSettings, chronological_split, embargo_bars
 from tradexp.data.synthetic import SyntheticMarket, best_direction_accuracy, synthetic_bars
 from tradexp.data.validation import validate_bars
 from tradexp.data.windows import BatchIndexSampler, WindowDataset
@@ -17,6 +17,7 @@ __all__ = [
     "Scaler",
     "SplitData",
     "SplitPositions",
+    "SplitSettings",
     "SyntheticMarket",
     "WindowDataset",
     "bars_digest",

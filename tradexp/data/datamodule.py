@@ -21,7 +21,7 @@ from tradexp.data.features import DEFAULT_FEATURES, compute_feature, extra_colum
 from tradexp.data.labels import Task, forward_log_returns, make_labels
 from tradexp.data.loading import bars_digest, load_bars
 from tradexp.data.scalers import Scaler, ScalerKind, fit_scaler
-from tradexp.data.splits import SplitPositions, chronological_split, embargo_bars
+from tradexp.data.splits import SplitPositions, SplitSettings, chronological_split, embargo_bars
 from tradexp.data.synthetic import SyntheticMarket, synthetic_bars
 from tradexp.data.validation import require_rows
 from tradexp.errors import ConfigError
@@ -212,10 +212,8 @@ class BarsDataModule(L.LightningDataModule):
         hp = self.hparams
         bars = self._load_universe()
         prep = prepare_universe(
-            bars, self.features, self.task, self.horizon, self.window,
-            val_fraction=hp.val_fraction, test_fraction=hp.test_fraction, val_start=hp.val_start, test_start=hp.test_start,
-            train_start=hp.train_start, test_end=hp.test_end, embargo=hp.embargo, dead_zone=self.dead_zone,
-            scaler=self.scaler_kind, scaler_scope=hp.scaler_scope,
+            bars, self.features, self.task, self.horizon, self.window, SplitSettings.of(hp),
+            dead_zone=self.dead_zone, scaler=self.scaler_kind, scaler_scope=hp.scaler_scope,
         )  # fmt: skip
         self.universe = prep
         self.symbols = list(prep.symbols)
@@ -267,20 +265,7 @@ class BarsDataModule(L.LightningDataModule):
         n_rows = len(self.timestamps)
         self.forward_returns = forward_log_returns(close, self.horizon)  # (N,)
         self.targets, usable = make_labels(self.forward_returns, self.task, self.dead_zone)
-        self.splits = chronological_split(
-            n_rows,
-            self.window,
-            self.horizon,
-            hp.val_fraction,
-            hp.test_fraction,
-            hp.embargo,
-            index=self.timestamps,
-            val_start=hp.val_start,
-            test_start=hp.test_start,
-            usable=usable,
-            train_start=hp.train_start,
-            test_end=hp.test_end,
-        )
+        self.splits = chronological_split(n_rows, self.window, self.horizon, SplitSettings.of(hp), index=self.timestamps, usable=usable)
         # The scaler sees exactly the rows the training windows read: none after the last train window end.
         first_row, last_row = max(int(self.splits.train[0]) - self.window + 1, 0), int(self.splits.train[-1])
         self.scaler, scaled = self._scaled_features(bars, warmup, first_row, last_row)

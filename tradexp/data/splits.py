@@ -8,15 +8,16 @@ bar used by one split (window or label) is used by a later one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Optional
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, Optional
 
 import numpy as np
 import pandas as pd
 
 from tradexp.errors import ConfigError
 
-__all__ = ["SplitPositions", "embargo_bars", "chronological_split", "split_at_dates", "purge_between_splits"]
+__all__ = ["SplitSettings", "SplitPositions", "embargo_bars", "chronological_split", "split_at_dates", "purge_between_splits"]
 
 
 def embargo_bars(window: int, horizon: int, embargo: Optional[int] = None) -> int:
@@ -34,6 +35,46 @@ def embargo_bars(window: int, horizon: int, embargo: Optional[int] = None) -> in
             "bars keep windows and labels of one split away from the next"
         )
     return embargo
+
+
+@dataclass(frozen=True)
+class SplitSettings:
+    """Where the splits fall: fractions or dates, optional bounds on the window ends, the embargo.
+
+    The fields are the `data.*` keys of the same names (`BarsDataModule` takes them flat; `of` collects them).
+
+    Args:
+        val_fraction: Share of window ends for validation (ignored when `val_start` is given).
+        test_fraction: Share of window ends for test (ignored when `test_start` is given).
+        val_start: First timestamp of the validation split (ISO date); overrides the fraction.
+        test_start: First timestamp of the test split (ISO date); overrides the fraction.
+        train_start: No window may end before it (walk-forward: rolling train window).
+        test_end: No window may end at or after it (walk-forward: the end of a fold's test block).
+            Both bound the window ends before the split; fractions then apply to what remains.
+        embargo: Bars purged between splits; default and minimum `horizon + window - 1`.
+    """
+
+    val_fraction: float = 0.15
+    test_fraction: float = 0.15
+    val_start: Optional[str] = None
+    test_start: Optional[str] = None
+    train_start: Optional[str] = None
+    test_end: Optional[str] = None
+    embargo: Optional[int] = None
+
+    @classmethod
+    def of(cls, values: Mapping[str, Any]) -> "SplitSettings":
+        """The settings among `values` by name (e.g. a `BarsDataModule`'s hparams); other keys are ignored."""
+        return cls(**{f.name: values[f.name] for f in fields(cls)})
+
+    def within_bounds(self, times: pd.DatetimeIndex) -> np.ndarray:
+        """Mask over the window ends `times`: at or after `train_start` and before `test_end`."""
+        keep = np.ones(len(times), dtype=bool)
+        if self.train_start is not None:
+            keep &= times >= pd.Timestamp(self.train_start)
+        if self.test_end is not None:
+            keep &= times < pd.Timestamp(self.test_end)
+        return keep
 
 
 @dataclass
@@ -104,15 +145,10 @@ def chronological_split(
     n_rows: int,
     window: int,
     horizon: int,
-    val_fraction: float = 0.15,
-    test_fraction: float = 0.15,
-    embargo: Optional[int] = None,
+    split: SplitSettings = SplitSettings(),
+    *,
     index: Optional[pd.DatetimeIndex] = None,
-    val_start: Optional[str] = None,
-    test_start: Optional[str] = None,
     usable: Optional[np.ndarray] = None,
-    train_start: Optional[str] = None,
-    test_end: Optional[str] = None,
 ) -> SplitPositions:
     """Split window-end positions chronologically by fractions or by dates.
 
@@ -120,16 +156,9 @@ def chronological_split(
         n_rows: Number of feature rows.
         window: Bars per window.
         horizon: Label horizon in bars.
-        val_fraction: Share of positions for validation (ignored when `val_start` is given).
-        test_fraction: Share of positions for test (ignored when `test_start` is given).
-        embargo: Bars purged between splits; default and minimum `horizon + window - 1`.
-        index: Timestamps of the rows; needed for date boundaries.
-        val_start: First timestamp of the validation split (ISO date).
-        test_start: First timestamp of the test split (ISO date).
+        split: Fractions or dates, bounds and embargo (see `SplitSettings`).
+        index: Timestamps of the rows; needed for date boundaries and bounds.
         usable: Optional mask over rows; positions where it is False are dropped (e.g. dead zone).
-        train_start: Only window ends at or after this timestamp (walk-forward: rolling train window).
-        test_end: Only window ends before this timestamp (walk-forward: the end of a fold's test block).
-            Both bound the positions before the split; fractions then apply to what remains.
 
     Returns:
         SplitPositions with train, val and test window-end positions.
@@ -137,20 +166,15 @@ def chronological_split(
     Raises:
         ConfigError: When the split leaves the training set empty or the dates are out of order.
     """
-    gap = embargo_bars(window, horizon, embargo)
+    gap = embargo_bars(window, horizon, split.embargo)
     positions = np.arange(window - 1, n_rows - horizon)
+    train_start, test_end, val_start, test_start = split.train_start, split.test_end, split.val_start, split.test_start
     if train_start is not None or test_end is not None:
         if index is None:
             raise ConfigError("data.train_start/test_end need timestamps on the bars")
-        bounded = index[positions]
         if train_start is not None and test_end is not None and not pd.Timestamp(train_start) < pd.Timestamp(test_end):
             raise ConfigError(f"data.train_start ({train_start}) must be before data.test_end ({test_end})")
-        keep = np.ones(len(positions), dtype=bool)
-        if train_start is not None:
-            keep &= bounded >= pd.Timestamp(train_start)
-        if test_end is not None:
-            keep &= bounded < pd.Timestamp(test_end)
-        positions = positions[keep]
+        positions = positions[split.within_bounds(index[positions])]
     if val_start is not None or test_start is not None:
         if index is None:
             raise ConfigError("data.val_start/test_start need timestamps on the bars")
@@ -162,8 +186,8 @@ def chronological_split(
         train, val, test = split_at_dates(positions, times, val_at, test_at)
     else:
         count = len(positions)
-        n_test = int(round(count * test_fraction))
-        n_val = int(round(count * val_fraction))
+        n_test = int(round(count * split.test_fraction))
+        n_val = int(round(count * split.val_fraction))
         train = positions[: max(count - n_val - n_test, 0)]
         val = positions[len(train) : count - n_test]
         test = positions[count - n_test :]

@@ -21,7 +21,7 @@ import pandas as pd
 from tradexp.data.features import FEATURE_KINDS, feature_warmup, parse_feature
 from tradexp.data.labels import Task, forward_log_returns, make_labels
 from tradexp.data.scalers import Scaler, ScalerKind, fit_scaler
-from tradexp.data.splits import SplitPositions, embargo_bars, purge_between_splits, split_at_dates
+from tradexp.data.splits import SplitPositions, SplitSettings, embargo_bars, purge_between_splits, split_at_dates
 from tradexp.errors import ConfigError
 
 __all__ = ["PreparedUniverse", "prepare_universe", "unscaled_features", "calendar_split_dates", "ScalerScope"]
@@ -117,13 +117,7 @@ def prepare_universe(
     task: Task,
     horizon: int,
     window: int,
-    val_fraction: float = 0.15,
-    test_fraction: float = 0.15,
-    val_start: Optional[str] = None,
-    test_start: Optional[str] = None,
-    train_start: Optional[str] = None,
-    test_end: Optional[str] = None,
-    embargo: Optional[int] = None,
+    split: SplitSettings = SplitSettings(),
     dead_zone: float = 0.0,
     scaler: ScalerKind = "standard",
     scaler_scope: ScalerScope = "per_symbol",
@@ -136,13 +130,8 @@ def prepare_universe(
         task: `classification` or `regression`.
         horizon: Label horizon in bars.
         window: Bars per window.
-        val_fraction: Share of the union calendar's window-end dates for validation.
-        test_fraction: Share for test.
-        val_start: ISO date overriding the validation fraction.
-        test_start: ISO date overriding the test fraction.
-        train_start: No window may end before it.
-        test_end: No window may end at or after it.
-        embargo: Bars purged within each symbol between splits; default and minimum horizon + window - 1.
+        split: Fractions (of the union calendar's window-end dates) or dates, bounds, and the embargo
+            (purged within each symbol between splits); see `SplitSettings`.
         dead_zone: Classification: leave out bars whose |forward log return| <= this.
         scaler: `standard` or `robust`.
         scaler_scope: `per_symbol` (each symbol scaled by its own training rows) or `pooled` (one
@@ -154,7 +143,7 @@ def prepare_universe(
     Raises:
         ConfigError: When no symbol has enough rows, or the splits leave train or val empty.
     """
-    gap = embargo_bars(window, horizon, embargo)
+    gap = embargo_bars(window, horizon, split.embargo)
     warmup = feature_warmup(features)
     symbols = tuple(sorted(bars))
     blocks = [(bars[s].index[warmup:], bars[s]["close"].to_numpy()[warmup:]) for s in symbols]  # per symbol
@@ -164,12 +153,12 @@ def prepare_universe(
         ends.append(index[positions] if len(positions) else pd.DatetimeIndex([]))
     if not any(len(e) for e in ends):
         raise ConfigError(f"data: no symbol has more than window {window} + horizon {horizon} + {warmup} warm-up bars")
-    if val_start is None:
-        val_at, fraction_test = calendar_split_dates([e for e in ends if len(e)], val_fraction, test_fraction)
-        test_at = pd.Timestamp(test_start) if test_start is not None else fraction_test
+    if split.val_start is None:
+        val_at, fraction_test = calendar_split_dates([e for e in ends if len(e)], split.val_fraction, split.test_fraction)
+        test_at = pd.Timestamp(split.test_start) if split.test_start is not None else fraction_test
     else:
-        val_at = pd.Timestamp(val_start)
-        test_at = pd.Timestamp(test_start) if test_start is not None else None
+        val_at = pd.Timestamp(split.val_start)
+        test_at = pd.Timestamp(split.test_start) if split.test_start is not None else None
     if test_at is not None and not val_at < test_at:
         raise ConfigError(f"data.val_start ({val_at.date()}) must be before data.test_start ({test_at.date()})")
 
@@ -183,11 +172,7 @@ def prepare_universe(
         targets, usable = make_labels(forward, task, dead_zone)
         positions = np.arange(window - 1, len(index) - horizon)
         times = index[positions]
-        keep = np.ones(len(positions), dtype=bool)
-        if train_start is not None:
-            keep &= times >= pd.Timestamp(train_start)
-        if test_end is not None:
-            keep &= times < pd.Timestamp(test_end)
+        keep = split.within_bounds(times)
         positions, times = positions[keep], times[keep]
         train, val, test = purge_between_splits(*split_at_dates(positions, times, val_at, test_at), gap)
         train, val, test = (p[usable[p]] for p in (train, val, test))

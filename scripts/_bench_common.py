@@ -1,11 +1,16 @@
-"""What the bench scripts share: the command line of a script whose options are sizes.
+"""What the bench scripts share: the command line of a script whose options are sizes, and a fresh store.
 
-Imported as `from _bench_common import bench_args` (a script's own folder is first on `sys.path`).
+Imported as `from _bench_common import bench_args, fresh_store` (a script's own folder is first on `sys.path`).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 
 def bench_args(doc: str, quick: dict[str, int], quick_help: str, **sizes: int) -> argparse.Namespace:
@@ -28,3 +33,21 @@ def bench_args(doc: str, quick: dict[str, int], quick_help: str, **sizes: int) -
     if args.quick:
         vars(args).update(quick)
     return args
+
+
+@contextmanager
+def fresh_store(prefix: str = "tradexp-bench-") -> Iterator[Path]:
+    """A new temporary folder as the working directory, with `MLFLOW_TRACKING_URI` an empty sqlite store in it.
+
+    Yields the folder (the store and `./mlartifacts` live there). On exit the previous working directory
+    is back and the folder is removed; `MLFLOW_TRACKING_URI` keeps pointing at the removed store.
+    """
+    previous = os.getcwd()
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        folder = Path(tmp)
+        os.chdir(folder)
+        os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{folder / 'mlflow.db'}"
+        try:
+            yield folder
+        finally:
+            os.chdir(previous)

@@ -21,7 +21,6 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -36,6 +35,8 @@ from callbacks import ArchitectureSummary, DataDistribution, EnvironmentCapture,
 from tradexp.data import BarsDataModule, SyntheticMarket  # noqa: E402
 from tradexp.models import NETS, TradingModule  # noqa: E402
 from tradexp.tracking.logger import TradexpLogger  # noqa: E402
+
+from _bench_common import fresh_store  # noqa: E402
 
 CALLBACKS = (ArchitectureSummary, EnvironmentCapture, DataDistribution, LearningCurves, EvaluationPlots)
 PER_EPOCH_HOOKS = ("on_train_epoch", "on_train_batch", "on_validation", "on_before_", "on_after_")
@@ -97,13 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= few < many:
         parser.error(f"--epochs needs 1 <= FEW < MANY, got {few} {many}")
 
-    home = os.getcwd()
     wall: dict[tuple[str, int], float] = {}
     profiles: dict[tuple[str, int], dict] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        os.chdir(folder)  # the store and ./mlartifacts live in the temporary folder
-        os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{folder / 'mlflow.db'}"
+    with fresh_store() as folder:  # the store and ./mlartifacts live in the temporary folder
         timed_fit(args.model, 1, args.n_bars, [cls() for cls in CALLBACKS], folder)  # warm-up: store, kernels, font cache
         for _ in range(args.repeats):
             for epochs in (few, many):
@@ -111,7 +108,6 @@ def main(argv: list[str] | None = None) -> int:
                     seconds, durations = timed_fit(args.model, epochs, args.n_bars, [cls() for cls in CALLBACKS] if label == "all" else [], folder)
                     if seconds < wall.get((label, epochs), float("inf")):
                         wall[label, epochs], profiles[label, epochs] = seconds, durations
-        os.chdir(home)
 
     epoch_seconds = statistics.median(profiles["none", many]["run_training_epoch"])
     per_epoch, fixed = attributed(profiles["all", many], many)

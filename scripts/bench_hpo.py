@@ -22,7 +22,6 @@ import logging
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,8 @@ from tradexp.hpo.plots import trials_table  # noqa: E402
 from tradexp.config.overrides import tiny_fit_overrides  # noqa: E402
 from tradexp.hpo.storage import open_storage  # noqa: E402
 
+from _bench_common import fresh_store  # noqa: E402
+
 
 
 def _study_config(folder: Path, max_epochs: int, data: dict | None = None, **settings: Any) -> Path:
@@ -51,14 +52,8 @@ def _study_config(folder: Path, max_epochs: int, data: dict | None = None, **set
 
 
 def _in_fresh_folder(fn, *args: Any) -> Any:
-    previous = os.getcwd()
-    with tempfile.TemporaryDirectory(prefix="bench-hpo-") as tmp:
-        os.chdir(tmp)
-        os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp}/mlflow.db"
-        try:
-            return fn(Path(tmp), *args)
-        finally:
-            os.chdir(previous)
+    with fresh_store("bench-hpo-") as folder:
+        return fn(folder, *args)
 
 
 def _table(folder: Path, name: str):

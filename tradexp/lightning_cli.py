@@ -137,6 +137,15 @@ def _wants_epoch_lines(trainer_config: Any, callbacks: list) -> bool:
     return not (sys.stderr.isatty() and sys.stdout.isatty())
 
 
+def _restore_released(path: Path, tracking: Any) -> None:
+    """A run's checkpoint path (`lightning_logs/<experiment_id>/<run_id>/checkpoints/NAME.ckpt`) whose local
+    copy was released: download it back from the run, so `--ckpt_path` to it works as before."""
+    if path.is_file() or path.parent.name != "checkpoints" or "://" in str(path):
+        return
+    uri = tracking.get("tracking_uri") if tracking is not None else None
+    restore_checkpoint(open_store(uri), path.resolve())
+
+
 def _newest_last_checkpoint(client: Any, experiment_id: str) -> Optional[Path]:
     """The newest `last.ckpt` of the experiment: a local file, or a run's stored one (downloaded to its local path)."""
     local = sorted(Path("lightning_logs", experiment_id).glob("*/checkpoints/last.ckpt"), key=lambda p: p.stat().st_mtime)
@@ -193,8 +202,10 @@ class TradexpCLI(LightningCLI):
         else:
             super().parse_arguments(parser, args)
         subcommand = self.config.get("subcommand")
-        ckpt_path = (self.config[subcommand] if subcommand else self.config).get("ckpt_path")
+        config = self.config[subcommand] if subcommand else self.config
+        ckpt_path = config.get("ckpt_path")
         if ckpt_path:  # before Lightning reads the checkpoint's hyperparameters (an unsafe file is a traceback there)
+            _restore_released(Path(str(ckpt_path)), config.get("tracking"))
             _refuse_unsafe_checkpoint(str(ckpt_path))
 
     def before_instantiate_classes(self) -> None:
@@ -247,8 +258,6 @@ class TradexpCLI(LightningCLI):
             self.config_init[self.subcommand]["ckpt_path"] = str(path)
         else:
             path = Path(ckpt_path).resolve()
-            if not path.is_file() and restore_checkpoint(open_store(tracking_uri), path):  # released after its run ended
-                _refuse_unsafe_checkpoint(str(path))
             if not path.is_file():
                 raise ConfigError(f"ckpt_path: {ckpt_path!r} is not a file; pass an existing checkpoint or `last`")
         run_id = path.parent.parent.name if path.parent.name == "checkpoints" else None

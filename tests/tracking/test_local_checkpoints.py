@@ -11,6 +11,7 @@ from mlflow import MlflowClient
 from tests.conftest import CONFIGS, TINY
 from tradexp.api import fit, override_args
 from tradexp.cli import main
+from tradexp.tracking.local_checkpoints import restore_checkpoint
 
 FAST = {**TINY, "trainer.callbacks": [], "tracking.log_model": False, "tracking.test_after_fit": False}
 FIT = ["fit", "--config", str(CONFIGS / "mlp.yaml"), *override_args(FAST), "--model.optimizer=adam"]
@@ -53,3 +54,20 @@ def test_ckpt_path_last_resumes_from_a_store_only_checkpoint(mlflow_uri, capsys)
     assert torch.load(path, weights_only=True)["global_step"] == 2 * first > 0  # the second epoch continued the first
     assert not list(Path("lightning_logs").glob("**/*.ckpt"))
     assert "runs:/" + run.info.run_id + "/checkpoints/best.ckpt" in capsys.readouterr().out
+
+
+def test_restore_checkpoint_brings_back_last_and_best_to_their_released_paths(mlflow_uri) -> None:
+    result = fit(CONFIGS / "mlp.yaml", FAST)
+    client = MlflowClient(mlflow_uri)
+    run = client.get_run(result.run_id)
+    folder = Path("lightning_logs", run.info.experiment_id, result.run_id, "checkpoints")
+    best_name = run.data.tags["tradexp.checkpoint.best"].split("(")[1].rstrip(")")  # `checkpoints/best.ckpt (epoch001-step14.ckpt)`
+    assert not folder.exists()
+
+    assert restore_checkpoint(client, folder / "last.ckpt") and restore_checkpoint(client, folder / best_name)
+
+    stored = _stored(client, result.run_id)
+    assert (folder / "last.ckpt").stat().st_size == stored["checkpoints/last.ckpt"]
+    assert (folder / best_name).stat().st_size == stored["checkpoints/best.ckpt"]
+    assert not restore_checkpoint(client, folder / "epoch999-step1.ckpt")  # a name the run never stored
+    assert not restore_checkpoint(client, Path("lightning_logs", "1", "0" * 32, "checkpoints", "last.ckpt"))  # no such run

@@ -7,8 +7,8 @@ batches are read as `(x, y, ...)` (or a dict with `x`/`y`) and `pl_module(x)` gi
 
 Classification (binary targets): `plots/roc.png`, `plots/pr.png`, `plots/confusion_matrix.png`,
 `plots/calibration.png`, `plots/probability_hist.png`. Regression: `plots/pred_vs_actual.png`,
-`plots/residuals.png`. Always `predictions/<split>_predictions.csv` (`timestamp`, `target`, `pred`
-[, `forward_return`]; `sample` instead of `timestamp` when the datamodule offers no timestamps
+`plots/residuals.png`. Always `predictions/<split>_predictions.csv` ([`symbol`,] `timestamp`, `target`,
+`pred` [, `forward_return`]; `symbol` when the split data has `symbols` (a universe); `sample` instead of `timestamp` when the datamodule offers no timestamps
 through `split_data(split)` or `describe()["splits"][split]`) and `predictions/<split>_summary.json`.
 
 When: at the end of `trainer.test`; and, unless `validation_fallback=False`, at the end of fit on the
@@ -283,6 +283,9 @@ class EvaluationPlots(ReportingCallback):
         if timestamps is None or len(timestamps) != len(target):
             return pd.DataFrame({"sample": np.arange(len(target)), "target": target, "pred": preds})
         frame = pd.DataFrame({"timestamp": pd.to_datetime(np.asarray(timestamps)), "target": target, "pred": preds})
+        symbols = data.get("symbols")  # a universe: whose bar each row is
+        if symbols is not None and len(symbols) == len(target):
+            frame.insert(0, "symbol", np.asarray(symbols, dtype=object))
         forward = data.get("forward_returns")
         if forward is not None and len(forward) == len(target):
             frame["forward_return"] = np.asarray(forward, dtype="float64")

@@ -21,6 +21,7 @@ from tradexp.config.validation import validate_config
 from tradexp.data.datamodule import BarsDataModule
 from tradexp.errors import ConfigError
 from tradexp.models.module import TradingModule, net_name
+from tradexp.models.symbol_embedding import symbol_embedding_width
 from tradexp.tracking.config_callback import LogConfigToRun
 from tradexp.tracking.description import RunDescription
 from tradexp.tracking.local_checkpoints import newest_stored_last, release_local_checkpoints, restore_checkpoint
@@ -171,7 +172,8 @@ class TradexpCLI(LightningCLI):
         super().__init__(TradingModule, BarsDataModule, args=args, run=run, **kwargs)
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
-        parser.link_arguments("data.n_features", "model.net.init_args.n_features", apply_on="instantiate")
+        # inputs per bar: the features, plus the symbol embedding's width when `model.symbol_embedding` is set
+        parser.link_arguments(("data.features", "model.symbol_embedding"), "model.net.init_args.n_features", symbol_embedding_width, apply_on="parse")
         parser.link_arguments("data.window", "model.net.init_args.window", apply_on="parse")
         parser.link_arguments("data.task", "model.task", apply_on="parse")
         parser.add_class_arguments(TrackingSettings, "tracking")

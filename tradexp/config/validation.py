@@ -12,6 +12,7 @@ each: `config.path: value received; what is allowed`.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable, Optional
 
 from tradexp.config.data_rules import check_data
@@ -119,6 +120,25 @@ def _check_tracking(get: Callable[[str], Any], report: Callable[[str, Any, str],
         report("tracking.tracking_uri", uri, "a URI with a scheme: sqlite:///path/mlflow.db, http://host:5000, postgresql://...")
 
 
+def _check_symbol_embedding(get: Callable[[str], Any], report: Callable[[str, Any, str], None]) -> None:
+    """`model.symbol_embedding` needs a universe: a folder, glob or long file of symbols, or a synthetic one."""
+    width = get("model.symbol_embedding")
+    if width is None or get("data") is None:
+        return
+    from tradexp.data.universe import is_universe_path
+
+    path = get("data.path")
+    if path and not any(c in str(path) for c in "*?[") and not Path(str(path)).exists():
+        return  # `data.path` itself is reported
+    universe = is_universe_path(str(path)) if path else (get("data.synthetic.n_symbols") or 1) > 1
+    if not universe:
+        report(
+            "model.symbol_embedding", width,
+            "null for a single series; a per-symbol vector needs a universe (`data.path` a folder, glob or long file "
+            "with a `symbol` column, or `data.synthetic.n_symbols` > 1)",
+        )  # fmt: skip
+
+
 def config_problems(config: Any) -> list[str]:
     """Every broken domain rule of a resolved config, one `path: value received; allowed` line each.
 
@@ -138,6 +158,7 @@ def config_problems(config: Any) -> list[str]:
     if get("trainer") is not None:
         _check_trainer(get, report)
     _check_monitors(get, report)
+    _check_symbol_embedding(get, report)
     _check_tracking(get, report, problems.append)
     return problems
 

@@ -24,6 +24,7 @@ from tradexp.data.scalers import Scaler, ScalerKind, fit_scaler
 from tradexp.data.splits import SplitPositions, chronological_split, embargo_bars
 from tradexp.data.synthetic import SyntheticMarket, synthetic_bars
 from tradexp.data.validation import require_rows
+from tradexp.errors import ConfigError
 from tradexp.data.universe import is_universe_path, load_universe, universe_digest
 from tradexp.data.universe_prep import PreparedUniverse, ScalerScope, prepare_universe, unscaled_features
 from tradexp.data.windows import BatchIndexSampler, WindowDataset
@@ -151,10 +152,12 @@ class BarsDataModule(L.LightningDataModule):
         self.symbol_digests: dict[str, str] = {}
         self.scaler_kind = scaler
         self.bars: Optional[pd.DataFrame] = None
+        self.head_bars: Optional[pd.DataFrame] = None  # a universe: the first bars of two symbols, one long frame
         self.splits: Optional[SplitPositions] = None
         self.scaler: Optional[Scaler] = None
         self.digest: Optional[str] = None
         self._datasets: dict[str, WindowDataset] = {}
+        self._symbol_ids_in_batches = False
 
     # -- what the model and the tracking need, known before setup ------------------------------
     @property
@@ -219,6 +222,8 @@ class BarsDataModule(L.LightningDataModule):
         self.symbol_digests = {s: bars_digest(f) for s, f in bars.items()}
         self.digest = universe_digest(bars)
         self.bars = None  # one frame per symbol: kept in `prepare_universe`'s stacked arrays only
+        head = feature_warmup(self.features) + self.window + 8  # what a logged model's input example needs
+        self.head_bars = pd.concat([bars[s].iloc[:head].assign(symbol=s) for s in self.symbols[:2]])
         self.scaled_features = prep.scaled
         self.timestamps = prep.timestamps
         self.forward_returns = prep.forward_returns
@@ -320,10 +325,24 @@ class BarsDataModule(L.LightningDataModule):
         scaler = Scaler(self.scaler_kind, np.concatenate(centers), np.concatenate(spreads), (first_row, last_row))
         return scaler, scaled
 
+    def include_symbol_ids(self) -> None:
+        """Batches become `(x, y, symbol_id)` (a universe; what a model with a symbol embedding asks in `setup`).
+
+        Raises:
+            ConfigError: For a single series (it has no symbols).
+        """
+        if not self._datasets:
+            self.setup()
+        if self.universe is None:
+            raise ConfigError(f"data {self.dataset_name!r} is a single series: its batches have no symbol ids")
+        self._symbol_ids_in_batches = True
+
     def _loader(self, name: str, shuffle: bool) -> DataLoader:
         if not self._datasets:
             self.setup()
         dataset = self._datasets[name]
+        if self._symbol_ids_in_batches:
+            dataset = dataset.with_symbol_ids(self.universe.symbol_ids)  # same windows, (x, y, symbol_id) batches
         sampler = BatchIndexSampler(len(dataset), self.batch_size, shuffle=shuffle, seed=self.seed)
         return DataLoader(
             dataset,

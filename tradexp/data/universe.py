@@ -25,7 +25,7 @@ import pandas as pd
 from tradexp.data.loading import bars_digest, bars_from_frame, load_bars, read_table
 from tradexp.errors import DataValidationError
 
-__all__ = ["Universe", "load_universe", "is_universe_path", "universe_digest", "SYMBOL_COLUMNS", "BAR_SUFFIXES"]
+__all__ = ["Universe", "load_universe", "long_frame_bars", "is_universe_path", "universe_digest", "SYMBOL_COLUMNS", "BAR_SUFFIXES"]
 
 log = logging.getLogger(__name__)
 
@@ -104,17 +104,25 @@ def _files(path: str) -> tuple[str, list[Path]]:
 
 
 def _long_file_bars(path: Path, use_adjusted: bool, extra_columns: tuple[str, ...]) -> dict[str, pd.DataFrame]:
-    raw = read_table(path)
+    return long_frame_bars(read_table(path), path.name, use_adjusted, extra_columns)
+
+
+def long_frame_bars(raw: pd.DataFrame, source: str, use_adjusted: bool = True, extra_columns: tuple[str, ...] = ()) -> dict[str, pd.DataFrame]:
+    """A long frame (one row per symbol and bar, a `symbol`/`ticker` column) -> symbol -> validated bars, sorted.
+
+    Raises:
+        DataValidationError: No symbol column, a row without a symbol, or a symbol's bars invalid (named).
+    """
     column = _symbol_column(raw.columns)
     if column is None:
-        raise DataValidationError(f"`{path.name}` has no symbol column; expected one of {list(SYMBOL_COLUMNS)}")
+        raise DataValidationError(f"`{source}` has no symbol column; expected one of {list(SYMBOL_COLUMNS)}")
     symbols = raw[column]
     if symbols.isna().any():
         rows = np.flatnonzero(symbols.isna().to_numpy())[:5] + 1
-        raise DataValidationError(f"`{path.name}`: column `{column}` is empty at rows {rows.tolist()}; every row needs a symbol")
+        raise DataValidationError(f"`{source}`: column `{column}` is empty at rows {rows.tolist()}; every row needs a symbol")
     bars = {}
     for symbol, rows in raw.groupby(symbols.astype(str), sort=True):
-        bars[str(symbol)] = bars_from_frame(rows.drop(columns=[column]), f"symbol {symbol} in {path.name}", use_adjusted, extra_columns)
+        bars[str(symbol)] = bars_from_frame(rows.drop(columns=[column]), f"symbol {symbol} in {source}", use_adjusted, extra_columns)
     return bars
 
 

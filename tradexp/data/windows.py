@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from typing import Iterator, Optional, Sequence
 
 import numpy as np
 import torch
@@ -23,13 +23,18 @@ class WindowDataset(Dataset):
         targets: Targets aligned with the rows, float32 (N,).
         positions: Window-end rows of this split, int (S,).
         window: Bars per window.
+        symbol_ids: A universe: the symbol id of every row, int (N,); when given, batches are
+            `(x, y, symbol_id)` (what a model with a symbol embedding takes), else `(x, y)`.
     """
 
-    def __init__(self, features: np.ndarray, targets: np.ndarray, positions: np.ndarray, window: int) -> None:
+    def __init__(
+        self, features: np.ndarray, targets: np.ndarray, positions: np.ndarray, window: int, symbol_ids: Optional[np.ndarray] = None
+    ) -> None:
         self.features = features
         self.targets = targets
         self.positions = np.asarray(positions, dtype=np.int64)
         self.window = window
+        self.symbol_ids = symbol_ids
         # (N - W + 1, F, W) strided view, no copy; view[i] is the window ending at row i + W - 1.
         self._view = sliding_window_view(features, window, axis=0)
 
@@ -41,13 +46,20 @@ class WindowDataset(Dataset):
         rows = self.positions[np.asarray(indices, dtype=np.int64)] - (self.window - 1)
         return np.ascontiguousarray(self._view[rows].transpose(0, 2, 1))  # (B, F, W) -> (B, W, F) copy
 
-    def __getitem__(self, indices: int | Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, indices: int | Sequence[int]) -> tuple[torch.Tensor, ...]:
         batch = np.atleast_1d(np.asarray(indices, dtype=np.int64))
         x = torch.from_numpy(self.windows(batch))  # (B, W, F)
         y = torch.from_numpy(self.targets[self.positions[batch]].astype("float32", copy=True))  # (B,)
+        if self.symbol_ids is not None:
+            ids = torch.from_numpy(self.symbol_ids[self.positions[batch]].astype("int64", copy=True))  # (B,)
+            return (x[0], y[0], ids[0]) if np.ndim(indices) == 0 else (x, y, ids)
         if np.ndim(indices) == 0:
             return x[0], y[0]
         return x, y
+
+    def with_symbol_ids(self, symbol_ids: np.ndarray) -> "WindowDataset":
+        """The same windows (no copy) whose batches also carry each sample's symbol id."""
+        return WindowDataset(self.features, self.targets, self.positions, self.window, symbol_ids)
 
 
 class BatchIndexSampler(Sampler[list[int]]):

@@ -23,9 +23,9 @@ from typing_extensions import override
 
 from callbacks._run_output import ReportingCallback
 from tradexp.evaluation.metrics import infer_periods_per_year
-from tradexp.lifecycle.pipeline import OUTPUT_COLUMNS, BarPipeline, TradingRule
+from tradexp.lifecycle.pipeline import OUTPUT_COLUMNS, UNIVERSE_OUTPUT_COLUMNS, BarPipeline, TradingRule
 from tradexp.lifecycle.store_scope import tracking_uri_scope
-from tradexp.lifecycle.pyfunc_model import PIPELINE_ARTIFACT, WEIGHTS_ARTIFACT
+from tradexp.lifecycle.pyfunc_model import PIPELINE_ARTIFACT, SYMBOL_ENCODER_PREFIX, WEIGHTS_ARTIFACT
 
 __all__ = ["LogTradexpModel", "log_model", "pipeline_of", "MODEL_NAME", "REFERENCE_ROWS"]
 
@@ -55,9 +55,12 @@ def _requirements() -> list[str]:
 
 
 def pipeline_of(datamodule: Any, module: Any, trading: TradingRule) -> BarPipeline:
-    """The `BarPipeline` of a set-up `BarsDataModule` and its `TradingModule`."""
+    """The `BarPipeline` of a set-up `BarsDataModule` and its `TradingModule` (a universe's too)."""
     annual = infer_periods_per_year(datamodule.timestamps)
     boundaries = datamodule.split_boundaries()
+    symbols = getattr(datamodule, "symbols", None)
+    first, last = (datamodule.bars.index[0], datamodule.bars.index[-1]) if symbols is None else (datamodule.timestamps.min(), datamodule.timestamps.max())
+    embedding = module.hparams.get("symbol_embedding")
     return BarPipeline(
         net={"name": module.hparams["net"]["name"], "init_args": dict(module.hparams["net"]["init_args"])},
         features=list(datamodule.features),
@@ -73,16 +76,26 @@ def pipeline_of(datamodule: Any, module: Any, trading: TradingRule) -> BarPipeli
             "name": datamodule.dataset_name,
             "digest": datamodule.digest,
             "source": datamodule.source,
-            "start": str(datamodule.bars.index[0]),
-            "end": str(datamodule.bars.index[-1]),
+            "start": str(first),
+            "end": str(last),
             **{k: str(v) for k, v in boundaries.items()},
         },
+        symbols=None if symbols is None else list(symbols),
+        symbol_embedding=None if embedding is None else int(embedding),
     )
 
 
 def _input_example(datamodule: Any, pipeline: BarPipeline) -> pd.DataFrame:
-    """A few real training bars (enough for `_EXAMPLE_EXTRA_ROWS` output rows), time as ISO text."""
-    bars = datamodule.bars.iloc[: pipeline.min_bars + _EXAMPLE_EXTRA_ROWS - 1].reset_index()
+    """A few real training bars (enough for `_EXAMPLE_EXTRA_ROWS` output rows), time as ISO text.
+
+    A universe: the first bars of two of its symbols, one long frame with a `symbol` column.
+    """
+    if pipeline.is_universe:
+        head = datamodule.head_bars
+        bars = head.groupby("symbol", sort=False).head(pipeline.min_bars + _EXAMPLE_EXTRA_ROWS - 1).reset_index()
+        bars.insert(0, "symbol", bars.pop("symbol"))
+    else:
+        bars = datamodule.bars.iloc[: pipeline.min_bars + _EXAMPLE_EXTRA_ROWS - 1].reset_index()
     bars["timestamp"] = bars["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%S")
     return bars
 
@@ -90,7 +103,10 @@ def _input_example(datamodule: Any, pipeline: BarPipeline) -> pd.DataFrame:
 def _write_artifacts(root: Path, datamodule: Any, module: Any, report: Any) -> dict[str, str]:
     artifacts = {}
     weights = root / "weights.pt"
-    torch.save({k: v.detach().cpu().clone() for k, v in module.net.state_dict().items()}, weights)  # tensors only
+    state = {k: v.detach().cpu().clone() for k, v in module.net.state_dict().items()}  # tensors only
+    if getattr(module, "symbol_encoder", None) is not None:  # a universe's symbol embedding, beside the net's weights
+        state.update({SYMBOL_ENCODER_PREFIX + k: v.detach().cpu().clone() for k, v in module.symbol_encoder.state_dict().items()})
+    torch.save(state, weights)
     artifacts[WEIGHTS_ARTIFACT] = str(weights)
     train = datamodule.split_data("train")
     rows = np.unique(np.linspace(0, len(train["features"]) - 1, min(REFERENCE_ROWS, len(train["features"]))).astype(int))
@@ -138,9 +154,8 @@ def log_model(
     if report is not None:
         metrics = report.metrics.get("model", {})
         backtest = {k: float(metrics[k]) for k in ("hit_rate", "sharpe", "n_periods", "sharpe_per_period") if k in metrics}
-    signature = ModelSignature(
-        outputs=Schema([ColSpec("datetime", "timestamp"), ColSpec("double", "pred"), ColSpec("double", "position")])
-    )
+    columns = [ColSpec("datetime", "timestamp"), ColSpec("double", "pred"), ColSpec("double", "position")]
+    signature = ModelSignature(outputs=Schema(([ColSpec("string", "symbol")] if pipeline.is_universe else []) + columns))
     tags = {"tradexp.run_id": run_id, "tradexp.model": pipeline.net["name"], "tradexp.dataset.digest": str(datamodule.digest)}
     tags.update({f"tradexp.dataset.{k}": str(v) for k, v in pipeline.dataset.items() if k in ("name", "start", "end", "test_start", "test_end")})
     run = client.get_run(run_id)
@@ -157,7 +172,7 @@ def log_model(
         with tracking_uri_scope(client.tracking_uri), tempfile.TemporaryDirectory() as tmp:  # `Model.log` reads the global store
             artifacts = _write_artifacts(Path(tmp), datamodule, module, report)
             spec = Path(tmp) / "pipeline.json"
-            spec.write_text(json.dumps({"pipeline": pipeline.to_dict(), "backtest": backtest, "output_columns": list(OUTPUT_COLUMNS)}, indent=2))
+            spec.write_text(json.dumps({"pipeline": pipeline.to_dict(), "backtest": backtest, "output_columns": list(UNIVERSE_OUTPUT_COLUMNS if pipeline.is_universe else OUTPUT_COLUMNS)}, indent=2))
             artifacts[PIPELINE_ARTIFACT] = str(spec)
             info = Model.log(
                 artifact_path=None,
@@ -205,9 +220,6 @@ class LogTradexpModel(ReportingCallback):
         loggers = [lg for lg in trainer.loggers if isinstance(lg, MLFlowLogger) and lg.run_id]
         datamodule = trainer.datamodule
         if not loggers or getattr(datamodule, "scaler", None) is None:
-            return
-        if getattr(datamodule, "symbols", None) is not None:
-            log.warning("LogTradexpModel: no model is logged for a universe yet (one series per model); the run is complete without it")
             return
         with self.reporting_errors(trainer, "on_test_end"):
             evaluation = next((cb for cb in trainer.callbacks if type(cb).__name__ == "TradingEvaluation"), None)

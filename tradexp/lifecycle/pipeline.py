@@ -4,6 +4,10 @@ The pipeline reuses the training code path piece by piece, so a logged model can
 the run that produced it: the loader's column and time rules (`bars_from_frame`), the causal
 features (`compute_features`, `feature_warmup`), the train-only scaler (`Scaler`), the windows
 (`WindowDataset`) and the trading rule (`positions_from_predictions`).
+
+A universe's model (`symbols` set) takes one long frame with a `symbol` column (`long_frame_bars`,
+the loader's rule for a long file): features, scaler (the symbol's own, or the pooled one) and
+windows are computed per symbol, as in training, and every output row names its `symbol`.
 """
 
 from __future__ import annotations
@@ -18,13 +22,15 @@ import torch
 from tradexp.data.features import compute_features, extra_columns, feature_warmup
 from tradexp.data.loading import bars_from_frame
 from tradexp.data.scalers import Scaler
+from tradexp.data.universe import long_frame_bars
 from tradexp.data.windows import WindowDataset
 from tradexp.errors import DataValidationError
 from tradexp.evaluation.backtest import positions_from_predictions
 
-__all__ = ["BarPipeline", "TradingRule", "OUTPUT_COLUMNS"]
+__all__ = ["BarPipeline", "TradingRule", "OUTPUT_COLUMNS", "UNIVERSE_OUTPUT_COLUMNS"]
 
 OUTPUT_COLUMNS = ("timestamp", "pred", "position")
+UNIVERSE_OUTPUT_COLUMNS = ("symbol", *OUTPUT_COLUMNS)
 # Windows per forward pass, always: the last chunk is zero-padded, so a bar's score never depends on how
 # many bars came with it (a GEMM's rounding changes with its row count: 693 and 893 rows differ in the
 # last bit of some rows). Bounded memory on 1M bars.
@@ -52,12 +58,15 @@ class BarPipeline:
         window: Bars per input window.
         horizon: Label horizon in bars.
         task: `classification` (pred = P(up)) or `regression` (pred = predicted log return).
-        scaler: `Scaler.state_dict()` fitted on the training rows.
+        scaler: `Scaler.state_dict()` fitted on the training rows; a universe's per-symbol scalers are
+            `{"scope": "per_symbol", "symbols": {symbol: state}}`.
         use_adjusted: The loader's `Adj Close` rule.
         trading: The trading rule.
         bar_seconds: Median spacing of the training bars in seconds.
         periods_per_year: Annualisation of the training bars.
         dataset: Name, digest and time range of the training bars.
+        symbols: A universe: its symbols in id order (the ids of a symbol embedding); None for one series.
+        symbol_embedding: Width of the model's symbol embedding (None: none).
     """
 
     net: dict
@@ -71,6 +80,8 @@ class BarPipeline:
     bar_seconds: Optional[float] = None
     periods_per_year: Optional[float] = None
     dataset: dict = field(default_factory=dict)
+    symbols: Optional[list[str]] = None
+    symbol_embedding: Optional[int] = None
 
     # -- serialisation ------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -112,25 +123,82 @@ class BarPipeline:
             raise DataValidationError(f"features undefined at {first_bad} after the warm-up; check the bars around that time")
         return frame.index, frame.to_numpy(dtype="float64")  # (N,), (N, F)
 
-    # -- the whole path ----------------------------------------------------------------------------
-    def signals(self, frame: pd.DataFrame, module: Any, source: str = "bars") -> pd.DataFrame:
-        """One row per bar with a full window: `timestamp`, `pred`, `position`.
+    # -- a universe ---------------------------------------------------------------------------------
+    @property
+    def is_universe(self) -> bool:
+        """True for a model trained on a universe (it takes a long frame with a `symbol` column)."""
+        return self.symbols is not None
 
-        Args:
-            frame: Bars in any shape the loader accepts.
-            module: A `TradingModule` in eval mode (`predict_scores` maps (B, W, F) to (B,)).
-            source: Name shown in error messages.
+    def universe_bars(self, frame: pd.DataFrame, source: str = "bars") -> dict[str, pd.DataFrame]:
+        """A long frame (a `symbol`/`ticker` column) -> symbol -> validated bars, for the symbols this model knows.
+
+        Raises:
+            DataValidationError: Not a DataFrame, no symbol column, invalid bars (the symbol named), or a
+                symbol the model cannot score (a per-symbol scaler or a symbol embedding needs a known one).
         """
-        stamps, raw = self.feature_matrix(self.bars(frame, source))
-        preds = self.predict_raw(raw, module)
+        if not isinstance(frame, pd.DataFrame):
+            raise DataValidationError(f"the model takes a pandas DataFrame of OHLCV bars, got {type(frame).__name__}")
+        bars = long_frame_bars(frame, source, self.use_adjusted, extra_columns(self.features))
+        per_symbol = self.scaler.get("scope") == "per_symbol"
+        if per_symbol or self.symbol_embedding:
+            unknown = sorted(set(bars) - set(self.symbols or ()))
+            if unknown:
+                why = "a symbol embedding" if self.symbol_embedding else "per-symbol scalers"
+                raise DataValidationError(
+                    f"the model was trained on symbols {self.symbols} with {why}; it cannot score {unknown}"
+                )
+        return bars
+
+    def _scaler_of(self, symbol: Optional[str]) -> Scaler:
+        if self.scaler.get("scope") == "per_symbol":
+            return Scaler.from_state_dict(self.scaler["symbols"][symbol])
+        return Scaler.from_state_dict(self.scaler)
+
+    def _universe_signals(self, frame: pd.DataFrame, module: Any, source: str) -> pd.DataFrame:
+        parts = []
+        for symbol, bars in self.universe_bars(frame, source).items():  # symbols sorted, as in training
+            try:
+                stamps, raw = self.feature_matrix(bars)
+            except DataValidationError as exc:
+                raise DataValidationError(f"symbol {symbol}: {exc}") from None
+            preds = self.predict_raw(raw, module, symbol)
+            part = self._rows(stamps, preds)
+            part.insert(0, "symbol", symbol)
+            parts.append(part)
+        return pd.concat(parts, ignore_index=True)
+
+    def _rows(self, stamps: pd.DatetimeIndex, preds: np.ndarray) -> pd.DataFrame:
         positions = positions_from_predictions(
             preds, self.task, self.trading.long_only, self.trading.no_trade_band, self.trading.in_band  # type: ignore[arg-type]
         )
         return pd.DataFrame({"timestamp": stamps[self.window - 1 :], "pred": preds, "position": positions})
 
-    def predict_raw(self, raw: np.ndarray, module: Any) -> np.ndarray:
-        """Scores of every full window of a raw feature matrix (N, F) -> (N - W + 1,) float64."""
-        scaled = Scaler.from_state_dict(self.scaler).transform(raw)  # (N, F) float32
+    # -- the whole path ----------------------------------------------------------------------------
+    def signals(self, frame: pd.DataFrame, module: Any, source: str = "bars") -> pd.DataFrame:
+        """One row per bar with a full window: `timestamp`, `pred`, `position` (a universe: `symbol` first).
+
+        Args:
+            frame: Bars in any shape the loader accepts; a universe's model: a long frame with a `symbol` column.
+            module: A `TradingModule` in eval mode (`predict_scores` maps (B, W, F) to (B,)).
+            source: Name shown in error messages.
+        """
+        if self.is_universe:
+            return self._universe_signals(frame, module, source)
+        stamps, raw = self.feature_matrix(self.bars(frame, source))
+        return self._rows(stamps, self.predict_raw(raw, module))
+
+    def predict_raw(self, raw: np.ndarray, module: Any, symbol: Optional[str] = None) -> np.ndarray:
+        """Scores of every full window of a raw feature matrix (N, F) -> (N - W + 1,) float64.
+
+        Args:
+            raw: Unscaled features of one series (one symbol of a universe).
+            module: The `TradingModule`.
+            symbol: A universe: whose bars they are (its scaler; its id for a symbol embedding).
+        """
+        scaled = self._scaler_of(symbol).transform(raw)  # (N, F) float32
+        ids = None
+        if self.symbol_embedding:
+            ids = torch.full((_CHUNK,), self.symbols.index(symbol), dtype=torch.int64)  # (B,) one symbol per call
         ends = np.arange(self.window - 1, len(scaled))  # window-end rows
         dataset = WindowDataset(scaled, np.zeros(len(scaled), dtype="float32"), ends, self.window)
         out = np.empty(len(ends), dtype="float64")
@@ -147,7 +215,7 @@ class BarPipeline:
                     x = torch.from_numpy(dataset.windows(index))  # (B, W, F), B <= _CHUNK
                     if len(index) < _CHUNK:
                         x = torch.cat([x, x.new_zeros((_CHUNK - len(index), *x.shape[1:]))])
-                    out[index] = module.predict_scores(x)[: len(index)].double().numpy()  # (B,)
+                    out[index] = module.predict_scores(x, ids)[: len(index)].double().numpy()  # (B,)
         finally:
             if single:
                 torch.set_num_threads(threads)

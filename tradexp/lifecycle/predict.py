@@ -18,6 +18,7 @@ import pandas as pd
 
 from tradexp.data.features import extra_columns
 from tradexp.data.loading import bars_digest, load_bars
+from tradexp.data.universe import load_universe
 from tradexp.evaluation.metrics import infer_periods_per_year
 from tradexp.lifecycle.decay import DecayInfo, get_decay_info
 from tradexp.lifecycle.prediction_report import PREDICTION_REPORT_FILE, render_prediction_report
@@ -149,29 +150,33 @@ def predict(
     loaded = load_signal_model(resolved.uri, client.tracking_uri)
     inner = loaded.unwrap_python_model()
     pipeline = inner.pipeline
-    bars = load_bars(data, use_adjusted=pipeline.use_adjusted, extra_columns=extra_columns(pipeline.features))
-    warnings = [w for w in [_frequency_warning(bars, pipeline.bar_seconds)] if w]
+    artifacts = inner.artifact_paths
+    reference_features = pd.read_csv(artifacts["reference_features"]) if "reference_features" in artifacts else None
+    if pipeline.is_universe:
+        bars, signals, decay, warnings, digest = _predict_universe(loaded, pipeline, data, reference_features, alpha)
+    else:
+        bars = load_bars(data, use_adjusted=pipeline.use_adjusted, extra_columns=extra_columns(pipeline.features))
+        digest = bars_digest(bars)
+        warnings = [w for w in [_frequency_warning(bars, pipeline.bar_seconds)] if w]
+        signals = loaded.predict(bars.reset_index())
+        reference_backtest = pd.read_csv(artifacts["backtest_test"]) if "backtest_test" in artifacts else None
+        _, raw = pipeline.feature_matrix(bars)
+        decay = get_decay_info(
+            signals,
+            bars["close"],
+            pipeline.horizon,
+            pipeline.trading.cost_bps,
+            pipeline.periods_per_year or infer_periods_per_year(bars.index).periods_per_year,
+            reference_backtest,
+            raw,
+            reference_features,
+            alpha,
+        )
     for text in warnings:
         log.warning(text)
-    signals = loaded.predict(bars.reset_index())
     if output is not None:
         Path(output).parent.mkdir(parents=True, exist_ok=True)
         signals.to_csv(output, index=False)
-    artifacts = inner.artifact_paths
-    reference_features = pd.read_csv(artifacts["reference_features"]) if "reference_features" in artifacts else None
-    reference_backtest = pd.read_csv(artifacts["backtest_test"]) if "backtest_test" in artifacts else None
-    _, raw = pipeline.feature_matrix(bars)
-    decay = get_decay_info(
-        signals,
-        bars["close"],
-        pipeline.horizon,
-        pipeline.trading.cost_bps,
-        pipeline.periods_per_year or infer_periods_per_year(bars.index).periods_per_year,
-        reference_backtest,
-        raw,
-        reference_features,
-        alpha,
-    )
     lineage = {
         "model_uri": resolved.uri,
         "model_name": resolved.name or "",
@@ -179,10 +184,10 @@ def predict(
         "model_alias": resolved.alias or "",
         "source_run": resolved.source_run or "",
         "input_path": str(Path(data).resolve()),
-        "input_digest": bars_digest(bars),
+        "input_digest": digest,
         "bars": len(bars),
-        "start": str(bars.index[0]),
-        "end": str(bars.index[-1]),
+        "start": str(bars.index.min()),
+        "end": str(bars.index.max()),
         "signals": len(signals),
         "trained_on": f"{pipeline.dataset.get('name', '')} ({pipeline.dataset.get('digest', '')}, {pipeline.dataset.get('start', '')} .. {pipeline.dataset.get('end', '')})",
     }
@@ -190,6 +195,27 @@ def predict(
     if record:
         result.run_id = _record(client, result, Path(data).stem, stage or ("production" if resolved.alias == "champion" else "development"), pipeline.net["name"])
     return result
+
+
+UNIVERSE_NOT_SCORED = "not scored: a universe (the realised-outcome test is per series); drift only"
+
+
+def _predict_universe(
+    loaded: Any, pipeline: Any, data: str | Path, reference_features: Optional[pd.DataFrame], alpha: float
+) -> tuple[pd.DataFrame, pd.DataFrame, DecayInfo, list[str], str]:
+    """A universe's model on a folder, glob or long file: (long bars indexed by time, signals, drift, warnings, digest).
+
+    The decay test compares one series' realised trades with its backtest; a universe gets the feature
+    drift of every symbol's bars pooled against the training rows, and the verdict says it was not scored.
+    """
+    universe = load_universe(data, use_adjusted=pipeline.use_adjusted, extra_columns=extra_columns(pipeline.features))
+    warnings = [f"symbol {s}: {w}" for s, b in universe.bars.items() for w in [_frequency_warning(b, pipeline.bar_seconds)] if w][:1]
+    bars = pd.concat([b.assign(symbol=s) for s, b in universe.bars.items()])  # long, indexed by timestamp
+    signals = loaded.predict(bars.reset_index())
+    raw = np.concatenate([pipeline.feature_matrix(b)[1] for b in universe.bars.values()])  # (N_total, F), pooled
+    empty = signals.iloc[:0]
+    decay = get_decay_info(empty, pd.Series([], dtype="float64", index=pd.DatetimeIndex([])), pipeline.horizon, pipeline.trading.cost_bps, 1.0, None, raw, reference_features, alpha)
+    return bars, signals, decay._replace(verdict=UNIVERSE_NOT_SCORED), warnings, universe.digest
 
 
 def _record(client: Any, result: PredictionResult, dataset: str, stage: str, model_name: str) -> str:

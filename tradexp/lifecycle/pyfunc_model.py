@@ -7,6 +7,7 @@ is unpickled; the code that runs is the installed tradexp.
 
     model = mlflow.pyfunc.load_model("models:/spy-mlp@champion")
     signals = model.predict(bars)          # timestamp, pred, position
+    signals = model.predict(long_bars)     # a universe's model: one frame with a `symbol` column in and out
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ import torch
 
 from tradexp.lifecycle.pipeline import BarPipeline
 
-__all__ = ["TradexpPyfuncModel", "build_module", "WEIGHTS_ARTIFACT", "PIPELINE_ARTIFACT", "read_spec"]
+__all__ = ["TradexpPyfuncModel", "build_module", "WEIGHTS_ARTIFACT", "PIPELINE_ARTIFACT", "SYMBOL_ENCODER_PREFIX", "read_spec"]
 
 WEIGHTS_ARTIFACT = "weights"  # artifact key of the net's state dict (`weights.pt`)
+SYMBOL_ENCODER_PREFIX = "symbol_encoder."  # keys of a symbol embedding's weights in `weights.pt` (beside the net's)
 PIPELINE_ARTIFACT = "pipeline"  # artifact key of `pipeline.json`: the BarPipeline and the backtest's test values
 
 
@@ -42,9 +44,15 @@ def build_module(pipeline: BarPipeline, state_dict: Optional[dict] = None) -> An
     if name not in NETS:
         raise ValueError(f"the model names net `{name}`; known: {sorted(NETS)}")
     net = NETS[name](**pipeline.net["init_args"])
-    if state_dict is not None:
+    state_dict = dict(state_dict or {})
+    encoder = {k[len(SYMBOL_ENCODER_PREFIX) :]: state_dict.pop(k) for k in list(state_dict) if k.startswith(SYMBOL_ENCODER_PREFIX)}
+    if state_dict:
         net.load_state_dict(state_dict)
-    return TradingModule(net=net, task=pipeline.task).eval()
+    embedding = pipeline.symbol_embedding
+    module = TradingModule(net=net, task=pipeline.task, symbol_embedding=embedding, symbols=pipeline.symbols if embedding else None)
+    if encoder:
+        module.symbol_encoder.load_state_dict(encoder)
+    return module.eval()
 
 
 def read_spec(path: str) -> dict[str, Any]:
@@ -53,7 +61,10 @@ def read_spec(path: str) -> dict[str, Any]:
 
 
 class TradexpPyfuncModel(mlflow.pyfunc.PythonModel):
-    """Raw OHLCV bars in, one row per bar with a full window out: `timestamp`, `pred`, `position`."""
+    """Raw OHLCV bars in, one row per bar with a full window out: `timestamp`, `pred`, `position`.
+
+    A universe's model takes one long frame with a `symbol` column and gives `symbol` first.
+    """
 
     def __init__(self) -> None:
         self.pipeline: Optional[BarPipeline] = None

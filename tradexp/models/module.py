@@ -13,8 +13,10 @@ from torch import nn
 from torchmetrics.classification import BinaryAccuracy, BinaryAUROC, BinaryF1Score, BinaryRecall, BinarySpecificity
 from torchmetrics.regression import MeanAbsoluteError, MeanSquaredError
 
+from tradexp.errors import ConfigError
 from tradexp.models.nets import NETS
-from tradexp.ranges import LearningRate, NonNegativeFloat, PositiveFloat, check_ranges, plain
+from tradexp.models.symbol_embedding import SymbolEmbedding
+from tradexp.ranges import LearningRate, NonNegativeFloat, PositiveFloat, PositiveInt, check_ranges, plain
 
 __all__ = ["TradingModule", "DirectionalAccuracy", "load_trading_module", "net_name", "net_class_name"]
 
@@ -69,6 +71,10 @@ class TradingModule(L.LightningModule):
     `validation_step` and `test_step` return `{"preds", "target"}` (probability of up, or the
     predicted return) so generic callbacks can collect predictions.
 
+    With `symbol_embedding: N` (a universe only) a `SymbolEmbedding` appends a learned vector of the
+    sample's symbol to every bar before the net, so the net takes `n_features = features + N`
+    (linked by the CLI); batches are then `(x, y, symbol_id)` (the datamodule is asked for them in `setup`).
+
     Args:
         net: The architecture, an `nn.Module` mapping (B, W, F) to (B,).
         task: `classification` or `regression` (set from the data).
@@ -77,6 +83,10 @@ class TradingModule(L.LightningModule):
         optimizer: `adamw`, `adam` or `sgd` (momentum 0.9).
         scheduler: `none`, `cosine` (to zero over max_epochs) or `plateau` (halve on flat val/loss).
         pos_weight: Classification: weight of the up class in the loss (1 = none), > 0.
+        symbol_embedding: A universe: width N of a learned per-symbol vector appended to every bar
+            (null = off).
+        symbols: The universe's symbols the embedding was built for (set from the data in `setup` and
+            recorded in the checkpoint; leave null).
     """
 
     def __init__(
@@ -88,8 +98,12 @@ class TradingModule(L.LightningModule):
         optimizer: Literal["adamw", "adam", "sgd"] = "adamw",
         scheduler: Literal["none", "cosine", "plateau"] = "none",
         pos_weight: PositiveFloat = 1.0,
+        symbol_embedding: Optional[PositiveInt] = None,
+        symbols: Optional[list[str]] = None,
     ) -> None:
         check_ranges(TradingModule.__init__, locals(), "model.")
+        if symbol_embedding is not None and (isinstance(symbol_embedding, bool) or not isinstance(symbol_embedding, int)):
+            raise ValueError(f"`model.symbol_embedding` must be a whole number >= 1 (the vector width) or null, got {symbol_embedding!r}")
         super().__init__()
         self.save_hyperparameters(ignore=["net"])
         self.hparams.update(plain(dict(self.hparams)))  # parsed values are PositiveInt & co.: plain for weights_only
@@ -97,6 +111,9 @@ class TradingModule(L.LightningModule):
         self.hparams["net"] = {"name": net_name(net), "init_args": dict(getattr(net, "init_args", {}))}
         self.net = net
         self.task = task
+        self.symbol_encoder: Optional[SymbolEmbedding] = None
+        if symbol_embedding is not None and symbols is not None:
+            self._build_symbol_encoder(symbols)
         if task == "classification":
             self.loss_fn: nn.Module = nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pos_weight))
         else:
@@ -105,18 +122,64 @@ class TradingModule(L.LightningModule):
         self.val_metrics = _metrics(task, "val/")
         self.test_metrics = _metrics(task, "test/")
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Raw output (B,): a logit for classification, a return for regression."""
+    def _build_symbol_encoder(self, symbols: list[str]) -> None:
+        self.symbol_encoder = SymbolEmbedding(symbols, int(self.hparams.symbol_embedding))
+        self.hparams["symbols"] = list(self.symbol_encoder.symbols)  # in the checkpoint: the reload rebuilds it
+
+    def setup(self, stage: str) -> None:
+        """With `symbol_embedding`: build it from the datamodule's symbols (once) and ask for symbol ids in the batches.
+
+        Raises:
+            ConfigError: For a single series, or a universe other than the one a restored embedding was built for.
+        """
+        if self.hparams.symbol_embedding is None:
+            return
+        datamodule = getattr(self.trainer, "datamodule", None)
+        symbols = getattr(datamodule, "symbols", None)
+        if symbols is None:
+            raise ConfigError(
+                f"`model.symbol_embedding` ({self.hparams.symbol_embedding}) needs a universe (a folder, glob or long file of "
+                "symbols, or `data.synthetic.n_symbols` > 1); this data is a single series: set it to null"
+            )
+        width, needed = dict(getattr(self.net, "init_args", {})).get("n_features"), datamodule.n_features + self.hparams.symbol_embedding
+        if width is not None and width != needed:
+            raise ConfigError(
+                f"`model.symbol_embedding` {self.hparams.symbol_embedding} needs `model.net.init_args.n_features` = "
+                f"{datamodule.n_features} features + {self.hparams.symbol_embedding} = {needed}, got {width} (the CLI links it)"
+            )
+        if self.symbol_encoder is None:
+            self._build_symbol_encoder(list(symbols))
+        elif list(symbols) != self.symbol_encoder.symbols:
+            raise ConfigError(
+                f"`model.symbol_embedding` was built for symbols {self.symbol_encoder.symbols}; the data has {list(symbols)}"
+            )
+        # what summaries run the model on (its forward takes the symbol ids too): two windows of the first symbol
+        self.example_input_array = (torch.zeros(2, datamodule.window, datamodule.n_features), torch.zeros(2, dtype=torch.int64))
+        datamodule.include_symbol_ids()
+
+    def forward(self, x: torch.Tensor, symbol_ids: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Raw output (B,): a logit for classification, a return for regression.
+
+        Args:
+            x: Windows (B, W, F).
+            symbol_ids: (B,) ids into `hparams.symbols`; required with a symbol embedding, else ignored.
+        """
+        if self.symbol_encoder is not None:
+            if symbol_ids is None:
+                raise ValueError(f"this model has a symbol embedding: pass the symbol ids (B,) of the windows (symbols {self.symbol_encoder.symbols})")
+            x = self.symbol_encoder(x, symbol_ids)  # (B, W, F) -> (B, W, F + N)
+        elif self.hparams.symbol_embedding is not None:
+            raise RuntimeError("`model.symbol_embedding` is set but not built yet: it is built from the datamodule's symbols in `setup`")
         return self.net(x)
 
-    def predict_scores(self, x: torch.Tensor) -> torch.Tensor:
+    def predict_scores(self, x: torch.Tensor, symbol_ids: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Probability of an up move (classification) or the predicted return (regression), (B,)."""
-        out = self(x)
+        out = self(x, symbol_ids)
         return torch.sigmoid(out) if self.task == "classification" else out
 
-    def _step(self, batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        x, y = batch
-        out = self(x)
+    def _step(self, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        x, y, *rest = batch  # (x, y) or (x, y, symbol_id)
+        out = self(x, rest[0] if rest else None)
         return self.loss_fn(out, y), out, y
 
     def on_train_start(self) -> None:
@@ -165,9 +228,10 @@ class TradingModule(L.LightningModule):
         self.log_dict(self.test_metrics.compute())
         self.test_metrics.reset()
 
-    def predict_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        x = batch[0] if isinstance(batch, (tuple, list)) else batch
-        return self.predict_scores(x)
+    def predict_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> torch.Tensor:
+        if isinstance(batch, (tuple, list)):
+            return self.predict_scores(batch[0], batch[2] if len(batch) > 2 else None)
+        return self.predict_scores(batch)
 
     def configure_optimizers(self) -> Any:
         hp = self.hparams
@@ -204,7 +268,7 @@ def load_trading_module(checkpoint_path: str | Path, map_location: Optional[str]
     net = NETS[spec["name"]](**spec["init_args"])
     accepted = set(inspect.signature(TradingModule.__init__).parameters) - {"self", "net"}
     hparams = {k: v for k, v in checkpoint["hyper_parameters"].items() if k in accepted}
-    module = TradingModule(net=net, **hparams)
+    module = TradingModule(net=net, **hparams)  # `symbols` rebuilds a symbol embedding before the weights load
     module.load_state_dict(checkpoint["state_dict"])
     module.eval()
     return module

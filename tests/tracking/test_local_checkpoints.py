@@ -11,7 +11,7 @@ from mlflow import MlflowClient
 from tests.conftest import CONFIGS, TINY
 from tradexp.api import fit, override_args
 from tradexp.cli import main
-from tradexp.tracking.local_checkpoints import restore_checkpoint
+from tradexp.tracking.local_checkpoints import release_local_checkpoints, restore_checkpoint
 
 FAST = {**TINY, "trainer.callbacks": [], "tracking.log_model": False, "tracking.test_after_fit": False}
 FIT = ["fit", "--config", str(CONFIGS / "mlp.yaml"), *override_args(FAST), "--model.optimizer=adam"]
@@ -71,3 +71,18 @@ def test_restore_checkpoint_brings_back_last_and_best_to_their_released_paths(ml
     assert (folder / best_name).stat().st_size == stored["checkpoints/best.ckpt"]
     assert not restore_checkpoint(client, folder / "epoch999-step1.ckpt")  # a name the run never stored
     assert not restore_checkpoint(client, Path("lightning_logs", "1", "0" * 32, "checkpoints", "last.ckpt"))  # no such run
+
+
+def test_a_killed_run_keeps_the_last_checkpoint_it_resumes_from(mlflow_uri) -> None:
+    from tradexp.run import build
+
+    built = build(CONFIGS / "mlp.yaml", FAST)
+    built.trainer.fit(built.model, datamodule=built.datamodule)  # `build` + fit: nothing released yet
+    client = MlflowClient(mlflow_uri)
+    client.set_terminated(built.run_id, "KILLED")  # as Ctrl-C / SIGTERM leaves it
+    folder = Path(built.trainer.checkpoint_callback.best_model_path).parent
+
+    removed = release_local_checkpoints(built.trainer)
+
+    assert [p.name for p in removed] == [Path(built.trainer.checkpoint_callback.best_model_path).name]
+    assert [p.name for p in folder.glob("*.ckpt")] == ["last.ckpt"]

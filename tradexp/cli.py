@@ -88,7 +88,7 @@ HELP_EXAMPLES: dict[str, tuple[str, ...]] = {
     "gc": (
         "tradexp gc                                   # dry run: what deleted runs hold",
         "tradexp gc --status failed,killed,pruned --older-than 30d --yes",
-        "tradexp gc --experiment tradexp/development/lstm/synthetic --status pruned",
+        "tradexp gc --experiment tradexp/development/synthetic --status pruned",
     ),
 }
 TRAINING_COMMANDS = ("fit", "validate", "test", "predict")

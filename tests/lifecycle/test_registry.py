@@ -72,9 +72,28 @@ def test_unknown_run_and_run_without_a_model_are_one_message(fitted_run, store, 
         ({"tradexp.verdict": "significant", "tradexp.study.parent_run": "p", "tradexp.deflated_sharpe": "0.97"}, []),
         ({"tradexp.verdict": "significant", "tradexp.study.parent_run": "p", "tradexp.deflated_sharpe": "0.9"}, ["deflated Sharpe is 0.9"]),
         ({"tradexp.verdict": "significant", "tradexp.study.parent_run": "p", "tradexp.deflated_sharpe": "missing"}, ["recorded no deflated Sharpe"]),
+        ({"tradexp.verdict": "significant", "tradexp.evidence": "cross-sectional (test/xs/*)"}, []),
+        (
+            {"tradexp.verdict": "not significant", "tradexp.evidence": "cross-sectional (test/xs/*)", "tradexp.test.xs.rank_ic_pvalue": "0.4"},
+            ["a universe run: its cross-sectional evidence is 'not significant' (rank IC mean missing, p = 0.4"],
+        ),
+        ({"tradexp.verdict": "not evaluated", "tradexp.evidence": "cross-sectional (test/xs/*)"}, ["cross-sectional evidence is 'not evaluated'"]),
     ],
 )
 def test_gate_rules(tags: dict, missing: list):
     gaps = promotion_gaps(tags)
     assert len(gaps) == len(missing) and all(m in g for m, g in zip(missing, gaps))
     assert MIN_DEFLATED_SHARPE == 0.95
+
+
+def test_a_universe_run_is_gated_on_its_cross_sectional_evidence(fitted_universe, universe_store):
+    done = register(fitted_universe.run_id, "universe-mlp", alias="candidate")
+    tags = done.tags
+    assert tags["tradexp.evidence"] == "cross-sectional (test/xs/*)" and tags["tradexp.universe.size"] == "3"
+    assert {"tradexp.test.xs.rank_ic_mean", "tradexp.test.xs.rank_ic_pvalue", "tradexp.test.xs.long_short.sharpe"} <= set(tags)
+    significant = float(tags["tradexp.test.xs.rank_ic_pvalue"]) < 0.05 and float(tags["tradexp.test.xs.rank_ic_mean"]) > 0
+    significant &= float(tags["tradexp.test.xs.long_short.sharpe"]) > 0
+    assert tags["tradexp.verdict"] == ("significant" if significant else "not significant")
+    if not significant:  # the tiny fit's usual outcome
+        with pytest.raises(PromotionRefused, match=r"a universe run: its cross-sectional evidence is 'not significant' \(rank IC mean"):
+            register(fitted_universe.run_id, "universe-mlp", alias="champion")

@@ -79,3 +79,30 @@ def test_served_champion_answers_like_tradexp_predict(fitted_run, store, tmp_pat
         server.wait(timeout=30)
         if plain.poll() is None:
             plain.kill()
+
+
+def test_served_universe_model_answers_per_symbol(fitted_universe, universe_store, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MLFLOW_TRACKING_URI": universe_store}
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "models", "serve", "-m", f"runs:/{fitted_universe.run_id}/model", "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)],
+        env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    try:
+        bars = fitted_universe.bars.groupby("symbol").tail(150)
+        bars.to_csv(tmp_path / "long.csv", index=False)
+        assert main(["predict", "--model", fitted_universe.run_id, "--data", str(tmp_path / "long.csv"), "-o", str(tmp_path / "signals.csv"), "--no-record"]) == 0
+        expected = pd.read_csv(tmp_path / "signals.csv", parse_dates=["timestamp"])
+        _wait_ready(port, server)
+        frame = bars.assign(timestamp=bars["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%S"))
+        body = json.dumps({"dataframe_split": json.loads(frame.to_json(orient="split", index=False))}).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", body, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            served = pd.DataFrame(json.loads(answer.read())["predictions"])
+        served["timestamp"] = pd.to_datetime(served["timestamp"])
+        assert list(served.columns) == ["symbol", "timestamp", "pred", "position"] and len(served) == len(expected) > 0
+        assert (served["symbol"].to_numpy() == expected["symbol"].to_numpy()).all()
+        assert np.abs(served["pred"].to_numpy() - expected["pred"].to_numpy()).max() < 1e-6
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)

@@ -46,6 +46,9 @@ _TEST_METRICS = (
     "test/trading/n_periods",
     "test/baseline/buy_and_hold/sharpe",
 )
+# A universe's evidence: the ranking across symbols, dates as the independent unit (`test/xs/*`).
+_XS_METRICS = ("test/xs/rank_ic_mean", "test/xs/rank_ic_pvalue", "test/xs/icir", "test/xs/long_short/sharpe", "test/xs/long_short/sharpe_ci_low")
+XS_ALPHA = 0.05  # level of the universe verdict on the rank IC p-value
 # Params that make two runs "the same config" for the walk-forward evidence (split dates differ by design).
 _SAME_CONFIG_DATA = ("data.path", "data.features", "data.window", "data.horizon", "data.task", "data.scaler", "data.dead_zone")
 
@@ -122,6 +125,7 @@ def gather_evidence(client: MlflowClient, run: Run, model: LoggedModel) -> dict[
     """The version tags: source run, data, test metrics, verdict and p-values, deflated Sharpe, OOS, report."""
     metrics = run.data.metrics
     headline = headline_info(metrics)
+    universe = "tradexp.universe.size" in run.data.tags
     tags = {
         "tradexp.source_run": run.info.run_id,
         "tradexp.model_id": model.model_id,
@@ -141,9 +145,11 @@ def gather_evidence(client: MlflowClient, run: Run, model: LoggedModel) -> dict[
         tags["tradexp.accuracy_pvalue"] = f"{headline.accuracy_pvalue:.6g}"
     if headline.warnings:
         tags["tradexp.warnings"] = "; ".join(headline.warnings)
-    for key in _TEST_METRICS:
+    for key in _TEST_METRICS + (_XS_METRICS if universe else ()):
         if key in metrics:
             tags[f"tradexp.{key.replace('/', '.')}"] = f"{metrics[key]:.6g}"
+    if universe and headline.verdict is None:  # no per-series test Sharpe: the cross-sectional evidence decides
+        tags.update(_universe_verdict(metrics, run.data.tags["tradexp.universe.size"]))
     study, deflated = _deflated_sharpe(client, run)
     if study:
         tags["tradexp.study.parent_run"] = study
@@ -155,10 +161,29 @@ def gather_evidence(client: MlflowClient, run: Run, model: LoggedModel) -> dict[
     return tags
 
 
+def _universe_verdict(metrics: dict[str, float], size: str) -> dict[str, str]:
+    """A universe run's verdict: its mean rank IC is significant (block bootstrap over dates) and its
+    top/bottom long-short earns a positive Sharpe after costs."""
+    tags = {"tradexp.universe.size": size, "tradexp.evidence": "cross-sectional (test/xs/*)"}
+    pvalue, rank_ic, sharpe = (metrics.get(f"test/xs/{k}") for k in ("rank_ic_pvalue", "rank_ic_mean", "long_short/sharpe"))
+    if pvalue is None or rank_ic is None:
+        tags["tradexp.verdict"] = "not evaluated"
+        return tags
+    significant = pvalue < XS_ALPHA and rank_ic > 0 and (sharpe is None or sharpe > 0)
+    tags["tradexp.verdict"] = "significant" if significant else "not significant"
+    return tags
+
+
 def promotion_gaps(tags: dict[str, str]) -> list[str]:
     """The evidence a version lacks for `champion` (empty when it may be promoted)."""
     gaps = []
-    if tags.get("tradexp.verdict") != "significant":
+    if tags.get("tradexp.evidence", "").startswith("cross-sectional") and tags.get("tradexp.verdict") != "significant":
+        p, ic, ls = (tags.get(f"tradexp.test.xs.{k}", "missing") for k in ("rank_ic_pvalue", "rank_ic_mean", "long_short.sharpe"))
+        gaps.append(
+            f"a universe run: its cross-sectional evidence is {tags.get('tradexp.verdict')!r} (rank IC mean {ic}, p = {p}; "
+            f"long-short Sharpe after costs {ls}); `champion` needs p < {XS_ALPHA} with a positive rank IC and long-short Sharpe"
+        )
+    elif tags.get("tradexp.verdict") != "significant":
         p = tags.get("tradexp.sharpe_pvalue")
         detail = f"p = {p}" if p else "no test/significance metrics on the run"
         gaps.append(f"the test Sharpe after costs is {tags.get('tradexp.verdict', 'not evaluated')!r} ({detail}); `champion` needs 'significant'")

@@ -2,7 +2,7 @@
 
     tradexp gc                                     dry run: what deleted runs hold
     tradexp gc --status failed,killed,pruned --older-than 30d
-    tradexp gc --experiment tradexp/development/lstm/synthetic --status pruned --yes
+    tradexp gc --experiment tradexp/development/synthetic --status pruned --yes
 
 A run is freed whole: its artifacts (checkpoints, plots, logged models) and its local folder under
 `lightning_logs/<experiment_id>/<run_id>/`. The store is purged by MLflow's own `mlflow gc` on the
@@ -28,6 +28,7 @@ from mlflow.entities import Run, ViewType
 from mlflow.exceptions import MlflowException
 
 from callbacks.redaction import strip_credentials
+from tradexp.cli_args import add_tracking_uri
 from tradexp.errors import TradexpError
 from tradexp.organisation.tables import render_table
 from tradexp.tracking.naming import TRIAL_STATE_TAG
@@ -358,7 +359,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--older-than", metavar="AGE", help="only runs that ended more than AGE ago, e.g. 30d, 12h")
     parser.add_argument("--experiment", metavar="NAME", help="only runs of this experiment")
     parser.add_argument("--logs-dir", default="lightning_logs", help="local run folders (default: lightning_logs)")
-    parser.add_argument("--tracking-uri", help="MLflow store (default: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db here)")
+    add_tracking_uri(parser)
     return parser
 
 

@@ -9,6 +9,12 @@ The store is a real MLflow sqlite file in a temporary folder, filled with the ML
 per-epoch histories and test metrics; the runs that are diffed and reported also carry
 `config/config.yaml`, test predictions and an equity curve. `--quick` (the CI smoke test): 200 runs,
 one timing per command.
+
+Where the time goes (`python -X importtime -m tradexp runs`, 2026-12-02): the look-back commands no
+longer import torch, Lightning or matplotlib (`report` draws, so it imports matplotlib); what is left
+is MLflow's: `import mlflow` (~1.5 s quiet; it imports its GenAI, gateway/FastAPI and pandas dataset
+modules) and its SQLAlchemy store (module, ORM mappers, alembic schema check; 1-3 s); the queries
+take ~0.1 s. Under 2 s on this machine needs the sqlite store read without MLflow's client.
 """
 
 from __future__ import annotations
@@ -121,12 +127,12 @@ def main() -> int:
             ("tradexp report run RUN", [*tradexp, "report", "run", b, "-o", str(root / "run.html"), "--no-log"]),
             ("tradexp report compare A B", [*tradexp, "report", "compare", a, b, "-o", str(root / "compare.html"), "--no-log"]),
         ]
-        print(f"\ncommand                       seconds   target  verdict   (fresh process, median of {repeats}; {args.runs} runs)")
+        print(f"\ncommand                       seconds   (fresh process, median of {repeats}; {args.runs} runs)")
         results = []
         for label, command in cases:
             seconds = _median_seconds(command, env, root, repeats)
             results.append((label, seconds, "PASS" if seconds < TARGET_S else "MISS"))
-            print(f"{label:<28} {seconds:7.2f}   < {TARGET_S:.0f} s  {results[-1][2]}", flush=True)
+            print(f"{label:<28} {seconds:7.2f}", flush=True)
         lightning_s = _median_seconds([sys.executable, "-c", "import lightning"], env, root, repeats)
         mlflow_s = _median_seconds([sys.executable, "-c", "import mlflow"], env, root, repeats)
         print(f"for scale: python -c 'import lightning' {lightning_s:.2f} s, python -c 'import mlflow' {mlflow_s:.2f} s")

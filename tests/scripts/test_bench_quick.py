@@ -21,7 +21,7 @@ TABLES = {
     "callbacks": (r"ms / epoch\s+fixed s", r"callback hooks per epoch:\s+[\d.]+ ms"),
     "hpo": (r"per-trial overhead outside training", r"speed-up [\d.]+x"),
     "reports": (r"report\s+seconds\s+target\s+size \(MB\)", r"\s[\d.]+\s+< \d+\s+[\d.]+"),
-    "startup": (r"command\s+seconds\s+target\s+verdict", r"tradexp runs\s+[\d.]+\s+< 2 s\s+(PASS|MISS)"),
+    "startup": (r"command\s+seconds\s+\(fresh process", r"(PASS|MISS)  target: tradexp runs < 2 s \([\d.]+ s\)"),
 }
 
 

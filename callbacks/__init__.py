@@ -12,14 +12,15 @@ A failure inside a callback is warned about and recorded (tag `tradexp.callback_
 `callback_errors.txt`) and training goes on, unless the callback was made with `strict=True`.
 """
 
-from callbacks.architecture import ArchitectureSummary
-from callbacks.data_distribution import DataDistribution
-from callbacks.environment import EnvironmentCapture
-from callbacks.epoch_lines import EpochLines
-from callbacks.evaluation_plots import EvaluationPlots
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Light (standard library only) and eager: `git_state` is also its module's name, which a lazy
+# lookup would find bound to the submodule once anything imported `callbacks.git_state`.
 from callbacks.git_state import git_state
 from callbacks.redaction import strip_credentials
-from callbacks.learning_curves import LearningCurves
 
 __all__ = [
     "ArchitectureSummary",
@@ -31,3 +32,26 @@ __all__ = [
     "git_state",
     "strip_credentials",
 ]
+
+# Each callback is imported from its module on first use (PEP 562), so `callbacks.redaction` alone
+# (what tradexp's look-back commands need) does not import Lightning and torch.
+_HOMES = {
+    "ArchitectureSummary": "architecture",
+    "DataDistribution": "data_distribution",
+    "EnvironmentCapture": "environment",
+    "EpochLines": "epoch_lines",
+    "EvaluationPlots": "evaluation_plots",
+    "LearningCurves": "learning_curves",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOMES))

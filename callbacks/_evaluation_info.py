@@ -1,8 +1,9 @@
 """The numbers behind `EvaluationPlots` (pure functions on numpy arrays; tests assert on these).
 
-ROC, precision-recall, AUC, average precision, the confusion matrix and balanced accuracy come from
-`torchmetrics.functional` (the same library the LightningModule logs `auroc`/`balanced_acc` with),
-so a plot and a logged metric cannot disagree.
+ROC, precision-recall, AUC, average precision, the confusion matrix and balanced accuracy are computed
+here with numpy, point for point as `torchmetrics.functional` computes them (the library the
+LightningModule logs `auroc`/`balanced_acc` with; the tests hold the two equal), so a plot and a
+logged metric cannot disagree, and a report reading a run's predictions does not import torch.
 """
 
 from __future__ import annotations
@@ -10,16 +11,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-import torch
-from torchmetrics.functional.classification import (
-    binary_auroc,
-    binary_average_precision,
-    binary_confusion_matrix,
-    binary_precision_recall_curve,
-    binary_recall,
-    binary_roc,
-    binary_specificity,
-)
 
 
 class RocInfo(NamedTuple):
@@ -69,9 +60,13 @@ class RegressionInfo(NamedTuple):
     residual_std: float
 
 
-def _tensors(target: np.ndarray, probs: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    """(probabilities float64, 0/1 targets long) as torchmetrics takes them."""
-    return torch.as_tensor(np.asarray(probs, dtype="float64")), torch.as_tensor(np.asarray(target) > 0.5).long()
+def _curve_counts(target: np.ndarray, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(false positives, true positives) predicting `up` at or above each distinct probability, highest first."""
+    order = np.argsort(-np.asarray(probs, dtype="float64"), kind="stable")
+    scores, hits = np.asarray(probs, dtype="float64")[order], np.asarray(target)[order] > 0.5
+    last = np.append(np.flatnonzero(np.diff(scores)), len(scores) - 1)  # last row of each run of equal scores
+    tps = np.cumsum(hits)[last]  # (thresholds,)
+    return last + 1 - tps, tps
 
 
 def _get_roc_info(target: np.ndarray, probs: np.ndarray) -> RocInfo:
@@ -79,28 +74,29 @@ def _get_roc_info(target: np.ndarray, probs: np.ndarray) -> RocInfo:
     positives = float(np.sum(np.asarray(target) > 0.5))
     if positives == 0 or positives == len(target):
         return RocInfo(np.array([0.0, 1.0]), np.array([0.0, 1.0]), float("nan"))
-    p, t = _tensors(target, probs)
-    fpr, tpr, _ = binary_roc(p, t)  # from (0, 0) to (1, 1), one point per distinct threshold
-    return RocInfo(fpr.numpy(), tpr.numpy(), float(binary_auroc(p, t)))
+    fps, tps = _curve_counts(target, probs)
+    fpr, tpr = np.append(0, fps) / fps[-1], np.append(0, tps) / tps[-1]  # from (0, 0) to (1, 1), one point per threshold
+    return RocInfo(fpr, tpr, float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2)))  # trapezoids
 
 
 def _get_pr_info(target: np.ndarray, probs: np.ndarray) -> PrInfo:
-    """Precision-recall curve (recall rising from 0) and average precision."""
+    """Precision-recall curve (recall rising from 0, precision 1 there) and average precision."""
     positives = float(np.sum(np.asarray(target) > 0.5))
     base_rate = positives / len(target) if len(target) else float("nan")
     if positives == 0:
         return PrInfo(np.array([0.0, 1.0]), np.array([1.0, 0.0]), float("nan"), base_rate)
-    p, t = _tensors(target, probs)
-    precision, recall, _ = binary_precision_recall_curve(p, t)  # recall falls to the final (0, precision 1)
-    return PrInfo(recall.numpy()[::-1].copy(), precision.numpy()[::-1].copy(), float(binary_average_precision(p, t)), base_rate)
+    fps, tps = _curve_counts(target, probs)
+    recall, precision = np.append(0.0, tps / tps[-1]), np.append(1.0, tps / (tps + fps))
+    return PrInfo(recall, precision, float(np.sum(np.diff(recall) * precision[1:])), base_rate)
 
 
 def _get_confusion_info(target: np.ndarray, probs: np.ndarray, threshold: float = 0.5) -> ConfusionInfo:
     """Counts of actual x predicted class with `up` predicted when the probability > threshold."""
-    p, t = _tensors(target, probs)
-    matrix = binary_confusion_matrix(p, t, threshold=threshold).numpy()  # (2, 2): rows actual, columns predicted
-    balanced = 0.5 * float(binary_recall(p, t, threshold=threshold) + binary_specificity(p, t, threshold=threshold))
-    return ConfusionInfo(matrix, threshold, float(np.trace(matrix) / max(matrix.sum(), 1)), balanced)
+    actual, predicted = (np.asarray(target) > 0.5).astype(int), (np.asarray(probs) > threshold).astype(int)
+    matrix = np.bincount(2 * actual + predicted, minlength=4).reshape(2, 2)  # (2, 2): rows actual, columns predicted
+    recall = matrix[1, 1] / matrix[1].sum() if matrix[1].sum() else 0.0  # torchmetrics: 0 where undefined
+    specificity = matrix[0, 0] / matrix[0].sum() if matrix[0].sum() else 0.0
+    return ConfusionInfo(matrix, threshold, float(np.trace(matrix) / max(matrix.sum(), 1)), 0.5 * float(recall + specificity))
 
 
 def _get_calibration_info(target: np.ndarray, probs: np.ndarray, bins: int = 10) -> CalibrationInfo:

@@ -16,12 +16,14 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterator, Mapping, Optional
+from typing import Any, Callable, Iterator, Mapping, Optional
 
 import lightning.pytorch as pl
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import MLFlowLogger
 from typing_extensions import override
+
+from callbacks._background import BackgroundWrites
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +134,11 @@ class ReportingCallback(Callback):
     about with the exception text, and appended to the run tag `tradexp.callback_errors` (or to
     `<log_dir>/callback_errors.txt`); `strict=True` re-raises it instead.
 
+    Slow writes (drawing figures) go to the callback's own background thread with `in_background`;
+    `wait_for_writes` joins it, and `teardown` (before Lightning finalises the loggers, so before the
+    run ends FINISHED) and `on_exception` always do. A failure in that thread surfaces there, as if
+    the hook that handed the work over had raised it.
+
     Args:
         strict: Raise errors instead of recording them and going on.
     """
@@ -141,11 +148,49 @@ class ReportingCallback(Callback):
             raise TypeError(f"`strict` must be a bool, got {strict!r} ({type(strict).__name__})")
         self.strict = strict
         self.output: Optional[RunOutput] = None
+        self._writes = BackgroundWrites(type(self).__name__)
+        self._handed_over: list[str] = []  # the hooks whose work is in the background thread
 
     @override
     def setup(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule", stage: str) -> None:
         with self.reporting_errors(trainer, "setup"):
             self.output = RunOutput.resolve(trainer)
+
+    @override
+    def teardown(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule", stage: str) -> None:
+        self.wait_for_writes(trainer)
+
+    @override
+    def on_exception(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule", exception: BaseException) -> None:
+        self._join_quietly()
+
+    def _join_quietly(self) -> None:
+        """Finish the background writes before the run is marked FAILED, never raising over the error that stopped the fit."""
+        self._handed_over = []
+        try:
+            self._writes.wait()
+        except Exception as exc:
+            log.error("%s: a background write failed as well: %s", type(self).__name__, exc, exc_info=True)
+
+    def in_background(self, hook: str, fn: Callable[..., Optional[Mapping[str, float]]], *args: Any) -> None:
+        """Run `fn(*args)` in this callback's writer thread, after the work handed over before it.
+
+        `hook` names the work in error reports. `fn` may return metrics: they are logged from the
+        trainer's thread when the work is joined (loggers are not thread-safe).
+        """
+        self._handed_over.append(hook)
+        self._writes.submit(fn, *args)
+
+    def wait_for_writes(self, trainer: "pl.Trainer") -> None:
+        """Block until the background writes are done and log the metrics they returned; a failure
+        among them is reported like a hook's (warned and recorded, or raised with `strict=True`)."""
+        if not self._writes.pending:
+            return
+        hooks, self._handed_over = "+".join(dict.fromkeys(self._handed_over)), []
+        with self.reporting_errors(trainer, f"{hooks} (background)"):
+            for metrics in self._writes.wait():
+                if metrics and self.output is not None:
+                    self.output.log_metrics(metrics)
 
     @contextmanager
     def reporting_errors(self, trainer: "pl.Trainer", hook: str) -> Iterator[None]:

@@ -155,7 +155,9 @@ def _draw_drift(rows: list[DriftRow]) -> Any:
 class DataDistribution(ReportingCallback):
     """Describes each split's features and labels and the drift between train and val/test, once per run.
 
-    Runs when training starts, on global rank zero only (no collective calls).
+    Runs when training starts, on global rank zero only (no collective calls): the samples are read
+    there, the statistics, files and figures are made in the callback's background thread while the
+    first epochs train, and joined at `teardown` (before the run ends).
 
     Args:
         max_batches: Fallback only: batches sampled per split when the datamodule has no `describe()` (>= 1).
@@ -196,7 +198,7 @@ class DataDistribution(ReportingCallback):
             return
         with self.reporting_errors(trainer, "on_train_start"):
             self._done.add(self.output.key)
-            self._report(self._collect(trainer))
+            self.in_background("on_train_start", self._report, self._collect(trainer))
 
     # -- where the data comes from --------------------------------------------------------------
     def _collect(self, trainer: "pl.Trainer") -> SplitSamples:
@@ -257,7 +259,8 @@ class DataDistribution(ReportingCallback):
         return loaders
 
     # -- what is written -----------------------------------------------------------------------
-    def _report(self, samples: SplitSamples) -> None:
+    def _report(self, samples: SplitSamples) -> dict[str, float]:
+        """Write the files and figures; returns the drift metrics (logged from the trainer's thread)."""
         out, names = self.output, samples.names
         splits = {s: samples.features[s] for s in _SPLITS if s in samples.features and len(samples.features[s])}
         labels = {s: _get_label_info(samples.targets.get(s), samples.task) for s in splits}
@@ -279,9 +282,10 @@ class DataDistribution(ReportingCallback):
         out.write_figure(_draw_histograms(_get_histogram_info(splits, names, self.bins), self.max_plot_features), "plots/feature_histograms.png")
         out.write_figure(_draw_label_balance(labels, {s: samples.targets.get(s) for s in splits}, samples.task), "plots/label_balance.png")
         out.write_figure(_draw_correlation(correlation.features, correlation.matrix), "plots/correlation.png")
-        if drift:
-            out.write_figure(_draw_drift(drift), "plots/drift.png")
-            out.log_metrics(self._drift_metrics(drift))
+        if not drift:
+            return {}
+        out.write_figure(_draw_drift(drift), "plots/drift.png")
+        return self._drift_metrics(drift)
 
     def _drift_metrics(self, rows: list[DriftRow]) -> dict[str, float]:
         metrics: dict[str, float] = {}

@@ -13,6 +13,8 @@ through `split_data(split)` or `describe()["splits"][split]`) and `predictions/<
 
 When: at the end of `trainer.test`; and, unless `validation_fallback=False`, at the end of fit on the
 last validation epoch's predictions (titles say "validation"; a later test run redraws the plots).
+The predictions are gathered in the hook; the figures and files are made in the callback's background
+thread and joined at `teardown` (before the run ends) or by whoever reads them (`wait_for_writes`).
 Under DDP the predictions of all ranks are gathered (each rank's order; the distributed sampler may
 repeat a few samples to even out the ranks) and the rows carry `sample` numbers, not timestamps.
 """
@@ -39,7 +41,7 @@ from callbacks._evaluation_info import (
     _get_roc_info,
 )
 from callbacks._figures import subplots
-from callbacks._run_output import ReportingCallback, json_text
+from callbacks._run_output import ReportingCallback, RunOutput, json_text
 
 __all__ = ["EvaluationPlots"]
 
@@ -256,16 +258,19 @@ class EvaluationPlots(ReportingCallback):
         note = None
         if task == "classification" and (preds.min() < 0 or preds.max() > 1):
             preds, note = 1 / (1 + np.exp(-preds)), "preds outside [0, 1] were read as logits (sigmoid applied)"
+        table = self._table(trainer, split, target, preds)
+        self.in_background(f"on_{split}_end", self._draw_and_write, self.output, task, target, preds, split, table, {"source": source, "note": note})
+
+    def _draw_and_write(self, output: RunOutput, task: str, target: np.ndarray, preds: np.ndarray, split: str, table: pd.DataFrame, facts: dict) -> None:
         if task == "classification":
             drawn = _draw_classification(target, preds, split, self.threshold, self.calibration_bins)
         else:
             drawn = _draw_regression(target, preds, split)
         for name, fig in drawn["figures"].items():
-            self.output.write_figure(fig, f"plots/{name}.png")
-        table = self._table(trainer, split, target, preds)
-        self.output.write_text(table.to_csv(index=False), f"predictions/{split}_predictions.csv")
-        summary = {"split": split, "task": task, "n": int(len(target)), "source": source, "note": note, "columns": list(table.columns), **drawn["summary"]}
-        self.output.write_text(json_text(summary), f"predictions/{split}_summary.json")
+            output.write_figure(fig, f"plots/{name}.png")
+        output.write_text(table.to_csv(index=False), f"predictions/{split}_predictions.csv")
+        summary = {"split": split, "task": task, "n": int(len(target)), **facts, "columns": list(table.columns), **drawn["summary"]}
+        output.write_text(json_text(summary), f"predictions/{split}_summary.json")
 
     @staticmethod
     def _table(trainer: "pl.Trainer", split: str, target: np.ndarray, preds: np.ndarray) -> pd.DataFrame:

@@ -1,8 +1,9 @@
 """`LearningCurves`: loss, metrics and learning rate per epoch, as one figure kept up to date.
 
 `plots/learning_curves.png` is redrawn every `every_n_epochs` epochs (skipped while drawing would
-exceed `max_time_share` of the fit's time, so short epochs are not slowed) and at the end of fit,
-together with `plots/learning_curves.csv` (one row per epoch). Train and validation values of the same
+exceed `max_time_share` of the fit's time, so short epochs are not slowed) and at the end of fit (in
+the callback's background thread, joined at `teardown`; not again when the last epoch's figure
+already shows every epoch), together with `plots/learning_curves.csv` (one row per epoch). Train and validation values of the same
 metric share a panel (`train/loss` with `val/loss`, `val_acc` with `train_acc`); the learning rate
 of every optimizer parameter group, read from the optimizer itself, gets its own log-scale panel.
 The history is saved in checkpoints, so a resumed fit keeps its earlier epochs.
@@ -22,7 +23,7 @@ from matplotlib.ticker import MaxNLocator
 from typing_extensions import override
 
 from callbacks._figures import subplots
-from callbacks._run_output import ReportingCallback
+from callbacks._run_output import ReportingCallback, RunOutput
 
 __all__ = ["LearningCurves"]
 
@@ -137,6 +138,7 @@ class LearningCurves(ReportingCallback):
         self._fit_started = 0.0
         self._drawing_seconds = 0.0
         self._last_draw_seconds = _FIRST_DRAW_ESTIMATE
+        self._drawn: tuple[str, list[dict[str, float]]] = ("", [])  # (destination, the history its figure shows)
 
     @staticmethod
     def _learning_rates(trainer: "pl.Trainer") -> dict[str, float]:
@@ -172,10 +174,11 @@ class LearningCurves(ReportingCallback):
     @override
     def on_fit_end(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule") -> None:
         with self.reporting_errors(trainer, "on_fit_end"):
-            self._draw(trainer)
+            self._draw(trainer, background=True)
 
     @override
     def on_exception(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule", exception: BaseException) -> None:
+        super().on_exception(trainer, pl_module, exception)  # the fit-end drawing, if it was handed over
         with self.reporting_errors(trainer, "on_exception"):
             self._draw(trainer)  # the curves up to the failure are what one needs to see why
 
@@ -198,12 +201,19 @@ class LearningCurves(ReportingCallback):
         elapsed = time.perf_counter() - self._fit_started
         return self._drawing_seconds + self._last_draw_seconds <= self.max_time_share * elapsed
 
-    def _draw(self, trainer: "pl.Trainer") -> None:
-        if not trainer.is_global_zero or self.output is None or not self.history:
-            return
+    def _draw(self, trainer: "pl.Trainer", background: bool = False) -> None:
+        if not trainer.is_global_zero or self.output is None or not self.history or self._drawn == (self.output.key, self.history):
+            return  # nothing to show, or the figure in the run already shows exactly this history
+        self._drawn = (self.output.key, [dict(row) for row in self.history])
+        if background:
+            self.in_background("on_fit_end", self._write, self.output, self._drawn[1])
+        else:
+            self._write(self.output, self._drawn[1])
+
+    def _write(self, output: RunOutput, history: list[dict[str, float]]) -> None:
         start = time.perf_counter()
-        self.output.write_figure(_draw_learning_curves(_get_learning_curve_info(self.history, self.max_panels)), "plots/learning_curves.png")
-        self.output.write_text(pd.DataFrame(self.history).to_csv(index=False), "plots/learning_curves.csv")
+        output.write_figure(_draw_learning_curves(_get_learning_curve_info(history, self.max_panels)), "plots/learning_curves.png")
+        output.write_text(pd.DataFrame(history).to_csv(index=False), "plots/learning_curves.csv")
         self._last_draw_seconds = time.perf_counter() - start
         self._drawing_seconds += self._last_draw_seconds
 

@@ -68,6 +68,9 @@ ENV_ALLOWLIST: tuple[str, ...] = (
 
 _SECRET_WORD = re.compile(r"(?i)(token|secret|passw|passwd|pwd|credential|auth|api[-_.]?key|private[-_.]?key|access[-_.]?key)")
 _KEY_PART = re.compile(r"(?i)(^|[-_.])keys?($|[-_.])")
+# `preds_key`, `target_key`, `sort_key`: the name of an entry in a mapping (a callback reading
+# `outputs["preds"]`), not a key that opens something.
+_ENTRY_NAME = re.compile(r"(?i)(^|\.)(preds?|predictions?|targets?|labels?|inputs?|outputs?|logits|scores?|sort|group|batch|metric|monitor|column|field|index)[-_.]keys?$")
 _NAME = r"[A-Za-z_][A-Za-z0-9_.-]*"
 _ASSIGNMENT = re.compile(rf"^(?P<name>{_NAME})=(?P<value>.*)$", re.S)
 # `name: value`, `name=value`, `"name": "value"` (JSON), `'name': 'value'` inside a longer value.
@@ -80,7 +83,7 @@ _warned_keys: set[str] = set()
 def looks_secret(name: str) -> bool:
     """True when a variable or option NAME looks like it holds a secret (`MY_TOKEN`, `--api-key`)."""
     name = name.lstrip("-")
-    return bool(_SECRET_WORD.search(name) or _KEY_PART.search(name))
+    return bool(_SECRET_WORD.search(name) or (_KEY_PART.search(name) and not _ENTRY_NAME.search(name)))
 
 
 def key_looks_secret(key: str) -> bool:

@@ -12,7 +12,8 @@ Targets (2 CPU cores): synthetic 1M bars < 2 s, 1M-row CSV < 3 s, Parquet < 1 s;
 1.10x of bare Lightning per epoch and no slower than MLFlowLogger / autolog; callbacks < 3 % per
 epoch and < 5 s fixed; HPO overhead < 0.3 s per trial,
 >= 40 % epochs saved by pruning, 2 workers >= 1.7x; comparison of 200 runs < 10 s; HPO report of 500
-trials < 15 s; `tradexp --help` < 2.5 s.
+trials < 15 s; `tradexp --help`, `tradexp runs`, `tradexp config diff`, `tradexp report run|compare` < 2 s
+each on a store of 1,000 runs.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -51,29 +51,6 @@ def _run(name: str, quick: bool) -> tuple[list[str], float]:
     return lines, time.perf_counter() - start
 
 
-def _startup(repeats: int) -> list[str]:
-    def timed(command: list[str]) -> float:
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-            times.append(time.perf_counter() - start)
-        return statistics.median(times)
-
-    print("\n=== startup: `tradexp --help` vs `python -c 'import lightning'` (median of %d)" % repeats, flush=True)
-    help_s = timed([sys.executable, "-m", "tradexp", "--help"])
-    fit_help_s = timed([sys.executable, "-m", "tradexp", "fit", "--help"])
-    lightning_s = timed([sys.executable, "-c", "import lightning"])
-    lines = [
-        f"tradexp --help            {help_s:6.2f} s",
-        f"tradexp fit --help        {fit_help_s:6.2f} s   (builds the LightningCLI parser)",
-        f"python -c 'import lightning' {lightning_s:6.2f} s",
-        f"{'PASS' if help_s < 2.5 else 'MISS'}  target: tradexp --help < 2.5 s ({help_s:.2f} s; {lightning_s / help_s:.1f}x faster than importing lightning)",
-    ]
-    print("\n".join(lines))
-    return lines
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the CI smoke test: small sizes, under ~3 minutes")
@@ -83,17 +60,9 @@ def main() -> int:
     crashed: list[str] = []
     started = time.perf_counter()
     for name in args.only:
-        if name == "startup":
-            try:
-                lines = _startup(3 if args.quick else 5)
-            except (subprocess.CalledProcessError, OSError) as exc:
-                lines = [f"MISS  startup benchmark crashed: {exc}"]
-                print(lines[-1])
-                crashed.append(name)
-        else:
-            lines, _ = _run(name, args.quick)
-            if lines and lines[-1].endswith("(crashed)"):
-                crashed.append(name)
+        lines, _ = _run(name, args.quick)
+        if lines and lines[-1].endswith("(crashed)"):
+            crashed.append(name)
         summary += [(name, line.strip()) for line in lines if _VERDICT.search(line)]
     load = os.getloadavg()[0]
     machine = f"{os.cpu_count()} CPUs, load average {load:.1f} at the end ({'loaded: timings are not comparable' if load > 0.5 * (os.cpu_count() or 1) else 'quiet'})"

@@ -35,22 +35,15 @@ sys.path.insert(0, str(ROOT))
 from tradexp.hpo import run_study  # noqa: E402
 from tradexp.hpo.objective import RECORD_ATTR  # noqa: E402
 from tradexp.hpo.plots import trials_table  # noqa: E402
+from tradexp.config.overrides import tiny_fit_overrides  # noqa: E402
 from tradexp.hpo.storage import open_storage  # noqa: E402
 
-TINY = {
-    "trainer.enable_progress_bar": False,
-    "trainer.enable_model_summary": False,
-    "trainer.log_every_n_steps": 1,
-    "data.synthetic.n_bars": 600,
-    "data.window": 8,
-    "data.batch_size": 64,
-}
 
 
 def _study_config(folder: Path, max_epochs: int, data: dict | None = None, **settings: Any) -> Path:
     hpo = yaml.safe_load((ROOT / "configs" / "hpo" / "mlp.yaml").read_text())
     hpo["base_config"] = str(ROOT / "configs" / "mlp.yaml")
-    hpo["overrides"] = {**TINY, "trainer.max_epochs": max_epochs, **(data or {})}
+    hpo["overrides"] = {**tiny_fit_overrides(max_epochs), **(data or {})}
     hpo.update(settings)
     path = folder / "bench_hpo.yaml"
     path.write_text(yaml.safe_dump(hpo, sort_keys=False))

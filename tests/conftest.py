@@ -7,10 +7,13 @@ import os
 import shutil
 import signal
 import subprocess
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, NoReturn, Optional
 
 import pytest
+
+from tradexp.config.overrides import tiny_fit_overrides
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
@@ -20,15 +23,7 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 REQUIRE_ALL = "TRADEXP_REQUIRE_ALL"
 
 # Overrides that make any config fit in about a second on 2 CPU cores.
-TINY = {
-    "trainer.max_epochs": 2,
-    "trainer.enable_progress_bar": False,
-    "trainer.enable_model_summary": False,
-    "trainer.log_every_n_steps": 1,
-    "data.synthetic.n_bars": 600,
-    "data.window": 8,
-    "data.batch_size": 64,
-}
+TINY = tiny_fit_overrides()
 
 
 @pytest.fixture(autouse=True)
@@ -86,6 +81,19 @@ def mlflow_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _migrated_store:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     return uri
+
+
+@contextmanager
+def store_copy(migrated_store: Path, root: Path) -> Iterator[str]:
+    """A copy of the migrated store at `root / "mlflow.db"`, set as MLFLOW_TRACKING_URI with cwd `root`
+    while inside; yields its URI. For module-scoped fixtures (a test's own store is `mlflow_uri`)."""
+    db = root / "mlflow.db"
+    shutil.copyfile(migrated_store, db)
+    uri = f"sqlite:///{db}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        mp.setenv("MLFLOW_TRACKING_URI", uri)
+        yield uri
 
 
 @pytest.fixture

@@ -47,6 +47,8 @@ def imported_modules(path: Path, root: Path = ROOT) -> set[str]:
         elif isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) == "import_module":
             if node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
                 found.add(node.args[0].value)
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", "") == "lazy_exports" and len(node.args) == 2 and isinstance(node.args[1], ast.Dict):
+            found.update(key.value for key in node.args[1].keys if isinstance(key, ast.Constant) and isinstance(key.value, str))  # imported on first use
     return found
 
 
@@ -69,6 +71,10 @@ def test_import_layering_contract(package, forbidden, exempt):
 
 
 def test_the_contract_catches_a_planted_violation(tmp_path):
+    lazy = 'from tradexp.lazy_exports import lazy_exports\n__getattr__, __dir__ = lazy_exports(__name__, {"tradexp.tracking.naming": ("run_name",)})\n'
+    (tmp_path / "tradexp/data").mkdir(parents=True)
+    (tmp_path / "tradexp/data/planted.py").write_text(lazy)
+    assert violations("tradexp/data", ("tradexp.tracking",), (), tmp_path) == ["tradexp/data/planted.py: imports tradexp.tracking.naming"]
     for folder, text in (("callbacks", "def f():\n    from tradexp.run import fit\n"), ("tradexp/models", "from ..tracking import naming\n"), ("tradexp/hpo", "from tradexp import api\n")):
         (tmp_path / folder).mkdir(parents=True)
         (tmp_path / folder / "planted.py").write_text(text)

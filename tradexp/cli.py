@@ -37,6 +37,7 @@ _DESCRIPTIONS = {
     "ui": "MLflow UI on the store (binds 127.0.0.1); --optuna adds optuna-dashboard",
     "register": "register a run's model (champion gated on significance)",
     "models": "registered models, versions, aliases and their evidence",
+    "gc": "free the disk of deleted (and failed, killed, pruned) runs; a dry run unless --yes",
 }
 EXTRA_COMMANDS: dict[str, str] = {
     "hpo": "tradexp.hpo.command:main",
@@ -49,6 +50,7 @@ EXTRA_COMMANDS: dict[str, str] = {
     "ui": "tradexp.tracking.ui:ui_main",
     "register": "tradexp.lifecycle.commands:register_main",
     "models": "tradexp.lifecycle.commands:models_main",
+    "gc": "tradexp.organisation.gc:gc_main",
 }
 
 
@@ -83,7 +85,11 @@ HELP_EXAMPLES: dict[str, tuple[str, ...]] = {
     "register": ("tradexp register RUN_ID --name lstm-spy --alias champion",),
     "models": ("tradexp models",),
     "serve": ("tradexp serve --model models:/lstm-spy@champion --port 5002",),
-    "gc": ("tradexp gc --dry-run",),
+    "gc": (
+        "tradexp gc                                   # dry run: what deleted runs hold",
+        "tradexp gc --status failed,killed,pruned --older-than 30d --yes",
+        "tradexp gc --experiment tradexp/development/synthetic --status pruned",
+    ),
 }
 TRAINING_COMMANDS = ("fit", "validate", "test", "predict")
 

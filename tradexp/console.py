@@ -242,8 +242,9 @@ def print_fit_summary(trainer: Any) -> None:
     if scores:
         print("  " + "   ".join(scores))
     checkpoint = trainer.checkpoint_callback
-    if checkpoint is not None and getattr(checkpoint, "best_model_path", ""):
-        print(f"  best checkpoint: {checkpoint.best_model_path}")
+    best = getattr(checkpoint, "best_model_path", "") if checkpoint is not None else ""
+    if best:  # a released local copy is in the run's artifacts
+        print(f"  best checkpoint: {best if Path(best).is_file() or run_id is None else f'runs:/{run_id}/checkpoints/best.ckpt'}")
     print_headline(metrics, run_id=run_id, client=client, split=split, look=look)
 
 

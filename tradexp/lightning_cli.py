@@ -24,6 +24,7 @@ from tradexp.models.module import TradingModule, net_name
 from tradexp.models.symbol_embedding import symbol_embedding_width
 from tradexp.tracking.config_callback import LogConfigToRun
 from tradexp.tracking.description import RunDescription
+from tradexp.tracking.local_checkpoints import newest_stored_last, release_local_checkpoints, restore_checkpoint
 from tradexp.tracking.logger import TradexpLogger
 from tradexp.ranges import PositiveFloat
 from tradexp.tracking.naming import DEFAULT_EXPERIMENT_TEMPLATE, DEFAULT_RUN_TEMPLATE, RunType, Stage
@@ -102,6 +103,9 @@ class TrackingSettings:
             seconds FAILED (their process died); null disables.
         test_after_fit: Evaluate the best checkpoint on the test split after `fit`.
         log_model: After that test, log the run's MLflow model (`python_function`, bars in, signals out).
+        keep_local_checkpoints: Keep the local checkpoint files the run's `checkpoints/` artifacts also
+            hold (default: removed at the end of the fit, except the `last.ckpt` of a KILLED run;
+            `--ckpt_path last` downloads a removed one).
     """
 
     enabled: bool = True
@@ -121,6 +125,7 @@ class TrackingSettings:
     reap_stale_after: Optional[PositiveFloat] = 180.0
     test_after_fit: bool = True
     log_model: bool = True
+    keep_local_checkpoints: bool = False
 
 
 def _wants_epoch_lines(trainer_config: Any, callbacks: list) -> bool:
@@ -131,6 +136,26 @@ def _wants_epoch_lines(trainer_config: Any, callbacks: list) -> bool:
     if "ipykernel" in sys.modules:  # Jupyter: not a TTY, but it draws the bar in place
         return False
     return not (sys.stderr.isatty() and sys.stdout.isatty())
+
+
+def _restore_released(path: Path, tracking: Any) -> None:
+    """A run's checkpoint path (`lightning_logs/<experiment_id>/<run_id>/checkpoints/NAME.ckpt`) whose local
+    copy was released: download it back from the run, so `--ckpt_path` to it works as before."""
+    if path.is_file() or path.parent.name != "checkpoints" or "://" in str(path):
+        return
+    uri = tracking.get("tracking_uri") if tracking is not None else None
+    restore_checkpoint(open_store(uri), path.resolve())
+
+
+def _newest_last_checkpoint(client: Any, experiment_id: str) -> Optional[Path]:
+    """The newest `last.ckpt` of the experiment: a local file, or a run's stored one (downloaded to its local path)."""
+    local = sorted(Path("lightning_logs", experiment_id).glob("*/checkpoints/last.ckpt"), key=lambda p: p.stat().st_mtime)
+    stored = newest_stored_last(client, experiment_id)
+    if stored is not None and (not local or stored[1] > local[-1].stat().st_mtime):
+        path = Path("lightning_logs", experiment_id, stored[0], "checkpoints", "last.ckpt").resolve()
+        if path.is_file() or restore_checkpoint(client, path):
+            return path
+    return local[-1].resolve() if local else None
 
 
 class TradexpCLI(LightningCLI):
@@ -179,8 +204,10 @@ class TradexpCLI(LightningCLI):
         else:
             super().parse_arguments(parser, args)
         subcommand = self.config.get("subcommand")
-        ckpt_path = (self.config[subcommand] if subcommand else self.config).get("ckpt_path")
+        config = self.config[subcommand] if subcommand else self.config
+        ckpt_path = config.get("ckpt_path")
         if ckpt_path:  # before Lightning reads the checkpoint's hyperparameters (an unsafe file is a traceback there)
+            _restore_released(Path(str(ckpt_path)), config.get("tracking"))
             _refuse_unsafe_checkpoint(str(ckpt_path))
 
     def before_instantiate_classes(self) -> None:
@@ -197,7 +224,7 @@ class TradexpCLI(LightningCLI):
         if settings.enabled and trainer_config.get("logger") in (None, True):
             names = run_names(settings, net_name(self.model.net), self.datamodule.dataset_name)
             run_id = settings.run_id or self._run_to_resume(names.experiment, settings.tracking_uri)
-            options = {key: getattr(settings, key) for key in ("synchronous", "heartbeat_interval", "reap_stale_after")}
+            options = {key: getattr(settings, key) for key in ("synchronous", "heartbeat_interval", "reap_stale_after", "keep_local_checkpoints")}
             kwargs["logger"] = TradexpLogger(
                 experiment_name=names.experiment, run_name=names.run_name, tracking_uri=names.tracking_uri, tags=names.tags, run_id=run_id, **options
             )
@@ -226,10 +253,9 @@ class TradexpCLI(LightningCLI):
         if ckpt_path == "last":
             client = open_store(tracking_uri)
             found = client.get_experiment_by_name(experiment)
-            candidates = sorted(Path("lightning_logs", found.experiment_id).glob("*/checkpoints/last.ckpt"), key=lambda p: p.stat().st_mtime) if found else []
-            if not candidates:
-                raise ConfigError(f"ckpt_path: `last` found no last.ckpt for experiment {experiment!r} under lightning_logs/; pass a checkpoint path")
-            path = candidates[-1].resolve()
+            path = _newest_last_checkpoint(client, found.experiment_id) if found else None
+            if path is None:
+                raise ConfigError(f"ckpt_path: `last` found no last.ckpt for experiment {experiment!r} under lightning_logs/ or in its runs; pass a checkpoint path")
             _refuse_unsafe_checkpoint(str(path))  # `last` was not checked at parse time: it had no file yet
             self.config_init[self.subcommand]["ckpt_path"] = str(path)
         else:
@@ -245,4 +271,5 @@ class TradexpCLI(LightningCLI):
     def after_fit(self) -> None:
         if self._get(self.config, "tracking")["test_after_fit"]:
             test_best_checkpoint(self.trainer, self.model, self.datamodule)
+        release_local_checkpoints(self.trainer)  # the run's artifacts hold them now
         print_fit_summary(self.trainer)

@@ -162,6 +162,7 @@ def _scalar_metrics(trainer: "pl.Trainer") -> dict[str, float]:
 def fit_built(built: Built, test: bool = True) -> FitResult:
     """Fit what `build` returned (then test the best checkpoint) and collect the outcome."""
     from tradexp.evaluation.callback import TradingEvaluation
+    from tradexp.tracking.local_checkpoints import release_local_checkpoints
     from tradexp.training import test_best_checkpoint
 
     trainer = built.trainer
@@ -170,14 +171,18 @@ def fit_built(built: Built, test: bool = True) -> FitResult:
     if test:
         test_best_checkpoint(trainer, built.model, built.datamodule)
         metrics.update(_scalar_metrics(trainer))
+    released = release_local_checkpoints(trainer)  # the run's `checkpoints/` artifacts hold them now
     checkpoint = trainer.checkpoint_callback
+    best = getattr(checkpoint, "best_model_path", None) or None
+    if best is not None and Path(best) in released:
+        best = f"runs:/{built.run_id}/checkpoints/best.ckpt"
     splits = getattr(built.datamodule, "splits", None)
     samples = {name: int(len(positions)) for name, positions in splits.items()} if splits is not None else {}
     evaluation = next((cb for cb in trainer.callbacks if isinstance(cb, TradingEvaluation)), None)
     return FitResult(
         run_id=built.run_id,
         metrics=metrics,
-        best_checkpoint=getattr(checkpoint, "best_model_path", None) or None,
+        best_checkpoint=best,
         built=built,
         samples=samples,
         trading=evaluation.report if evaluation is not None and test else None,

@@ -9,7 +9,16 @@ import numpy as np
 import pytest
 import torch
 from lightning.pytorch.loggers import CSVLogger
-from torchmetrics.functional.classification import binary_auroc, binary_average_precision, binary_calibration_error
+from torchmetrics.functional.classification import (
+    binary_auroc,
+    binary_average_precision,
+    binary_calibration_error,
+    binary_confusion_matrix,
+    binary_precision_recall_curve,
+    binary_recall,
+    binary_roc,
+    binary_specificity,
+)
 
 from callbacks import EvaluationPlots
 from callbacks._evaluation_info import _get_calibration_info, _get_confusion_info, _get_pr_info, _get_probability_hist_info, _get_regression_info, _get_roc_info
@@ -33,6 +42,26 @@ def test_roc_pr_and_calibration_match_torchmetrics(scored):
     assert _get_calibration_info(target, jittered, bins=10).ece == pytest.approx(binary_calibration_error(torch.tensor(jittered), t, n_bins=10).item(), abs=1e-5)
     roc = _get_roc_info(target, probs)
     assert roc.fpr[0] == roc.tpr[0] == 0 and roc.fpr[-1] == roc.tpr[-1] == 1
+
+
+@pytest.mark.parametrize("ties", [True, False], ids=["tied scores", "distinct scores"])
+def test_numpy_curves_and_confusion_are_torchmetrics_point_for_point(scored, ties):
+    target, probs = scored
+    probs = probs if ties else np.clip(probs + 1e-4 * np.arange(400) / 400, 0, 1)
+    t, p = torch.tensor(target).long(), torch.tensor(probs)
+    fpr, tpr, _ = binary_roc(p, t)
+    roc = _get_roc_info(target, probs)
+    np.testing.assert_allclose(roc.fpr, fpr.numpy(), atol=1e-12)
+    np.testing.assert_allclose(roc.tpr, tpr.numpy(), atol=1e-12)
+    precision, recall, _ = binary_precision_recall_curve(p, t)
+    pr = _get_pr_info(target, probs)
+    np.testing.assert_allclose(pr.recall, recall.numpy()[::-1], atol=1e-12)
+    np.testing.assert_allclose(pr.precision, precision.numpy()[::-1], atol=1e-12)
+    for threshold in (0.3, 0.5, 0.99):
+        confusion = _get_confusion_info(target, probs, threshold=threshold)
+        np.testing.assert_array_equal(confusion.matrix, binary_confusion_matrix(p, t, threshold=threshold).numpy())
+        balanced = 0.5 * (binary_recall(p, t, threshold=threshold) + binary_specificity(p, t, threshold=threshold)).item()
+        assert confusion.balanced_accuracy == pytest.approx(balanced, abs=1e-6)
 
 
 def test_confusion_and_probability_histogram(scored):

@@ -56,3 +56,20 @@ def test_redact_mapping_walks_nested_values_and_leaves_the_input_alone():
     assert out["data"] == {"path": "https://u:***@host/prices.csv", "window": 8}
     assert out["secrets"] == REDACTED
     assert out["trainer"]["callbacks"][0]["init_args"]["url"] == "http://u:***@h"
+
+
+def test_a_name_for_an_entry_of_a_mapping_is_not_a_secret():
+    # EvaluationPlots(preds_key="preds", target_key="target") is in every default config: redacting it
+    # warned on every fit and stored `<redacted>` in config/config.yaml, so `tradexp reproduce` lost it.
+    for name in ("trainer.callbacks.init_args.preds_key", "target_key", "sort_key", "monitor_key", "label-keys"):
+        assert key_looks_secret(name) is False, name
+    for name in ("aws_key", "stripe.key", "my_key", "KEY", "api_key", "tracking.tags.private_key", "key_id"):
+        assert key_looks_secret(name) is True, name
+
+
+def test_the_default_fit_config_holds_nothing_to_redact():
+    from tests.conftest import CONFIGS
+    from tradexp.run import load_config
+
+    config = load_config(CONFIGS / "lstm.yaml")
+    assert redact_mapping(config) == config

@@ -8,9 +8,10 @@ import statistics
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from tradexp.evaluation.backtest import positions_from_predictions, run_backtest
-from tradexp.evaluation.metrics import infer_periods_per_year, max_drawdown, trading_metrics
+from tradexp.evaluation.metrics import infer_periods_per_year, max_drawdown, return_moments, trading_metrics
 
 # Four daily bars: simple returns +1%, -2%, +3%, +5%; positions long, long, short, flat; 10 bps per unit turnover.
 SIMPLE = [0.01, -0.02, 0.03, 0.05]
@@ -125,3 +126,11 @@ def test_backtest_refuses_misaligned_or_unknown_returns():
         run_backtest(np.ones(3), np.zeros(4))
     with pytest.raises(ValueError, match="forward_returns contain NaN"):
         run_backtest(np.ones(2), np.array([0.0, np.nan]))
+
+
+def test_return_moments_are_scipy_population_skew_and_pearson_kurtosis():
+    returns = np.random.default_rng(1).standard_t(4, 500) * 0.01  # fat tails: kurtosis well above 3
+    moments = return_moments(returns)
+    assert moments.skew == pytest.approx(stats.skew(returns, bias=True), abs=1e-12)
+    assert moments.kurtosis == pytest.approx(stats.kurtosis(returns, fisher=False, bias=True), rel=1e-12)
+    assert moments.kurtosis > 3.5

@@ -32,6 +32,10 @@ def test_pruned_trial_is_pruned_in_optuna_and_its_child_run_finished_not_failed(
     assert run.data.tags["mlflow.parentRunId"] == parent
     assert run.data.tags["tradexp.type"] == "hpo_trial" and run.data.tags["tradexp.trial"] == "0"
     assert "val/loss" in run.data.metrics and "test/loss" not in run.data.metrics  # the test split is never touched
+    # The study never loads a pruned trial's weights: no checkpoint kept, local or stored.
+    assert not list(tmp_path.glob(f"lightning_logs/*/{run.info.run_id}/**/*.ckpt"))
+    assert MlflowClient(mlflow_uri).list_artifacts(run.info.run_id, "checkpoints") == []
+    assert "tradexp.checkpoint.last" not in run.data.tags
 
 
 def test_a_metric_no_classification_run_logs_stops_before_any_trial(tmp_path, mlflow_uri, capsys):

@@ -13,7 +13,7 @@ from typing import NamedTuple
 import pandas as pd
 import pytest
 
-from tests.conftest import CONFIGS, TINY
+from tests.conftest import CONFIGS, TINY, store_copy
 
 N_BARS = 1500
 
@@ -31,17 +31,13 @@ def fitted_run(tmp_path_factory: pytest.TempPathFactory, _migrated_store: Path) 
     from tradexp.api import fit
 
     root = tmp_path_factory.mktemp("lifecycle-run")
-    db = root / "mlflow.db"
-    shutil.copyfile(_migrated_store, db)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(root)
-        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{db}")
+    with store_copy(_migrated_store, root):
         result = fit(CONFIGS / "mlp.yaml", {**TINY, "data.synthetic.n_bars": N_BARS, "model.net.init_args.hidden_sizes": [32]})
     bars = result.built.datamodule.bars
     shaped = bars.reset_index().rename(columns={"timestamp": "Date", "open": "Open", "high": "High", "low": "Low", "close": "Close", "volume": "Volume"})
     bars_csv = root / "bars.csv"
     shaped.to_csv(bars_csv, index=False)
-    return FittedRun(root, db, result.run_id, bars, bars_csv)
+    return FittedRun(root, root / "mlflow.db", result.run_id, bars, bars_csv)
 
 
 @pytest.fixture

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
 
-from tests.conftest import CONFIGS, TINY
+from tests.conftest import CONFIGS, TINY, store_copy
 from tradexp.api import FitResult, fit
 from tradexp.data import SyntheticMarket, synthetic_bars
 
@@ -33,12 +32,7 @@ class Store:
 @pytest.fixture(scope="package")
 def store(tmp_path_factory: pytest.TempPathFactory, _migrated_store: Path) -> Store:
     root = tmp_path_factory.mktemp("organisation")
-    db = root / "mlflow.db"
-    shutil.copyfile(_migrated_store, db)
-    uri = f"sqlite:///{db}"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(root)
-        patch.setenv("MLFLOW_TRACKING_URI", uri)
+    with store_copy(_migrated_store, root) as uri:
         csv = root / "bars.csv"
         synthetic_bars(SyntheticMarket(n_bars=600)).to_csv(csv)
         mlp_csv = fit(

@@ -195,7 +195,7 @@ def test_no_unsafe_load_anywhere_in_the_code():
 # -- poisoned checkpoints on the command line -----------------------------------------------------
 from tests.reliability.faults import Payload, exit_code  # noqa: E402
 
-FIT = ["fit", "--config", str(CONFIGS / "mlp.yaml"), *override_args({**TINY, "trainer.max_epochs": 1}), "--trainer.callbacks=[]"]
+FIT = ["fit", "--config", str(CONFIGS / "mlp.yaml"), *override_args({**TINY, "trainer.max_epochs": 1}), "--trainer.callbacks=[]", "--tracking.keep_local_checkpoints=true"]
 
 
 

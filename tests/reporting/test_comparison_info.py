@@ -48,3 +48,22 @@ def test_winner_per_headline_metric_tested_on_the_common_bars_only():
     html = build_comparison_html(runs)
     assert html.index('id="verdict"') < html.index('id="runs-and-metrics"')
     assert "edge wins Sharpe after costs" in html and "the difference is significant" in html
+
+
+def _universe_run(name: str, ic_edge: float, seed: int) -> RunData:
+    dates = pd.date_range("2022-01-03", periods=300, freq="B").strftime("%Y-%m-%d")
+    rng = np.random.default_rng(seed)
+    by_date = pd.DataFrame({"timestamp": dates, "n_symbols": 20, "rank_ic": rng.normal(ic_edge, 0.1, 300), "long_short_return": rng.normal(ic_edge / 20, 0.01, 300)})
+    metrics = {"test/xs/rank_ic_mean": float(by_date["rank_ic"].mean()), "test/xs/long_short/sharpe": sharpe_ratio(by_date["long_short_return"].to_numpy(), 252), "test/xs/n_dates": 300.0}
+    return RunData(name, name, "1", "exp", "FINISHED", 0, 1, metrics=metrics, files={"evaluation/xs_by_date.csv": by_date.to_csv(index=False).encode()})
+
+
+def test_universes_are_compared_cross_sectionally_with_dates_as_the_paired_unit():
+    runs = [_universe_run("noise", 0.0, 5), _universe_run("ranker", 0.06, 6)]
+    rank_ic, long_short = winner_info(runs)
+    assert rank_ic.metric == "test/xs/rank_ic_mean" and rank_ic.winner == "ranker" and rank_ic.test.significant
+    assert rank_ic.test.n_common == 300  # dates, not symbol-bars
+    assert long_short.metric == "test/xs/long_short/sharpe" and long_short.winner == "ranker"
+    html = build_comparison_html(runs)
+    assert "ranker wins mean rank IC (cross-sectional)" in html and "300 common test dates" in html
+    assert "mean per-date rank IC" in html and "cross-sectional" in html

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -14,7 +13,7 @@ import pytest
 from markupsafe import escape
 from mlflow import MlflowClient
 
-from tests.conftest import CONFIGS, TINY
+from tests.conftest import CONFIGS, TINY, store_copy
 from tests.reporting.conftest import XSS_NAME, XSS_PARAM, check_clean, check_sorting, column_values
 from tradexp.api import fit, override_args
 from tradexp.cli import main
@@ -56,11 +55,7 @@ def fits(tmp_path_factory, _migrated_store) -> Iterator[Fits]:
     fails: the fit must still finish, with the failure recorded in `tradexp.callback_errors`.
     """
     root = tmp_path_factory.mktemp("fits")
-    shutil.copyfile(_migrated_store, root / "mlflow.db")
-    uri = f"sqlite:///{root / 'mlflow.db'}"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(root)
-        mp.setenv("MLFLOW_TRACKING_URI", uri)
+    with store_copy(_migrated_store, root) as uri:
         a = _fit("lstm.yaml", {**SMALL, "seed_everything": 1})
         b = _fit("lstm.yaml", {**SMALL, "seed_everything": 2})
         blocker = root / "not-a-folder"

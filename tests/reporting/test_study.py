@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -13,6 +12,7 @@ import pytest
 from markupsafe import escape
 from mlflow import MlflowClient
 
+from tests.conftest import store_copy
 from tests.reporting.builders import make_study
 from tests.reporting.conftest import XSS_NAME, XSS_PARAM, check_clean, check_sorting, column_values
 from tradexp.cli import main
@@ -36,11 +36,7 @@ def studies(tmp_path_factory, _migrated_store) -> Iterator[Studies]:
     """One real store for the module with three studies: `toy-study` (Optuna sqlite storage, 14
     trials), `in-memory` (no storage, 8 trials) and one whose names carry markup (10 trials)."""
     root = tmp_path_factory.mktemp("studies")
-    shutil.copyfile(_migrated_store, root / "mlflow.db")
-    uri = f"sqlite:///{root / 'mlflow.db'}"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(root)
-        mp.setenv("MLFLOW_TRACKING_URI", uri)
+    with store_copy(_migrated_store, root) as uri:
         client = MlflowClient(uri)
         parent_id, optuna_study = make_study(client, "toy-study", n_trials=14, storage=f"sqlite:///{root / 'optuna.db'}")
         make_study(client, "in-memory", n_trials=8, storage=None)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -17,6 +16,7 @@ import optuna
 import pytest
 from mlflow import MlflowClient
 
+from tests.conftest import store_copy
 from tests.hpo.conftest import TRIAL, study_runs, write_hpo_config
 from tradexp.cli import main
 from tradexp.reporting import collect_study
@@ -37,11 +37,7 @@ class RealStudy:
 @pytest.fixture(scope="module")
 def real_study(tmp_path_factory, _migrated_store) -> Iterator[RealStudy]:
     root = tmp_path_factory.mktemp("real-study")
-    shutil.copyfile(_migrated_store, root / "mlflow.db")
-    uri = f"sqlite:///{root / 'mlflow.db'}"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(root)
-        mp.setenv("MLFLOW_TRACKING_URI", uri)
+    with store_copy(_migrated_store, root) as uri:
         config = write_hpo_config(root, n_trials=N_TRIALS, study_name=STUDY, overrides={**TRIAL, "trainer.max_epochs": EPOCHS})
         assert main(["hpo", "--config", str(config), "--no-progress"]) == 0
         report = root / "study.html"

@@ -21,7 +21,7 @@ TABLES = {
     "callbacks": (r"ms / epoch\s+fixed s", r"callback hooks per epoch:\s+[\d.]+ ms"),
     "hpo": (r"per-trial overhead outside training", r"speed-up [\d.]+x"),
     "reports": (r"report\s+seconds\s+target\s+size \(MB\)", r"\s[\d.]+\s+< \d+\s+[\d.]+"),
-    "startup": (r"tradexp --help\s+[\d.]+ s", r"target: tradexp --help < 2\.5 s"),
+    "startup": (r"command\s+seconds\s+target\s+verdict", r"tradexp runs\s+[\d.]+\s+< 2 s\s+(PASS|MISS)"),
 }
 
 

@@ -16,7 +16,7 @@ from typing import Any, Mapping, Sequence, Union
 
 import yaml
 
-__all__ = ["Overrides", "as_overrides", "dotted_overrides", "override_args"]
+__all__ = ["Overrides", "as_overrides", "dotted_overrides", "override_args", "tiny_fit_overrides"]
 
 # Dotted keys to values (`{"trainer.max_epochs": 2}`), or command-line words (`["--trainer.max_epochs", "2"]`).
 Overrides = Union[Mapping[str, Any], Sequence[str], None]
@@ -73,3 +73,20 @@ def override_args(overrides: Overrides) -> list[str]:
             text = text[: -len("...")].strip()
         words.append(f"--{key}={text}")
     return words
+
+
+def tiny_fit_overrides(max_epochs: int = 2) -> dict[str, Any]:
+    """Overrides that make any config fit in about a second on 2 CPU cores (tests, benchmarks).
+
+    600 synthetic bars, windows of 8, batches of 64, `max_epochs` epochs, no progress bar or model
+    summary, a logged point every step.
+    """
+    return {
+        "trainer.max_epochs": max_epochs,
+        "trainer.enable_progress_bar": False,
+        "trainer.enable_model_summary": False,
+        "trainer.log_every_n_steps": 1,
+        "data.synthetic.n_bars": 600,
+        "data.window": 8,
+        "data.batch_size": 64,
+    }

@@ -1,16 +1,6 @@
 """Trading evaluation: positions, cost-aware backtests, metrics, baselines, significance, walk-forward."""
 
-from tradexp.evaluation.backtest import Backtest, non_overlapping, positions_from_predictions, run_backtest
-from tradexp.evaluation.baselines import buy_and_hold_positions, majority_class_positions, random_positions
-from tradexp.evaluation.callback import TradingEvaluation
-from tradexp.evaluation.metrics import Annualisation, infer_periods_per_year, max_drawdown, sharpe_ratio, trading_metrics
-from tradexp.evaluation.significance import (
-    binomial_accuracy_test,
-    bootstrap_sharpe_interval,
-    deflated_sharpe_ratio,
-    probabilistic_sharpe_ratio,
-)
-from tradexp.evaluation.trading import TradingReport, TradingSettings, evaluate_predictions
+from tradexp.lazy_exports import lazy_exports
 
 __all__ = [
     "Annualisation",
@@ -34,3 +24,15 @@ __all__ = [
     "sharpe_ratio",
     "trading_metrics",
 ]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "tradexp.evaluation.backtest": ("Backtest", "non_overlapping", "positions_from_predictions", "run_backtest"),
+        "tradexp.evaluation.baselines": ("buy_and_hold_positions", "majority_class_positions", "random_positions"),
+        "tradexp.evaluation.callback": ("TradingEvaluation",),
+        "tradexp.evaluation.metrics": ("Annualisation", "infer_periods_per_year", "max_drawdown", "sharpe_ratio", "trading_metrics"),
+        "tradexp.evaluation.significance": ("binomial_accuracy_test", "bootstrap_sharpe_interval", "deflated_sharpe_ratio", "probabilistic_sharpe_ratio"),
+        "tradexp.evaluation.trading": ("TradingReport", "TradingSettings", "evaluate_predictions"),
+    },
+)

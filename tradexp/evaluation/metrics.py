@@ -19,7 +19,6 @@ from typing import NamedTuple, Optional, Union
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from tradexp.evaluation.backtest import Backtest
 
@@ -138,8 +137,9 @@ def return_moments(returns: np.ndarray) -> ReturnMoments:
     n = int(returns.size)
     if n < 3 or float(returns.std()) <= 1e-15:
         return ReturnMoments(float(sharpe_ratio(returns)) if n else 0.0, n, 0.0, 3.0)
-    skew = float(stats.skew(returns, bias=True))
-    kurtosis = float(stats.kurtosis(returns, fisher=False, bias=True))
+    deviations = returns - returns.mean()
+    m2, m3, m4 = (float(np.mean(deviations**k)) for k in (2, 3, 4))  # central moments, population (bias=True)
+    skew, kurtosis = m3 / m2**1.5, m4 / m2**2
     return ReturnMoments(float(sharpe_ratio(returns)), n, skew, kurtosis)
 
 

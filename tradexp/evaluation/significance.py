@@ -5,10 +5,10 @@ probabilistic and deflated Sharpe ratios (Bailey & Lopez de Prado 2012, 2014).
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 from typing import Literal, NamedTuple, Sequence
 
 import numpy as np
-from scipy import stats
 
 from tradexp.evaluation.metrics import sharpe_ratio
 
@@ -71,6 +71,8 @@ def binomial_accuracy_test(correct: int, n: int, reference_rate: float, alpha: f
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"`alpha` must be in (0, 1), got {alpha}")
     correct, n = int(correct), int(n)
+    from scipy import stats  # only the binomial test needs scipy.stats (~1 s to import)
+
     pvalue = float(stats.binomtest(correct, n, reference_rate, alternative="greater").pvalue)
     interval = stats.binomtest(correct, n, reference_rate).proportion_ci(1 - alpha, method="wilson")
     null_low = float(stats.binom.ppf(alpha / 2, n, reference_rate)) / n
@@ -209,7 +211,7 @@ def probabilistic_sharpe_ratio(
             "pass per-period (not annualised) Sharpe ratios and non-excess kurtosis (normal = 3)"
         )
     z = (observed_sharpe - benchmark_sharpe) * math.sqrt(n_obs - 1) / math.sqrt(variance)
-    return float(stats.norm.cdf(z))
+    return NormalDist().cdf(z)
 
 
 def deflated_sharpe_ratio(
@@ -248,8 +250,7 @@ def deflated_sharpe_ratio(
         benchmark = 0.0
     else:
         spread = float(values.std(ddof=1))
-        expected_max = (1 - EULER_GAMMA) * stats.norm.ppf(1 - 1 / n_trials) + EULER_GAMMA * stats.norm.ppf(
-            1 - 1 / (n_trials * math.e)
-        )
+        normal = NormalDist()  # the standard normal (the standard library's: no scipy import for a report)
+        expected_max = (1 - EULER_GAMMA) * normal.inv_cdf(1 - 1 / n_trials) + EULER_GAMMA * normal.inv_cdf(1 - 1 / (n_trials * math.e))
         benchmark = spread * float(expected_max)
     return probabilistic_sharpe_ratio(observed_sharpe, benchmark, n_obs, skew, kurtosis)

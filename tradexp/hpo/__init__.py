@@ -6,10 +6,7 @@
 Names are imported on first use, so `tradexp.hpo.storage` alone does not pull in Lightning.
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import Any
+from tradexp.lazy_exports import lazy_exports
 
 __all__ = [
     "HpoSettings",
@@ -24,21 +21,13 @@ __all__ = [
     "run_study",
 ]
 
-_HOMES = {
-    "HpoSettings": "settings",
-    "load_settings": "settings",
-    "MetricNotFoundError": "pruning",
-    "OptunaPruning": "pruning",
-    "ParamSpec": "space",
-    "SearchSpace": "space",
-    "StudyResult": "study",
-    "run_study": "study",
-    "default_storage_url": "storage",
-    "open_storage": "storage",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module 'tradexp.hpo' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"tradexp.hpo.{_HOMES[name]}"), name)
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "tradexp.hpo.settings": ("HpoSettings", "load_settings"),
+        "tradexp.hpo.pruning": ("MetricNotFoundError", "OptunaPruning"),
+        "tradexp.hpo.space": ("ParamSpec", "SearchSpace"),
+        "tradexp.hpo.study": ("StudyResult", "run_study"),
+        "tradexp.hpo.storage": ("default_storage_url", "open_storage"),
+    },
+)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from tradexp.cli_args import option_values
 from tradexp.config.overrides import dotted_overrides
 from tradexp.console import print_study_headline
 from tradexp.hpo.study import StudyResult, run_study
@@ -75,14 +76,7 @@ def main(argv: list[str]) -> int:
     result = run_study(
         args.config,
         overrides,
-        n_trials=args.n_trials,
-        workers=args.workers,
-        storage=args.storage,
-        study_name=args.study_name,
-        timeout=args.timeout,
-        max_trials=args.max_trials,
-        retrain_best=args.retrain_best,
-        progress=args.progress,
+        **option_values(args, "n_trials", "workers", "storage", "study_name", "timeout", "max_trials", "retrain_best", "progress"),
         quiet=not args.verbose,
     )
     print(_format_result(result, result.summary.get("metric", "value")))

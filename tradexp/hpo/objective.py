@@ -17,12 +17,14 @@ from tradexp.evaluation.callback import TradingEvaluation
 from tradexp.hpo.pruning import MetricNotFoundError, OptunaPruning
 from tradexp.hpo.selection import selection_attrs, selection_evaluation
 from tradexp.hpo.settings import HpoSettings
+from tradexp.tracking.local_checkpoints import discard_checkpoints, release_local_checkpoints
+from tradexp.tracking.naming import TRIAL_STATE_TAG
 
 __all__ = ["StudyContext", "TrialObjective", "TrialFailed", "trial_overrides", "STATE_TAG", "RECORD_ATTR"]
 
 log = logging.getLogger(__name__)
 
-STATE_TAG = "tradexp.trial.state"
+STATE_TAG = TRIAL_STATE_TAG
 RECORD_ATTR = "record"  # the trial's user attr holding epochs_run, train/overhead seconds, val Sharpe
 
 # Quiet, test-free fits: the test split never takes part in selection.
@@ -137,6 +139,7 @@ class TrialObjective:
         pruning = OptunaPruning(trial, settings.metric, settings.direction)  # type: ignore[arg-type]
         evaluation: Optional[TradingEvaluation] = None
         run_id: Optional[str] = None
+        built = None
         try:
             built = build(settings.base_config, overrides, callbacks=[pruning])
             evaluation = _selection_evaluation(built.trainer)
@@ -145,15 +148,19 @@ class TrialObjective:
             built.trainer.fit(built.model, datamodule=built.datamodule)
         except optuna.TrialPruned:
             self._record(trial, run_id, "PRUNED", pruning, evaluation, started)
+            discard_checkpoints(built.trainer)  # the study never loads a pruned trial's weights
             raise
         except MetricNotFoundError:
             self._record(trial, run_id, "FAIL", pruning, evaluation, started)
             raise
         except (Exception, SystemExit) as exc:  # SystemExit: the config parser rejected the sampled values
             self._record(trial, run_id, "FAIL", pruning, evaluation, started)
+            if built is not None:
+                discard_checkpoints(built.trainer)
             log.warning("trial %d failed: %s: %s", trial.number, type(exc).__name__, exc)
             raise TrialFailed(f"trial {trial.number} failed: {type(exc).__name__}: {exc}") from exc
         self._record(trial, run_id, "COMPLETE", pruning, evaluation, started)
+        release_local_checkpoints(built.trainer)
         return pruning.best_value
 
     def _record(

@@ -5,7 +5,14 @@
     mlflow models serve -m models:/spy-mlp@champion --env-manager local -h 127.0.0.1 -p 5001
 """
 
-from tradexp.lifecycle.model_logging import LogTradexpModel, log_model
-from tradexp.lifecycle.pipeline import BarPipeline, TradingRule
+from tradexp.lazy_exports import lazy_exports
 
 __all__ = ["LogTradexpModel", "log_model", "BarPipeline", "TradingRule"]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "tradexp.lifecycle.model_logging": ("LogTradexpModel", "log_model"),
+        "tradexp.lifecycle.pipeline": ("BarPipeline", "TradingRule"),
+    },
+)

@@ -7,6 +7,8 @@ import os
 import sys
 from typing import Optional
 
+from tradexp.cli_args import add_tracking_uri
+
 __all__ = ["register_main", "models_main", "predict_main"]
 
 
@@ -24,7 +26,7 @@ def register_main(argv: list[str]) -> int:
     parser.add_argument("--alias", default=None, help="champion (gated), candidate, shadow, ...")
     parser.add_argument("--reason", default=None, help="why (recorded; required with --force)")
     parser.add_argument("--force", action="store_true", help="promote without the evidence (recorded as tradexp.promotion.forced=true)")
-    parser.add_argument("--tracking-uri", default=None, help="MLflow store (default MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)")
+    add_tracking_uri(parser)
     args = parser.parse_args(argv)
     from tradexp.lifecycle.registry import register
 
@@ -42,7 +44,7 @@ def register_main(argv: list[str]) -> int:
 def models_main(argv: list[str]) -> int:
     """tradexp models: registered models, versions, aliases and their evidence."""
     parser = argparse.ArgumentParser(prog="tradexp models", description="List registered models, versions, aliases and evidence.")
-    parser.add_argument("--tracking-uri", default=None, help="MLflow store (default MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)")
+    add_tracking_uri(parser)
     args = parser.parse_args(argv)
     from tradexp.lifecycle.registry import list_models
 
@@ -71,7 +73,7 @@ def predict_main(argv: list[str]) -> int:
     parser.add_argument("-o", "--output", default=None, help="write the signals here (CSV: timestamp, pred, position; a universe: symbol first)")
     parser.add_argument("--no-record", action="store_true", help="do not record a prediction run")
     parser.add_argument("--stage", default=None, help="stage of the prediction run (default production for @champion)")
-    parser.add_argument("--tracking-uri", default=None, help="MLflow store (default MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)")
+    add_tracking_uri(parser)
     args = parser.parse_args(argv)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one line per error, no progress bars
     from tradexp.lifecycle.predict import predict

@@ -71,7 +71,7 @@ class MLPNet(nn.Module):
 class _RecurrentNet(nn.Module):
     cell: type[nn.RNNBase]
 
-    # One signature for LSTMNet and GRUNet (each documents it; jsonargparse reads the inherited __init__).
+    # One signature for LSTMNet and GRUNet (documented by _recurrent_doc; jsonargparse reads the inherited __init__).
     def __init__(
         self,
         n_features: PositiveInt = 1,
@@ -98,33 +98,27 @@ class _RecurrentNet(nn.Module):
         return self.head(out[:, -1]).squeeze(-1)  # last step (B, H*) -> (B,)
 
 
-class LSTMNet(_RecurrentNet):
-    """LSTM over the window; the last step's hidden state feeds a linear head.
+def _recurrent_doc(cell: str) -> str:
+    """The docstring LSTMNet and GRUNet share (LightningCLI's `--help` reads it), naming their cell."""
+    return f"""{cell} over the window; the last step's hidden state feeds a linear head.
 
     Args:
         n_features: Features per bar (set from the data).
         window: Bars per window (set from the data).
-        hidden_size: LSTM hidden units.
-        num_layers: Stacked LSTM layers.
+        hidden_size: {cell} hidden units.
+        num_layers: Stacked {cell} layers.
         dropout: Dropout between layers and before the head.
-        bidirectional: Run the LSTM in both directions over the window (still causal: the window ends at t).
+        bidirectional: Run the {cell} in both directions over the window (still causal: the window ends at t).
     """
 
+
+class LSTMNet(_RecurrentNet):
+    __doc__ = _recurrent_doc("LSTM")
     cell = nn.LSTM
 
 
 class GRUNet(_RecurrentNet):
-    """GRU over the window; the last step's hidden state feeds a linear head.
-
-    Args:
-        n_features: Features per bar (set from the data).
-        window: Bars per window (set from the data).
-        hidden_size: GRU hidden units.
-        num_layers: Stacked GRU layers.
-        dropout: Dropout between layers and before the head.
-        bidirectional: Run the GRU in both directions over the window.
-    """
-
+    __doc__ = _recurrent_doc("GRU")
     cell = nn.GRU
 
 

@@ -18,6 +18,7 @@ from typing import Any, Optional, Sequence
 import yaml
 
 from callbacks.redaction import strip_credentials
+from tradexp.cli_args import add_tracking_uri, option_values
 from tradexp.config.history import ConfigChange, diff_configs, run_config
 from tradexp.config.overrides import dotted_overrides
 from tradexp.organisation.reproduce import Difference, Reproduction, reproduce_run
@@ -38,10 +39,6 @@ _EPILOG_RUNS = """examples:
 
 def _quiet_downloads() -> None:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-
-
-def _tracking_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--tracking-uri", help="MLflow store (default: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db here)")
 
 
 # -- tradexp runs --------------------------------------------------------------------------------
@@ -79,7 +76,7 @@ def _runs_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="with --reap: a run is stale after this many seconds without a heartbeat (default 180)",
     )
-    _tracking_argument(parser)
+    add_tracking_uri(parser)
     return parser
 
 
@@ -112,20 +109,8 @@ def runs_main(argv: Sequence[str]) -> int:
         reaped = _reap(client, args.stale_after)
         print(f"reaped {len(reaped)} stale run(s): {', '.join(reaped) or '-'}")
     query = RunQuery(
-        model=args.model,
-        stage=args.stage,
-        type=args.type,
-        dataset=args.dataset,
-        purpose=args.purpose,
-        status=args.status,
-        experiment=args.experiment,
+        **option_values(args, "model", "stage", "type", "dataset", "purpose", "status", "experiment", "where", "parent", "since", "sort", "ascending", "limit"),
         tags=_tag_pairs(args.tag),
-        where=args.where,
-        parent=args.parent,
-        since=args.since,
-        sort=args.sort,
-        ascending=args.ascending,
-        limit=args.limit,
     )
     runs, experiments = find_runs(client, query)
     chosen = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
@@ -168,10 +153,10 @@ def _config_parser() -> argparse.ArgumentParser:
     diff.add_argument("first", metavar="RUN_A", help="run id or YAML file")
     diff.add_argument("second", metavar="RUN_B", help="run id or YAML file")
     diff.add_argument("--format", choices=FORMATS, default="table")
-    _tracking_argument(diff)
+    add_tracking_uri(diff)
     show = commands.add_parser("show", help="print the resolved config a run stored", description="Print config/config.yaml of a run.")
     show.add_argument("run_id", metavar="RUN_ID")
-    _tracking_argument(show)
+    add_tracking_uri(show)
     validate = commands.add_parser(
         "validate",
         allow_abbrev=False,
@@ -186,8 +171,6 @@ def _config_parser() -> argparse.ArgumentParser:
 
 def config_main(argv: Sequence[str]) -> int:
     """`tradexp config diff RUN_A RUN_B`, `config show RUN_ID`, `config validate CONFIG.yaml [--key value ...]`."""
-    from tradexp.run import load_config
-
     _quiet_downloads()
     parser = _config_parser()
     args, rest = parser.parse_known_args(list(argv))
@@ -214,6 +197,8 @@ def config_main(argv: Sequence[str]) -> int:
         config = run_config(open_store(args.tracking_uri), args.run_id)
         print(yaml.safe_dump(config, sort_keys=False).rstrip())
         return 0
+    from tradexp.run import load_config  # LightningCLI's parser: only `validate` needs Lightning
+
     config = load_config(args.configs or None, dotted_overrides(rest))
     print("OK: the config is valid" if args.quiet else yaml.safe_dump(config, sort_keys=False).rstrip())
     return 0
@@ -267,7 +252,7 @@ def reproduce_main(argv: Sequence[str]) -> int:
     parser.add_argument("--check", action="store_true", help="only report differences; start nothing (exit 1 if any)")
     parser.add_argument("--strict", action="store_true", help="start nothing when anything differs (exit 1)")
     parser.add_argument("--all-metrics", action="store_true", help="list every metric, not only the key ones and those that differ")
-    _tracking_argument(parser)
+    add_tracking_uri(parser)
     args, rest = parser.parse_known_args(list(argv))
     print(f"Reproducing run {args.run_id}")
     result = reproduce_run(

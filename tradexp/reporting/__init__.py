@@ -16,13 +16,7 @@ Modules by role, in the order a report is made:
     callback                     `RunReport`: the run report at the end of every fit
 """
 
-from tradexp.reporting.callback import RunReport
-from tradexp.reporting.comparison_page import build_comparison_html
-from tradexp.reporting.publish import compare_report, publish, run_report, study_report
-from tradexp.reporting.read_runs import ReportError, RunData, collect_run, collect_runs, select_runs
-from tradexp.reporting.read_study import StudyData, collect_study
-from tradexp.reporting.run_page import build_run_html
-from tradexp.reporting.study_page import build_study_html
+from tradexp.lazy_exports import lazy_exports
 
 __all__ = [
     "RunReport",
@@ -41,3 +35,16 @@ __all__ = [
     "study_report",
     "compare_report",
 ]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "tradexp.reporting.callback": ("RunReport",),
+        "tradexp.reporting.comparison_page": ("build_comparison_html",),
+        "tradexp.reporting.publish": ("compare_report", "publish", "run_report", "study_report"),
+        "tradexp.reporting.read_runs": ("ReportError", "RunData", "collect_run", "collect_runs", "select_runs"),
+        "tradexp.reporting.read_study": ("StudyData", "collect_study"),
+        "tradexp.reporting.run_page": ("build_run_html",),
+        "tradexp.reporting.study_page": ("build_study_html",),
+    },
+)

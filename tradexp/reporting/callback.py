@@ -61,6 +61,10 @@ class RunReport(Callback):
     def _write_all(self, trainer: "pl.Trainer", stage: str) -> None:
         if not trainer.is_global_zero:
             return
+        for callback in trainer.callbacks:  # the report shows their figures: wait until they are written
+            wait_for_writes = getattr(callback, "wait_for_writes", None)
+            if callable(wait_for_writes):
+                wait_for_writes(trainer)
         for logger in trainer.loggers:
             if isinstance(logger, MLFlowLogger) and logger.run_id:
                 try:

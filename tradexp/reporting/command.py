@@ -12,6 +12,8 @@ import argparse
 import sys
 from typing import Optional, Sequence
 
+from tradexp.cli_args import add_tracking_uri, option_values
+
 __all__ = ["main", "build_parser"]
 
 
@@ -19,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tradexp report", description="Write a self-contained HTML report and log it to MLflow.")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-o", "--output", help="HTML file to write (default: reports/<kind>_<id>.html)")
-    common.add_argument("--tracking-uri", help="MLflow store (default: MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)")
+    add_tracking_uri(common)
     common.add_argument("--no-log", action="store_true", help="do not log the report to MLflow")
     sub = parser.add_subparsers(dest="kind", required=True, metavar="{run,study,compare}")
     run = sub.add_parser("run", parents=[common], help="training report of one run")
@@ -62,12 +64,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         path = compare_report(
             args.run_ids,
             args.output,
-            experiment=args.experiment,
-            filter_string=args.filter_string,
-            top=args.top,
-            metric=args.metric,
-            ascending=args.ascending,
-            tracking_uri=args.tracking_uri,
+            **option_values(args, "experiment", "filter_string", "top", "metric", "ascending", "tracking_uri"),
             log_to_mlflow=log_it,
         )
     print(path)

@@ -6,7 +6,9 @@ Significance is a paired test on the bars both runs were tested on: the per-bar 
 winner minus that of the runner-up (`evaluation/equity.csv`, column `model_return`; joined on
 `timestamp`), resampled with `tradexp.evaluation.significance.block_bootstrap_indices` so runs of
 consecutive bars (and their autocorrelation) stay together. For accuracy the paired quantity is
-the per-bar difference in correct direction calls (`predictions/test_predictions.csv`).
+the per-bar difference in correct direction calls (`predictions/test_predictions.csv`). For a universe
+the paired unit is the date (`evaluation/xs_by_date.csv`: rank IC and long-short return per date),
+since dates, not symbol-bars, are the independent observations.
 """
 
 from __future__ import annotations
@@ -23,14 +25,25 @@ from tradexp.evaluation.significance import block_bootstrap_indices
 from tradexp.metric_direction import lower_is_better
 from tradexp.reporting.read_runs import RunData
 
-__all__ = ["HEADLINE_METRICS", "PairedTest", "Winner", "paired_bootstrap", "paired_returns", "paired_hits", "winner_info"]
+__all__ = ["HEADLINE_METRICS", "Headline", "PairedTest", "Winner", "paired_bootstrap", "paired_returns", "paired_hits", "paired_by_date", "winner_info"]
 
-# Headline metric -> (label, what the paired test compares)
-HEADLINE_METRICS: dict[str, tuple[str, str]] = {
-    "test/trading/sharpe": ("Sharpe after costs", "sharpe"),
-    "test/trading/annual_return": ("annual return after costs", "mean"),
-    "test/trading/max_drawdown": ("max drawdown", ""),
-    "test/acc": ("direction accuracy", "hits"),
+
+class Headline(NamedTuple):
+    """How one headline metric is compared between two runs."""
+
+    label: str
+    kind: str  # `sharpe`, `mean`, `hits`, `rank_ic`, `long_short`; "" = a path statistic, not tested
+    compared: str  # what the paired test resamples, as the report says it
+    unit: str = "bars"  # the paired observations: test bars, or dates for a universe
+
+
+HEADLINE_METRICS: dict[str, Headline] = {
+    "test/trading/sharpe": Headline("Sharpe after costs", "sharpe", "Sharpe of per-bar net returns"),
+    "test/trading/annual_return": Headline("annual return after costs", "mean", "mean per-bar net return"),
+    "test/trading/max_drawdown": Headline("max drawdown", "", ""),
+    "test/acc": Headline("direction accuracy", "hits", "per-bar hits"),
+    "test/xs/rank_ic_mean": Headline("mean rank IC (cross-sectional)", "rank_ic", "mean per-date rank IC", "dates"),
+    "test/xs/long_short/sharpe": Headline("long-short Sharpe after costs", "long_short", "Sharpe of per-date long-short returns", "dates"),
 }
 
 
@@ -132,11 +145,29 @@ def paired_hits(a: RunData, b: RunData) -> Optional[tuple[np.ndarray, np.ndarray
     return both["hit_a"].to_numpy(float), both["hit_b"].to_numpy(float)
 
 
+def paired_by_date(a: RunData, b: RunData, column: str) -> Optional[tuple[np.ndarray, np.ndarray]]:
+    """One cross-sectional quantity per date (`evaluation/xs_by_date.csv`: `rank_ic`, `long_short_return`)
+    of two universe runs, on the dates both were tested on."""
+    frames = [_frame(r, "evaluation/xs_by_date.csv", ("timestamp", column)) for r in (a, b)]
+    if frames[0] is None or frames[1] is None:
+        return None
+    both = frames[0][["timestamp", column]].merge(frames[1][["timestamp", column]], on="timestamp", suffixes=("_a", "_b")).dropna()
+    return both[f"{column}_a"].to_numpy(float), both[f"{column}_b"].to_numpy(float)
+
+
+def _pair(kind: str, a: RunData, b: RunData) -> Optional[tuple[np.ndarray, np.ndarray]]:
+    if kind == "hits":
+        return paired_hits(a, b)
+    if kind in ("rank_ic", "long_short"):
+        return paired_by_date(a, b, "rank_ic" if kind == "rank_ic" else "long_short_return")
+    return paired_returns(a, b)
+
+
 def winner_info(runs: Sequence[RunData], n_boot: int = 2000) -> list[Winner]:
     """For each headline metric recorded by two or more runs: the winner (direction from
     `tradexp.metric_direction`), the runner-up and a paired bootstrap between the two."""
     out = []
-    for metric, (label, kind) in HEADLINE_METRICS.items():
+    for metric, (label, kind, _, unit) in HEADLINE_METRICS.items():
         scored = [(r, float(r.metrics[metric])) for r in runs if metric in r.metrics and math.isfinite(float(r.metrics[metric]))]
         if len(scored) < 2:
             continue
@@ -146,12 +177,12 @@ def winner_info(runs: Sequence[RunData], n_boot: int = 2000) -> list[Winner]:
         if not kind:
             why = "a path statistic: no per-bar paired test"
         else:
-            pair = paired_hits(best, second) if kind == "hits" else paired_returns(best, second)
+            pair = _pair(kind, best, second)
             if pair is None:
-                why = "per-bar data missing (evaluation/equity.csv or predictions/test_predictions.csv)"
+                why = "per-date data missing (evaluation/xs_by_date.csv)" if unit == "dates" else "per-bar data missing (evaluation/equity.csv or predictions/test_predictions.csv)"
             elif len(pair[0]) < 3:
-                why = f"only {len(pair[0])} common test bars"
+                why = f"only {len(pair[0])} common test {unit}"
             else:
-                test = paired_bootstrap(*pair, statistic="sharpe" if kind == "sharpe" else "mean", n_boot=n_boot)
+                test = paired_bootstrap(*pair, statistic="sharpe" if kind in ("sharpe", "long_short") else "mean", n_boot=n_boot)
         out.append(Winner(metric, label, best.name, best_v, second.name, second_v, test, why))
     return out

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 from tradexp.metric_direction import lower_is_better
-from tradexp.reporting.comparison_info import Winner, winner_info
+from tradexp.reporting.comparison_info import HEADLINE_METRICS, Winner, winner_info
 from tradexp.reporting.read_runs import RunData
 from tradexp.reporting.charts import curve_chart, lines_chart, pr_chart, roc_chart
 from tradexp.reporting.markup import Html, chart, chart_grid, fmt_value, heading, join, missing, note, page, section, table, tabs, verdict_card
@@ -28,9 +28,10 @@ _MAX_METRIC_COLUMNS = 40
 
 def comparison_metrics(runs: Sequence[RunData], metric: Optional[str] = None) -> dict[str, list[str]]:
     """Metric columns by group: headline (the chosen metric, then `test/<name>`), trading
-    (`test/trading/...`), validation (`val/...`) and other (baselines, significance, data, ...)."""
+    (`test/trading/...`), cross-sectional (a universe's `test/xs/...`), validation (`val/...`) and
+    other (baselines, significance, per-symbol, data, ...)."""
     names = sorted({k for r in runs for k in r.metrics if k != "epoch"})
-    groups: dict[str, list[str]] = {"headline": [], "trading": [], "validation": [], "other": []}
+    groups: dict[str, list[str]] = {"headline": [], "trading": [], "cross-sectional": [], "validation": [], "other": []}
     if metric in names:
         groups["headline"].append(metric)
     for key in names:
@@ -38,6 +39,8 @@ def comparison_metrics(runs: Sequence[RunData], metric: Optional[str] = None) ->
             continue
         if key.startswith("test/trading/"):
             groups["trading"].append(key)
+        elif key.startswith("test/xs/"):
+            groups["cross-sectional"].append(key)
         elif key.startswith("test/") and key.count("/") == 1:
             groups["headline"].append(key)
         elif key.startswith("val/"):
@@ -132,13 +135,13 @@ def _winner_line(w: Winner) -> str:
     if w.test is None:
         return line + f"; not tested: {w.why_untested}"
     word = "significant" if w.test.significant else "not significant"
-    return line + f"; the difference is {word} (p = {w.test.pvalue:.3f}, {w.test.n_common} common test bars)"
+    return line + f"; the difference is {word} (p = {w.test.pvalue:.3f}, {w.test.n_common} common test {HEADLINE_METRICS[w.metric].unit})"
 
 
 def _verdict(runs: Sequence[RunData]) -> Html:
     winners = winner_info(runs)
     if not winners:
-        return note("No headline metric (test/trading/sharpe, test/trading/annual_return, test/trading/max_drawdown, test/acc) was recorded by two or more runs.")
+        return note(f"No headline metric ({', '.join(HEADLINE_METRICS)}) was recorded by two or more runs.")
     rows = []
     for w in winners:
         t = w.test
@@ -146,8 +149,8 @@ def _verdict(runs: Sequence[RunData]) -> Html:
                      "" if t is None else ("significant" if t.significant else "not significant"),
                      None if t is None else t.pvalue, None if t is None else t.difference,
                      "" if t is None else f"{t.ci_low:.4g} to {t.ci_high:.4g}", None if t is None else t.n_common,
-                     w.why_untested or ("Sharpe of per-bar net returns" if t.statistic == "sharpe" and w.metric.endswith("sharpe") else "per-bar hits" if w.metric == "test/acc" else "mean per-bar net return")])
-    facts = table(["metric", "winner", "value", "runner-up", "value", "difference", "p-value (paired block bootstrap)", "winner - runner-up (per bar)", "95% interval", "common bars", "compared"], rows, sortable=False, table_id="winners")
+                     w.why_untested or HEADLINE_METRICS[w.metric].compared])
+    facts = table(["metric", "winner", "value", "runner-up", "value", "difference", "p-value (paired block bootstrap)", "winner - runner-up (per bar or date)", "95% interval", "common bars or dates", "compared"], rows, sortable=False, table_id="winners")
     first = winners[0]
     tone = "good" if first.test is not None and first.test.significant else "neutral"
     return verdict_card(_winner_line(first) + ".", join([*(note(_winner_line(w) + ".") for w in winners[1:]), facts]), tone=tone)

@@ -17,7 +17,7 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Union
@@ -83,6 +83,13 @@ class MetricPoint:
     timestamp: int
 
 
+_ErrorTypes = Union[type[Exception], tuple[type[Exception], ...]]
+
+
+def _decoded(data: bytes) -> str:
+    return data.decode("utf-8", errors="replace")
+
+
 @dataclass
 class RunData:
     """Everything a report needs from one MLflow run, as plain Python values.
@@ -118,38 +125,29 @@ class RunData:
 
     def text(self, path: str) -> Optional[str]:
         data = self.files.get(path)
-        return None if data is None else data.decode("utf-8", errors="replace")
+        return None if data is None else _decoded(data)
 
     def json(self, path: str) -> Any:
         """Parsed JSON artifact, or None when absent or unreadable (logged)."""
-        text = self.text(path)
-        if text is None:
-            return None
-        try:
-            return json.loads(text)
-        except ValueError as err:
-            log.warning("run %s: `%s` is not valid JSON (%s); shown as missing", self.run_id, path, err)
-            return None
+        return self._parsed(path, lambda data: json.loads(_decoded(data)), ValueError, "valid JSON")
 
     def yaml(self, path: str) -> Any:
-        text = self.text(path)
-        if text is None:
-            return None
-        try:
-            return yaml.safe_load(text)
-        except yaml.YAMLError as err:
-            log.warning("run %s: `%s` is not valid YAML (%s)", self.run_id, path, err)
-            return None
+        """Parsed YAML artifact, or None when absent or unreadable (logged)."""
+        return self._parsed(path, lambda data: yaml.safe_load(_decoded(data)), yaml.YAMLError, "valid YAML")
 
     def csv(self, path: str) -> Optional[pd.DataFrame]:
         """CSV artifact as a DataFrame, or None when absent or unreadable (logged)."""
+        return self._parsed(path, lambda data: pd.read_csv(io.BytesIO(data)), (ValueError, pd.errors.ParserError), "a readable CSV")
+
+    def _parsed(self, path: str, parse: Callable[[bytes], Any], errors: _ErrorTypes, what: str) -> Any:
+        """`parse` of an artifact's bytes; None when absent, or when it raises `errors` (logged, saying `what` it is not)."""
         data = self.files.get(path)
         if data is None:
             return None
         try:
-            return pd.read_csv(io.BytesIO(data))
-        except (ValueError, pd.errors.ParserError) as err:
-            log.warning("run %s: `%s` is not a readable CSV (%s)", self.run_id, path, err)
+            return parse(data)
+        except errors as err:
+            log.warning("run %s: `%s` is not %s (%s); shown as missing", self.run_id, path, what, err)
             return None
 
     def pngs(self, prefix: str) -> dict[str, bytes]:

@@ -9,7 +9,6 @@ from typing import Any, NamedTuple, Optional
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from tradexp.reporting.run_info import Series, differing_params, finite_float, is_seed_key
 from tradexp.reporting.read_study import StudyData
@@ -204,6 +203,8 @@ def simple_importances(frame: pd.DataFrame, params: Sequence[str]) -> dict[str, 
             if numeric.nunique() < 2:
                 raw[p] = 0.0
                 continue
+            from scipy import stats  # ~1 s to import: only the study report's fallback importances need it
+
             rho = stats.spearmanr(numeric.to_numpy(), values[numeric.index].to_numpy()).statistic
             raw[p] = 0.0 if not np.isfinite(rho) else abs(float(rho))
         else:

@@ -1,12 +1,6 @@
 """MLflow setup, naming and tags, the run logger, config logging and lineage."""
 
-from tradexp.tracking.config_callback import LogConfigToRun
-from tradexp.tracking.logger import TradexpLogger
-from tradexp.tracking.params import flatten_config
-from tradexp.tracking.naming import RunIdentity, experiment_name, identity_tags, run_name
-from tradexp.tracking.recorder import RunRecorder
-from tradexp.tracking.run_status import run_status_for
-from tradexp.tracking.store import artifact_root, ensure_experiment, open_store, resolve_tracking_uri
+from tradexp.lazy_exports import lazy_exports
 
 __all__ = [
     "LogConfigToRun",
@@ -23,3 +17,16 @@ __all__ = [
     "run_name",
     "run_status_for",
 ]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "tradexp.tracking.config_callback": ("LogConfigToRun",),
+        "tradexp.tracking.logger": ("TradexpLogger",),
+        "tradexp.tracking.params": ("flatten_config",),
+        "tradexp.tracking.naming": ("RunIdentity", "experiment_name", "identity_tags", "run_name"),
+        "tradexp.tracking.recorder": ("RunRecorder",),
+        "tradexp.tracking.run_status": ("run_status_for",),
+        "tradexp.tracking.store": ("artifact_root", "ensure_experiment", "open_store", "resolve_tracking_uri"),
+    },
+)

@@ -64,6 +64,9 @@ class TradexpLogger(MLFlowLogger):
         run_id: Continue this existing run instead of creating one.
         save_dir: Local folder for checkpoints and files written before upload.
         log_checkpoints: Log the best and last checkpoints as artifacts at the end.
+        keep_local_checkpoints: Keep the local copy of a checkpoint once it is in the store
+            (default: `tracking.local_checkpoints.release_local_checkpoints` removes it at the end of
+            a fit, except the `last.ckpt` a KILLED run resumes from).
         synchronous: False logs metrics asynchronously (flushed at the end); None = MLflow's default.
         heartbeat_interval: Seconds between heartbeats stamped on the run (`tradexp.heartbeat` tag).
         reap_stale_after: At run start, mark RUNNING runs of the experiment whose heartbeat is older
@@ -87,6 +90,7 @@ class TradexpLogger(MLFlowLogger):
         run_id: Optional[str] = None,
         save_dir: str = "lightning_logs",
         log_checkpoints: bool = True,
+        keep_local_checkpoints: bool = False,
         synchronous: Optional[bool] = None,
         heartbeat_interval: float = 30.0,
         reap_stale_after: Optional[float] = DEFAULT_STALE_AFTER_S,
@@ -115,6 +119,8 @@ class TradexpLogger(MLFlowLogger):
         )
         self._local_dir = str(Path(save_dir).resolve())
         self._log_checkpoints = log_checkpoints
+        self.keep_local_checkpoints = keep_local_checkpoints
+        self._stored_checkpoints: dict[str, str] = {}
         self._synchronous = synchronous
         self._logged_params: dict[str, str] = {}
         self._logged_checkpoints: dict[str, float] = {}
@@ -170,6 +176,11 @@ class TradexpLogger(MLFlowLogger):
     def save_dir(self) -> Optional[str]:
         """Local folder for checkpoints (`<save_dir>/<experiment_id>/<run_id>/checkpoints`)."""
         return self._local_dir
+
+    @property
+    def stored_checkpoints(self) -> dict[str, str]:
+        """{local checkpoint path: its artifact path in the run (`checkpoints/best.ckpt`, `checkpoints/last.ckpt`)}."""
+        return dict(self._stored_checkpoints)
 
     @property
     def tracking_uri(self) -> str:
@@ -292,6 +303,7 @@ class TradexpLogger(MLFlowLogger):
                     target.symlink_to(Path(path).resolve())
                     self._write("log_artifact", str(target), "checkpoints")
                 self._logged_checkpoints[path] = mtime
+                self._stored_checkpoints[str(Path(path).resolve())] = f"checkpoints/{role}.ckpt"
                 self.set_tags({f"tradexp.checkpoint.{role}": f"checkpoints/{role}.ckpt ({Path(path).name})"})
 
     @override

@@ -45,6 +45,7 @@ __all__ = [
     "MAX_RUN_NAME",
     "DEFAULT_EXPERIMENT_TEMPLATE",
     "DEFAULT_RUN_TEMPLATE",
+    "TRIAL_STATE_TAG",
 ]
 
 Stage = Literal["development", "staging", "production"]
@@ -64,6 +65,9 @@ _MAX_TAG_VALUE = 8000
 _NAME_CHARACTERS = re.compile(r"^[A-Za-z0-9 _./:=+@-]+$")
 _FIELD_UNSAFE = re.compile(r"[^A-Za-z0-9_.=+@-]+")
 _TAG_KEY = re.compile(r"^[/\w.\- :]+$")  # what MLflow accepts as a tag key (posix)
+
+# An HPO trial's end as Optuna saw it: COMPLETE, PRUNED or FAIL (a pruned trial's run is FINISHED).
+TRIAL_STATE_TAG = "tradexp.trial.state"
 
 # Tags tradexp sets itself; user tags may not replace them (each has its own setting).
 IDENTITY_TAG_KEYS = {

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
+from tradexp.cli_args import add_tracking_uri
 from tradexp.errors import ConfigError
 from tradexp.tracking.store import artifact_root, resolve_tracking_uri
 
@@ -87,7 +88,7 @@ def ui_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="tradexp ui", description="Open the MLflow UI on tradexp's store (and optuna-dashboard on its studies).")
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: %(default)s, this machine only); 0.0.0.0 exposes the UI to the network")
     parser.add_argument("--port", type=int, default=5000, help="port (default: %(default)s)")
-    parser.add_argument("--tracking-uri", default=None, help="default: MLFLOW_TRACKING_URI or sqlite:///mlflow.db")
+    add_tracking_uri(parser)
     parser.add_argument("--optuna", action="store_true", help="also start optuna-dashboard on the study storage (needs tradexp[dashboard])")
     parser.add_argument("--optuna-port", type=int, default=8080, help="optuna-dashboard port (default: %(default)s)")
     parser.add_argument("--storage", default=None, help="Optuna storage URL (default: optuna.db beside mlflow.db, as `tradexp hpo` uses)")

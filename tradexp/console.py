@@ -82,6 +82,11 @@ def headline_rows(info: Headline) -> list[tuple[str, str]]:
         ("max drawdown", "n/a" if info.max_drawdown is None else f"{info.max_drawdown:.1%}"),
         ("verdict", _verdict_text(info)),
     ]
+    if info.rank_ic_mean is not None:  # a universe: the cross-sectional answer beside the pooled one
+        pvalue = "" if info.rank_ic_pvalue is None else f"  (p = {info.rank_ic_pvalue:.3g}, bootstrap over dates)"
+        rows.append(("mean rank IC", f"{info.rank_ic_mean:.4f}{pvalue}"))
+        baseline = "" if info.equal_weight_sharpe is None else f"  vs equal weight {_num(info.equal_weight_sharpe)}"
+        rows.append(("long-short Sharpe", _num(info.long_short_sharpe) + baseline))
     rows += [("warning", text) for text in info.warnings]
     return rows
 

@@ -74,6 +74,8 @@ class FitResult:
         samples: Samples per split (`train`, `val`, `test`) of the datamodule.
         trading: The test split's `TradingReport` (backtests, accuracy test) when the trainer had a
             `TradingEvaluation` callback and the test ran, else None.
+        universe: On a universe, the test split's `UniverseReport` (per symbol, cross-sectional) under
+            the same conditions, else None.
     """
 
     run_id: Optional[str]
@@ -82,6 +84,7 @@ class FitResult:
     built: Optional[Built] = None
     samples: dict[str, int] = field(default_factory=dict)
     trading: Any = None
+    universe: Any = None
 
     def _repr_html_(self) -> str:  # Jupyter: run, headline table, report path
         from tradexp.notebook import fit_result_html
@@ -186,6 +189,7 @@ def fit_built(built: Built, test: bool = True) -> FitResult:
         built=built,
         samples=samples,
         trading=evaluation.report if evaluation is not None and test else None,
+        universe=evaluation.universe_report if evaluation is not None and test else None,
     )
 
 

@@ -62,3 +62,22 @@ def test_tradexp_predict_on_a_long_file_records_signals_per_symbol(fitted_univer
     (run,) = client.search_runs([e.experiment_id for e in client.search_experiments()], "tags.`tradexp.type` = 'prediction'")
     assert run.info.status == "FINISHED" and run.data.params["prediction.bars"] == "600"
     assert run.data.tags["tradexp.decay.verdict"] == UNIVERSE_NOT_SCORED and "drift/psi_max" in run.data.metrics
+
+
+def test_a_pooled_scaler_without_embedding_scores_any_symbol_like_one_series(fitted_universe, universe_store):
+    from dataclasses import replace
+
+    from tradexp.lifecycle.pyfunc_model import build_module
+
+    trained = _model(fitted_universe, universe_store).unwrap_python_model().pipeline
+    width = len(trained.features)
+    pooled = replace(
+        trained, scaler=trained.scaler["symbols"]["SYN000"], symbol_embedding=None,
+        net={"name": "mlp", "init_args": {**trained.net["init_args"], "n_features": width}},
+    )  # fmt: skip
+    module = build_module(pooled)
+    bars = fitted_universe.bars.assign(symbol=fitted_universe.bars["symbol"].replace({"SYN002": "XYZ"}))  # a symbol never trained on
+    signals = pooled.signals(bars, module)
+    assert sorted(signals["symbol"].unique()) == ["SYN000", "SYN001", "XYZ"]
+    alone = replace(pooled, symbols=None).signals(bars[bars["symbol"] == "XYZ"].drop(columns="symbol"), module)
+    pd.testing.assert_frame_equal(signals[signals["symbol"] == "XYZ"].drop(columns="symbol").reset_index(drop=True), alone, check_exact=True)

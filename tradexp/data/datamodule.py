@@ -170,10 +170,7 @@ class BarsDataModule(L.LightningDataModule):
         """Where the bars come from: the absolute file path, or `synthetic(seed=..)`."""
         if self.path:
             return str(Path(self.path).resolve())
-        m = self.synthetic
-        extra = "" if m.freq == "1D" else f", freq={m.freq}"
-        extra += f", n_symbols={m.n_symbols}" if m.n_symbols > 1 else ""
-        return f"synthetic(seed={m.seed}, n_bars={m.n_bars}, signal={m.signal_strength}{extra})"
+        return self.synthetic.source
 
     # -- Lightning hooks ----------------------------------------------------------------------
     def prepare_data(self) -> None:

@@ -75,6 +75,13 @@ class SyntheticMarket:
     n_symbols: int = 1
     freq: str = "1D"
 
+    @property
+    def source(self) -> str:
+        """What a run records as its data source (`tradexp.dataset.source`): the market's parameters."""
+        extra = "" if self.freq == "1D" else f", freq={self.freq}"
+        extra += f", n_symbols={self.n_symbols}" if self.n_symbols > 1 else ""
+        return f"synthetic(seed={self.seed}, n_bars={self.n_bars}, signal={self.signal_strength}{extra})"
+
     def __post_init__(self) -> None:
         if self.n_bars < 100:
             raise ValueError(f"`data.synthetic.n_bars` must be >= 100, got {self.n_bars}")

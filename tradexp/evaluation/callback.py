@@ -48,7 +48,10 @@ class TradingEvaluation(Callback):
     backtests the validation predictions the same way (cheap: no baselines, no bootstrap), logs
     `val/trading/sharpe` (annualised), `val/trading/sharpe_per_period`, `val/trading/n_periods`,
     `val/trading/skew` and `val/trading/kurtosis`, and keeps them in `validation_moments[epoch]`:
-    the numbers HPO selects and deflates. The last test result stays on `self.report`.
+    the numbers HPO selects and deflates. On a universe it logs `val/xs/rank_ic_mean`, `val/xs/ic_mean`
+    and `val/xs/long_short/sharpe` instead and keeps the moments of the per-date top/bottom-quantile
+    long-short returns (`validation_basis` = "long_short"; "series" for one series). The last test
+    result stays on `self.report`.
 
     Needs a datamodule with `split_data(name)`, `splits`, `task` and `horizon` (tradexp's
     `BarsDataModule`); otherwise it warns once and does nothing.
@@ -111,6 +114,7 @@ class TradingEvaluation(Callback):
         self.report: Optional[TradingReport] = None
         self.universe_report = None  # the last universe test result (per symbol, cross-sectional)
         self.validation_moments: dict[int, ReturnMoments] = {}  # epoch -> the val backtest's per-step moments
+        self.validation_basis = "series"  # what those returns are: one series' backtest, or a universe's "long_short"
         self._preds: list[np.ndarray] = []
         self._targets: list[np.ndarray] = []
         self._usable = True
@@ -169,6 +173,8 @@ class TradingEvaluation(Callback):
                 if universe.cross_section is not None:
                     metrics = universe.cross_section.flat_metrics("val")
                     pl_module.log_dict({k: metrics[k] for k in ("val/xs/rank_ic_mean", "val/xs/ic_mean", "val/xs/long_short/sharpe")})
+                    self.validation_moments[trainer.current_epoch] = return_moments(universe.cross_section.long_short_returns)
+                    self.validation_basis = "long_short"
                 return
             positions = positions_from_predictions(
                 preds, trainer.datamodule.task, self.settings.long_only, self.settings.no_trade_band, self.settings.in_band

@@ -44,6 +44,11 @@ class Headline(NamedTuple):
     verdict: Optional[str]  # "significant" / "not significant" / None when nothing was evaluated
     beats_buy_and_hold: Optional[bool]
     warnings: tuple[str, ...]
+    # a universe: how well it ranks the symbols on each date (None for one series)
+    rank_ic_mean: Optional[float] = None
+    rank_ic_pvalue: Optional[float] = None  # one-sided block bootstrap over dates, H0: mean rank IC <= 0
+    long_short_sharpe: Optional[float] = None  # annualised, after costs: top minus bottom quantile, equal weight
+    equal_weight_sharpe: Optional[float] = None  # buy-and-hold of the whole universe
 
 
 def _get(metrics: Mapping[str, float], key: str) -> Optional[float]:
@@ -69,7 +74,8 @@ def headline_info(
     cost_bps: Optional[float] = None,
     bars_per_year: Optional[float] = None,
 ) -> Headline:
-    """The headline of a run from its metrics (`<split>/trading/*`, `<split>/baseline/*`, `<split>/significance/*`).
+    """The headline of a run from its metrics (`<split>/trading/*`, `<split>/baseline/*`, `<split>/significance/*`;
+    a universe's `<split>/xs/*`).
 
     Args:
         metrics: Metric name -> value, as logged by `TradingEvaluation` (MLflow's `run.data.metrics`).
@@ -118,4 +124,8 @@ def headline_info(
         verdict=verdict,
         beats_buy_and_hold=None if sharpe is None or buy_hold is None else sharpe > buy_hold,
         warnings=tuple(warnings),
+        rank_ic_mean=_get(metrics, f"{split}/xs/rank_ic_mean"),
+        rank_ic_pvalue=_get(metrics, f"{split}/xs/rank_ic_pvalue"),
+        long_short_sharpe=_get(metrics, f"{split}/xs/long_short/sharpe"),
+        equal_weight_sharpe=_get(metrics, f"{split}/xs/baseline/equal_weight/sharpe"),
     )

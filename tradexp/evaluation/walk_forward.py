@@ -9,6 +9,10 @@ history only; the rest is cut into K equal test blocks. Fold k tests block k, va
 date split (`data.train_start/val_start/test_start/test_end`), so the same embargo purges the end
 of train and val in every fold. One parent run (tag `tradexp.type=walk_forward`) holds the per-fold
 table, the mean/std of every test metric, and the pooled out-of-sample backtest of all test blocks.
+
+On a universe the folds are cut on the one calendar of its splits (the union of every symbol's
+window-end dates), each fold records `test/xs/*` and `test/by_symbol/*`, and the parent adds
+`oos/xs/*`: the cross-sectional metrics of every test date of every fold taken together.
 """
 
 from __future__ import annotations
@@ -163,15 +167,12 @@ def walk_forward(
     planning = build(config, {**user_overrides, **unbounded})
     datamodule = planning.datamodule
     datamodule.setup()
-    positions = np.arange(datamodule.window - 1, len(datamodule.timestamps) - datamodule.horizon)
-    plan = plan_folds(
-        datamodule.timestamps[positions], folds, mode, datamodule.splits.embargo, datamodule.hparams.val_fraction, min_train_fraction
-    )
+    plan = plan_folds(_sample_times(datamodule), folds, mode, datamodule.splits.embargo, datamodule.hparams.val_fraction, min_train_fraction)
     tracking = planning.config["tracking"]
     user_tags = {str(k): str(v) for k, v in (tracking["tags"] or {}).items()}  # the config's and the user's
     parent = _open_parent(planning) if tracking["enabled"] else None
     results: list[FoldResult] = []
-    reports = []
+    reports, universes = [], []
     with parent or contextlib.nullcontext():
         for fold in plan:
             tags = {**user_tags, "tradexp.fold": str(fold.index), "tradexp.walk_forward.mode": mode}
@@ -182,16 +183,29 @@ def walk_forward(
             outcome = fit(config, {**user_overrides, **fold_overrides})
             results.append(FoldResult(fold, outcome.run_id, outcome.metrics, outcome.samples))
             reports.append(outcome.trading)
+            universes.append(outcome.universe)
             log.info("walk-forward fold %d/%d done: run %s", fold.index + 1, len(plan), outcome.run_id)
         table = _fold_table(results)
         aggregate = _aggregate(results)
         pooled, equity = _pooled(reports)
+        pooled.update(_pooled_cross_section(universes))
         if parent is not None:
             _log_parent(parent, plan, mode, table, aggregate, pooled, equity, config, user_overrides)
     return WalkForwardResult(parent.run_id if parent is not None else None, results, aggregate, table, pooled)
 
 
 # -- pieces ------------------------------------------------------------------------------------------
+def _sample_times(datamodule: Any) -> pd.DatetimeIndex:
+    """Window-end timestamps of every sample position in time order; a universe's are the union of
+    its symbols' (the one calendar its date splits are cut on)."""
+    window, horizon, times = datamodule.window, datamodule.horizon, datamodule.timestamps
+    if datamodule.universe is None:
+        return times[np.arange(window - 1, len(times) - horizon)]
+    offsets = datamodule.universe.offsets  # (S + 1,) first stacked row of each symbol, then the total
+    ends = [times[start + window - 1 : stop - horizon].values for start, stop in zip(offsets[:-1], offsets[1:])]
+    return pd.DatetimeIndex(np.unique(np.concatenate(ends)))  # sorted, unique
+
+
 def _headline(metrics: dict[str, float]) -> dict[str, float]:
     acc = metrics.get("test/acc", metrics.get("test/dir_acc", np.nan))
     return {
@@ -263,6 +277,27 @@ def _pooled(reports: list) -> tuple[dict[str, float], Optional[pd.DataFrame]]:
     return pooled, equity
 
 
+def _pooled_cross_section(universes: list) -> dict[str, float]:
+    """`oos/xs/*`: the cross-sectional metrics over the test dates of every fold, in time order (the
+    per-fold bootstrap p-value and Sharpe interval are not pooled; quantile returns stay per fold)."""
+    parts = [u.cross_section for u in universes if u is not None and u.cross_section is not None]
+    if not parts:
+        return {}
+
+    def stitched(name: str) -> np.ndarray:
+        return np.concatenate([getattr(p, name) for p in parts])  # (D_total,)
+
+    info = parts[0]._replace(
+        **{name: stitched(name) for name in ("dates", "ic", "rank_ic", "n_symbols", "long_short_returns", "long_short_turnover",
+                                             "equal_weight_returns", "random_long_short_returns", "random_rank_ic")},
+        symbols=tuple(sorted({s for p in parts for s in p.symbols})),
+        quantile_mean_returns=np.array([]),
+        rank_ic_pvalue=float("nan"),
+        long_short_sharpe_ci=(float("nan"), float("nan")),
+    )  # fmt: skip
+    return info.flat_metrics("oos")
+
+
 def _open_parent(planning: Any) -> ParentRun:
     """The walk-forward parent run: named and tagged from the config as its folds are (type `walk_forward`)."""
     names = run_names(planning.config["tracking"], net_name(planning.model.net), planning.datamodule.dataset_name, "walk_forward")
@@ -314,6 +349,9 @@ def main(argv: list[str]) -> int:
     if "oos/trading/sharpe" in result.pooled:
         print(f"pooled out-of-sample Sharpe {result.pooled['oos/trading/sharpe']:.3f}, accuracy p-value "
               f"{result.pooled.get('oos/significance/acc_pvalue', float('nan')):.3g}")
+    if "oos/xs/rank_ic_mean" in result.pooled:
+        print(f"pooled out-of-sample rank IC {result.pooled['oos/xs/rank_ic_mean']:.4f} over {result.pooled['oos/xs/n_dates']:.0f} dates, "
+              f"long-short Sharpe {result.pooled['oos/xs/long_short/sharpe']:.3f}")
     print_headline(result.pooled, run_id=result.parent_run_id, split="oos", title=f"Headline (all test blocks pooled, out of sample), parent run {result.parent_run_id}")
     if args.register and result.folds and result.folds[-1].run_id:
         from tradexp.lifecycle.commands import register_main

@@ -100,12 +100,13 @@ class TrialObjective:
     Records on the Optuna trial: user attrs `mlflow_run_id`, `trial_number`, `retry_of` and `record`
     = {`epochs_run`, `best_epoch`, `pruned_epoch`, `train_seconds`, `overhead_seconds` (time in the
     trial outside the train/val loops), `val_sharpe`, `val_sharpe_n_obs`, `val_sharpe_skew`,
-    `val_sharpe_kurtosis`}; on the child MLflow run: `tradexp.trial.state` = COMPLETE, PRUNED or FAIL.
+    `val_sharpe_kurtosis`, `val_sharpe_basis`}; on the child MLflow run: `tradexp.trial.state` = COMPLETE, PRUNED or FAIL.
 
     The `val_sharpe*` values are the trial's own `TradingEvaluation` validation backtest at the
     selected epoch (what the run logs as `val/trading/sharpe_per_period`, `n_periods`, `skew`,
     `kurtosis`); a trial config without any `TradingEvaluation` gets one with its defaults. They are
-    what the study's deflated Sharpe ratio corrects.
+    what the study's deflated Sharpe ratio corrects. On a universe they are the validation long-short
+    portfolio's (`val_sharpe_basis` = "long_short"), see `tradexp.hpo.selection`.
 
     Args:
         context: The study the trials belong to.
@@ -179,7 +180,7 @@ class TrialObjective:
             "train_seconds": round(pruning.train_seconds, 4),
             "best_epoch": pruning.best_epoch,
         }
-        attrs.update(selection_attrs(moments))
+        attrs.update(selection_attrs(moments, evaluation.validation_basis if evaluation is not None else "series"))
         if pruning.pruned_epoch is not None:
             attrs["pruned_epoch"] = pruning.pruned_epoch
         if run_id is not None:

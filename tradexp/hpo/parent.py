@@ -141,6 +141,8 @@ class StudyRun(ParentRun):
             metrics["hpo/best_value"] = float(best.value)
         metrics.update({f"hpo/{k}": float(v) for k, v in extra.items() if isinstance(v, (int, float)) and not isinstance(v, bool)})
         tags = {"tradexp.hpo.n_trials": str(len(table))}
+        if "deflated_sharpe_basis" in extra:  # which returns were deflated: one series or a universe's long-short
+            tags["tradexp.hpo.deflated_sharpe_basis"] = str(extra["deflated_sharpe_basis"])
         if best is not None:
             tags.update({"tradexp.hpo.best_trial": str(best.number), "tradexp.hpo.best_run_id": str(best.user_attrs.get("mlflow_run_id", ""))})
             tags.update({f"tradexp.hpo.best.{_key(k)}": str(v) for k, v in best.params.items()})

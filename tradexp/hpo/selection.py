@@ -7,6 +7,12 @@ numbers logged as `val/trading/sharpe_per_period`, `n_periods`, `skew` and `kurt
 Picking the best of N trials inflates its Sharpe ratio; the deflated Sharpe ratio (Bailey & Lopez de
 Prado, 2014) is the probability that the best trial's true Sharpe is above zero once the number of
 trials and the spread of their Sharpes are taken into account.
+
+On a universe there is no single series to backtest: the Sharpe a trial records (and the study
+deflates) is that of the per-date top/bottom-quantile long-short portfolio after costs on the
+validation dates (`val_sharpe_basis` = "long_short", the `val/xs/long_short/sharpe` backtest), whatever
+metric the study selects on (e.g. `val/xs/rank_ic_mean`); the study records that basis as
+`deflated_sharpe_basis` (tag `tradexp.hpo.deflated_sharpe_basis`).
 """
 
 from __future__ import annotations
@@ -34,11 +40,18 @@ def selection_evaluation(callbacks: Sequence[Any]) -> Optional[TradingEvaluation
     return None
 
 
-def selection_attrs(moments: Optional[ReturnMoments]) -> dict[str, float]:
-    """The trial record's `val_sharpe*` entries: what `deflated_sharpe_of_best` reads."""
+def selection_attrs(moments: Optional[ReturnMoments], basis: str = "series") -> dict[str, Any]:
+    """The trial record's `val_sharpe*` entries: what `deflated_sharpe_of_best` reads.
+
+    Args:
+        moments: The validation returns' moments at the selected epoch (None: nothing to record).
+        basis: What those returns are: "series" (one series' backtest) or "long_short" (a universe's
+            top/bottom-quantile portfolio per date).
+    """
     if moments is None:
         return {}
     return {
+        "val_sharpe_basis": basis,
         "val_sharpe": moments.sharpe,
         "val_sharpe_n_obs": moments.n_obs,
         "val_sharpe_skew": moments.skew,
@@ -46,7 +59,7 @@ def selection_attrs(moments: Optional[ReturnMoments]) -> dict[str, float]:
     }
 
 
-def deflated_sharpe_of_best(study: optuna.Study) -> Optional[dict[str, float]]:
+def deflated_sharpe_of_best(study: optuna.Study) -> Optional[dict[str, Any]]:
     """The deflated Sharpe of the best trial against every trial tried (COMPLETE and PRUNED).
 
     Returns None when fewer than two trials carry a validation Sharpe.
@@ -78,4 +91,5 @@ def deflated_sharpe_of_best(study: optuna.Study) -> Optional[dict[str, float]]:
         "deflated_sharpe": value if math.isfinite(value) else float("nan"),
         "best_val_sharpe": float(attrs["val_sharpe"]),
         "deflated_sharpe_n_trials": float(len(sharpes)),
+        "deflated_sharpe_basis": str(attrs.get("val_sharpe_basis", "series")),
     }

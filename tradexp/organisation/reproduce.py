@@ -115,14 +115,23 @@ def current_data(data: dict[str, Any]) -> tuple[str, str]:
     from tradexp.data.features import extra_columns
     from tradexp.data.loading import bars_digest, load_bars
     from tradexp.data.synthetic import SyntheticMarket, synthetic_bars
+    from tradexp.data.synthetic_universe import synthetic_universe
+    from tradexp.data.universe import is_universe_path, load_universe, universe_digest
 
+    extra = extra_columns(list(data.get("features") or []))
+    adjusted = data.get("use_adjusted", True)
+    symbols = data.get("symbols")
+    if data.get("path") and is_universe_path(data["path"]):  # a folder, glob or long file: the universe digest
+        universe = load_universe(data["path"], symbols, data.get("min_bars") or 0, data.get("drop_short_symbols", True), adjusted, extra)
+        return universe.digest, str(Path(data["path"]).resolve())
     if data.get("path"):
         path = Path(data["path"]).resolve()
-        bars = load_bars(path, use_adjusted=data.get("use_adjusted", True), extra_columns=extra_columns(list(data.get("features") or [])))
-        return bars_digest(bars), str(path)
+        return bars_digest(load_bars(path, use_adjusted=adjusted, extra_columns=extra)), str(path)
     market = SyntheticMarket(**(data.get("synthetic") or {}))
-    bars = synthetic_bars(market)
-    return bars_digest(bars), f"synthetic(seed={market.seed}, n_bars={market.n_bars}, signal={market.signal_strength})"
+    if market.n_symbols > 1:  # the synthetic universe, subset as the datamodule does
+        bars = synthetic_universe(market)
+        return universe_digest({s: bars[s] for s in symbols if s in bars} if symbols else bars), market.source
+    return bars_digest(synthetic_bars(market)), market.source
 
 
 def _working_tree(dirty: bool, digest: Optional[str]) -> str:

@@ -55,3 +55,35 @@ def test_unknown_net_in_checkpoint_is_refused(tmp_path):
     torch.save({"hyper_parameters": {"net": {"name": "os.system", "init_args": {}}}, "state_dict": {}}, path)
     with pytest.raises(ValueError, match=r"names net `os.system`; known: \['cnn_lstm', 'gru', 'lstm', 'mlp'\]"):
         load_trading_module(path)
+
+
+def test_train_loss_is_the_sample_weighted_mean_of_the_epoch_steps(tmp_path):
+    """`train/loss` (summed per step, logged once an epoch) is each step's loss weighted by its batch size."""
+
+    class StepLosses(L.Callback):
+        def __init__(self) -> None:
+            self.sums, self.sizes = [], []
+
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+            self.sums.append(float(outputs["loss"]) * len(batch[1]))
+            self.sizes.append(len(batch[1]))
+
+    torch.manual_seed(0)
+    dm = BarsDataModule(synthetic=SyntheticMarket(n_bars=300), window=8, batch_size=48)
+    dm.setup()
+    model = TradingModule(net=NETS["mlp"](n_features=dm.n_features, window=dm.window), lr=1e-2)
+    steps = StepLosses()
+    trainer = L.Trainer(
+        max_epochs=1,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=False,
+        default_root_dir=tmp_path,
+        limit_val_batches=0,
+        callbacks=[steps],
+    )
+    trainer.fit(model, datamodule=dm)
+    assert len(set(steps.sizes)) == 2  # a short last batch, so the weighting matters
+    assert float(trainer.callback_metrics["train/loss"]) == pytest.approx(sum(steps.sums) / sum(steps.sizes), rel=1e-5)
+    assert not any("_train" in name or "_current_fx" in name for name in model.state_dict())

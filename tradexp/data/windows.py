@@ -62,8 +62,11 @@ class WindowDataset(Dataset):
         return WindowDataset(self.features, self.targets, self.positions, self.window, symbol_ids)
 
 
-class BatchIndexSampler(Sampler[list[int]]):
-    """Yields lists of sample indices (a whole batch), shuffled with a seeded generator when asked."""
+class BatchIndexSampler(Sampler[np.ndarray]):
+    """Yields the sample indices of a whole batch (an int64 array), shuffled with a seeded generator when asked.
+
+    Arrays, not lists: `WindowDataset` indexes with them as they are (a list costs ~10 us a batch to
+    build and convert back, ~0.5 % of a small net's CPU step)."""
 
     def __init__(self, length: int, batch_size: int, shuffle: bool, seed: int = 0, drop_last: bool = False) -> None:
         self.length = length
@@ -80,7 +83,7 @@ class BatchIndexSampler(Sampler[list[int]]):
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
-    def __iter__(self) -> Iterator[list[int]]:
+    def __iter__(self) -> Iterator[np.ndarray]:
         if self.shuffle:
             order = np.random.default_rng(self.seed + self.epoch).permutation(self.length)
             self.epoch += 1
@@ -88,4 +91,4 @@ class BatchIndexSampler(Sampler[list[int]]):
             order = np.arange(self.length)
         for start in range(0, len(self), 1):
             chunk = order[start * self.batch_size : (start + 1) * self.batch_size]
-            yield chunk.tolist()
+            yield chunk

@@ -139,6 +139,11 @@ class ReportingCallback(Callback):
     run ends FINISHED) and `on_exception` always do. A failure in that thread surfaces there, as if
     the hook that handed the work over had raised it.
 
+    A test follows the fit: a runner that tests this trainer right after `fit` (`tradexp fit` does) may
+    set `test_follows_fit` to a function of no arguments that answers, at the end of fit, whether that
+    test will run; a callback whose fit-end output the test replaces then skips it
+    (`EvaluationPlots`' validation fallback). Left None (plain Lightning), the fit-end output is made.
+
     Args:
         strict: Raise errors instead of recording them and going on.
     """
@@ -148,6 +153,7 @@ class ReportingCallback(Callback):
             raise TypeError(f"`strict` must be a bool, got {strict!r} ({type(strict).__name__})")
         self.strict = strict
         self.output: Optional[RunOutput] = None
+        self.test_follows_fit: Optional[Callable[[], bool]] = None  # set by a runner that tests after fit
         self._writes = BackgroundWrites(type(self).__name__)
         self._handed_over: list[str] = []  # the hooks whose work is in the background thread
 
@@ -163,6 +169,10 @@ class ReportingCallback(Callback):
     @override
     def on_exception(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule", exception: BaseException) -> None:
         self._join_quietly()
+
+    def test_follows(self) -> bool:
+        """True when the runner said a test of this trainer follows the fit (see `test_follows_fit`)."""
+        return self.test_follows_fit is not None and bool(self.test_follows_fit())
 
     def _join_quietly(self) -> None:
         """Finish the background writes before the run is marked FAILED, never raising over the error that stopped the fit."""

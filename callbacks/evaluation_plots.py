@@ -12,7 +12,9 @@ Classification (binary targets): `plots/roc.png`, `plots/pr.png`, `plots/confusi
 through `split_data(split)` or `describe()["splits"][split]`) and `predictions/<split>_summary.json`.
 
 When: at the end of `trainer.test`; and, unless `validation_fallback=False`, at the end of fit on the
-last validation epoch's predictions (titles say "validation"; a later test run redraws the plots).
+last validation epoch's predictions (titles say "validation"; a later test run redraws the plots),
+except when the runner said a test follows (`test_follows_fit`, as `tradexp fit` does): then only
+the test draws.
 The predictions are gathered in the hook; the figures and files are made in the callback's background
 thread and joined at `teardown` (before the run ends) or by whoever reads them (`wait_for_writes`).
 Under DDP the predictions of all ranks are gathered (each rank's order; the distributed sampler may
@@ -127,7 +129,8 @@ class EvaluationPlots(ReportingCallback):
         task: `classification`, `regression` or `auto` (binary 0/1 targets mean classification).
         threshold: Classification: predict class 1 when the probability is above this (0 < t < 1).
         calibration_bins: Bins of the calibration curve (>= 2).
-        validation_fallback: Also draw on the last validation epoch at the end of fit.
+        validation_fallback: Also draw on the last validation epoch at the end of fit (skipped when
+            `test_follows_fit` says a test follows).
         preds_key: Key of the predictions in the step outputs.
         target_key: Key of the targets in the step outputs.
         strict: Raise errors instead of recording them and going on.
@@ -199,8 +202,9 @@ class EvaluationPlots(ReportingCallback):
 
     @override
     def on_fit_end(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule") -> None:
-        if self.validation_fallback:
+        if self.validation_fallback and not self.test_follows():
             self._finish(trainer, pl_module, "val", trainer.val_dataloaders)
+        self._buffers["val"] = []
 
     # -- gathering (every rank) and writing (global zero) -------------------------------------
     def _finish(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule", split: str, loaders: Any) -> None:

@@ -2,7 +2,8 @@
 
 What the five reporting callbacks cost in a run: `fit` + `test` of a tradexp model on the synthetic
 market, logged to a temporary MLflow sqlite store (artifacts really written), with all callbacks
-against none. Two measurements:
+against none. As in `tradexp fit`, the callbacks are told the test follows (`announce_test`), so
+`EvaluationPlots` draws on the test only. Two measurements:
 
 1. Attributed (steady): Lightning's SimpleProfiler times every callback hook. Hooks that run every
    epoch or batch (`on_train_epoch_*`, `on_validation_*`, ...) give the per-epoch overhead, as a
@@ -40,6 +41,7 @@ from callbacks import ArchitectureSummary, DataDistribution, EnvironmentCapture,
 from tradexp.data import BarsDataModule, SyntheticMarket  # noqa: E402
 from tradexp.models import NETS, TradingModule  # noqa: E402
 from tradexp.tracking.logger import TradexpLogger  # noqa: E402
+from tradexp.training import announce_test  # noqa: E402
 
 from _bench_common import fresh_store  # noqa: E402
 
@@ -68,6 +70,7 @@ def timed_fit(model_name: str, epochs: int, n_bars: int, callbacks: list, folder
         default_root_dir=str(folder),
         log_every_n_steps=10,
     )
+    announce_test(trainer, data, test=True)  # as `tradexp fit` does: the test below replaces the validation plots
     start = time.perf_counter()
     trainer.fit(model, datamodule=data)
     trainer.test(model, datamodule=data, verbose=False)

@@ -32,7 +32,7 @@ from tradexp.tracking.parent_run import run_names
 from tradexp.tracking.recorder import RunRecorder
 from tradexp.tracking.store import open_store
 from tradexp.console import print_fit_summary
-from tradexp.training import test_best_checkpoint
+from tradexp.training import announce_test, test_best_checkpoint
 
 __all__ = ["TradexpCLI", "TrackingSettings"]
 
@@ -267,6 +267,9 @@ class TradexpCLI(LightningCLI):
             log.info("resuming MLflow run %s from %s", run_id, path)
             return run_id
         return None
+
+    def before_fit(self) -> None:
+        announce_test(self.trainer, self.datamodule, self._get(self.config, "tracking")["test_after_fit"])
 
     def after_fit(self) -> None:
         if self._get(self.config, "tracking")["test_after_fit"]:

@@ -166,9 +166,10 @@ def fit_built(built: Built, test: bool = True) -> FitResult:
     """Fit what `build` returned (then test the best checkpoint) and collect the outcome."""
     from tradexp.evaluation.callback import TradingEvaluation
     from tradexp.tracking.local_checkpoints import release_local_checkpoints
-    from tradexp.training import test_best_checkpoint
+    from tradexp.training import announce_test, test_best_checkpoint
 
     trainer = built.trainer
+    announce_test(trainer, built.datamodule, test)
     trainer.fit(built.model, datamodule=built.datamodule)
     metrics = _scalar_metrics(trainer)
     if test:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +16,7 @@ from mlflow import MlflowClient
 
 from tests.callbacks.conftest import assert_real_png, run_artifacts
 from tests.callbacks.tiny import ALL_FILES
+from callbacks._run_output import RunOutput
 from tests.conftest import CONFIGS, ROOT, TINY
 from tradexp.api import override_args
 from tradexp.cli import main
@@ -69,6 +72,46 @@ def test_a_yaml_callback_list_switches_the_others_off(mlflow_uri: str):
     artifacts = set(run_artifacts(client, run.info.run_id))
     assert "plots/learning_curves.png" in artifacts
     assert not artifacts & {"model/summary.txt", "environment/environment.json", "data/drift.csv", "plots/roc.png"}
+
+
+
+def _count_writes(monkeypatch: pytest.MonkeyPatch) -> Counter:
+    """Count each figure, text file and training report the run's callbacks write (the real writes still happen)."""
+    writes: Counter = Counter()
+    for name in ("write_figure", "write_text"):
+        original = getattr(RunOutput, name)
+
+        def counted(self, value, artifact_file, *args, _original=original, **kwargs):
+            writes[artifact_file] += 1
+            return _original(self, value, artifact_file, *args, **kwargs)
+
+        monkeypatch.setattr(RunOutput, name, counted)
+    publish = importlib.import_module("tradexp.reporting.publish")  # the module (the package exports a `publish` function)
+    original_report = publish.run_report
+
+    def counted_report(*args, **kwargs):
+        writes["report/run_report.html"] += 1
+        return original_report(*args, **kwargs)
+
+    monkeypatch.setattr(publish, "run_report", counted_report)
+    return writes
+
+
+@pytest.mark.parametrize("test_after_fit", [True, False])
+def test_tradexp_fit_draws_each_plot_and_writes_the_report_once(mlflow_uri: str, monkeypatch: pytest.MonkeyPatch, test_after_fit: bool):
+    """With a test after the fit, the validation plots and the fit-end report (which the test would
+    redo) are skipped; without one they are the run's plots and report."""
+    writes = _count_writes(monkeypatch)
+    overrides = {**TINY, "tracking.test_after_fit": test_after_fit, "tracking.log_model": False}
+    assert main(["fit", "--config", str(CONFIGS / "lstm.yaml"), *override_args(overrides)]) == 0
+    client, run = _only_run(mlflow_uri)
+    split = "test" if test_after_fit else "val"
+    expected = [f.replace("predictions/test_", f"predictions/{split}_") for f in ALL_FILES] + ["report/run_report.html"]
+    assert set(expected) <= set(run_artifacts(client, run.info.run_id)), sorted(set(expected) - set(run_artifacts(client, run.info.run_id)))
+    assert {name: n for name, n in writes.items() if n > 1} == {}
+    assert writes["plots/roc.png"] == writes["report/run_report.html"] == 1
+    assert not any(name.startswith("predictions/" + ("val" if test_after_fit else "test")) for name in writes)
+    assert run.info.status == "FINISHED" and "tradexp.callback_errors" not in run.data.tags
 
 
 @pytest.mark.slow

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Optional
 
@@ -26,9 +26,11 @@ _ERRORS_TAG = "tradexp.callback_errors"
 class RunReport(Callback):
     """Writes `report/run_report.html` (the training report) into each MLflow run of the trainer.
 
-    The report is written at the end of `fit` and written again at the end of `test`, so after
-    `tradexp fit` (which tests the best checkpoint) it holds the test metrics too. Writing it again
-    replaces the earlier file. Put this callback last so it sees what the other callbacks logged.
+    The report is written at the end of `fit` and written again at the end of `test` (replacing the
+    earlier file), so it holds the test metrics too. When the runner says a test follows the fit
+    (`test_follows_fit`, the protocol of `callbacks.ReportingCallback`; `tradexp fit` sets it) the
+    fit-end report is skipped and written once, after the test. Put this callback last so it sees
+    what the other callbacks logged.
     A failure never stops training: it is logged as a warning and appended to the run's
     `tradexp.callback_errors` tag (unless `strict=True`).
 
@@ -47,9 +49,12 @@ class RunReport(Callback):
         self.skip_run_types = tuple(skip_run_types)
         self.strict = strict
         self.written: dict[str, Path] = {}  # run id -> local copy, or the artifact path in the run
+        self.test_follows_fit: Optional[Callable[[], bool]] = None  # set by a runner that tests after fit
 
     @override
     def on_fit_end(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule") -> None:
+        if self.test_follows_fit is not None and self.test_follows_fit():
+            return  # the test's report replaces it
         self._write_all(trainer, "fit")
 
     @override

@@ -18,7 +18,7 @@ from tradexp.models.nets import NETS
 from tradexp.models.symbol_embedding import SymbolEmbedding
 from tradexp.ranges import LearningRate, NonNegativeFloat, PositiveFloat, PositiveInt, check_ranges, plain
 
-__all__ = ["TradingModule", "DirectionalAccuracy", "load_trading_module", "net_name", "net_class_name"]
+__all__ = ["TradingModule", "DirectionalAccuracy", "load_trading_module", "net_name", "net_class_name", "net_spec"]
 
 
 def net_class_name(net_class: type) -> str:
@@ -32,6 +32,13 @@ def net_class_name(net_class: type) -> str:
 def net_name(net: nn.Module) -> str:
     """Short model name (`mlp`, `lstm`, `gru`, `cnn_lstm`) or the class name for other nets."""
     return net_class_name(type(net))
+
+
+def net_spec(net: nn.Module) -> dict[str, Any]:
+    """`{"class_path", "init_args"}` of a net, as `model.net` is written in a config: the checkpoint's
+    hyperparameters hold it so LightningCLI can parse them back (`--ckpt_path FILE`)."""
+    cls = type(net)
+    return {"class_path": f"{cls.__module__}.{cls.__qualname__}", "init_args": dict(getattr(net, "init_args", {}))}
 
 
 class DirectionalAccuracy(torchmetrics.Metric):
@@ -108,7 +115,7 @@ class TradingModule(L.LightningModule):
         self.save_hyperparameters(ignore=["net"])
         self.hparams.update(plain(dict(self.hparams)))  # parsed values are PositiveInt & co.: plain for weights_only
         # Plain types only, so checkpoints load with `weights_only=True` and can rebuild the net.
-        self.hparams["net"] = {"name": net_name(net), "init_args": dict(getattr(net, "init_args", {}))}
+        self.hparams["net"] = net_spec(net)
         self.net = net
         self.task = task
         self.symbol_encoder: Optional[SymbolEmbedding] = None
@@ -263,9 +270,11 @@ def load_trading_module(checkpoint_path: str | Path, map_location: Optional[str]
     """
     checkpoint = torch.load(checkpoint_path, map_location=map_location, weights_only=True)
     spec = checkpoint["hyper_parameters"]["net"]
-    if spec["name"] not in NETS:
-        raise ValueError(f"checkpoint `{checkpoint_path}` names net `{spec['name']}`; known: {sorted(NETS)}")
-    net = NETS[spec["name"]](**spec["init_args"])
+    by_path = {f"{cls.__module__}.{cls.__qualname__}": name for name, cls in NETS.items()}
+    name = spec.get("name") or by_path.get(spec.get("class_path"), spec.get("class_path"))  # `name`: older checkpoints
+    if name not in NETS:
+        raise ValueError(f"checkpoint `{checkpoint_path}` names net `{name}`; known: {sorted(NETS)}")
+    net = NETS[name](**spec["init_args"])
     accepted = set(inspect.signature(TradingModule.__init__).parameters) - {"self", "net"}
     hparams = {k: v for k, v in checkpoint["hyper_parameters"].items() if k in accepted}
     module = TradingModule(net=net, **hparams)  # `symbols` rebuilds a symbol embedding before the weights load

@@ -20,7 +20,7 @@ from tradexp.config.parser import TradexpArgumentParser
 from tradexp.config.validation import validate_config
 from tradexp.data.datamodule import BarsDataModule
 from tradexp.errors import ConfigError
-from tradexp.models.module import TradingModule, net_name
+from tradexp.models.module import TradingModule, net_class_paths, net_name
 from tradexp.models.nets import NETS
 from tradexp.models.symbol_embedding import symbol_embedding_width
 from tradexp.tracking.config_callback import LogConfigToRun
@@ -97,7 +97,7 @@ def _refuse_foreign_net(ckpt_path: str, checkpoint: Mapping[str, Any], model_con
     if "class_path" not in net:
         raise ConfigError(f"ckpt_path: {ckpt_path!r} was written by an older tradexp (its `net` has no class_path); load it with tradexp.models.load_trading_module")
     configured = model_config.get("net") if model_config is not None else None
-    allowed = {f"{cls.__module__}.{cls.__qualname__}" for cls in NETS.values()} | {str(getattr(configured, "class_path", ""))}
+    allowed = {path for cls in NETS.values() for path in net_class_paths(cls)} | {str(getattr(configured, "class_path", ""))}
     if net["class_path"] not in allowed:
         raise ConfigError(f"ckpt_path: {ckpt_path!r} refused: its net `{net['class_path']}` is neither a tradexp net nor the configured `model.net`")
 

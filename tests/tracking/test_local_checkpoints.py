@@ -120,3 +120,15 @@ def test_an_explicit_path_to_a_released_checkpoint_is_downloaded_back(mlflow_uri
     assert path.stat().st_size == stored
     (validated,) = [r for r in client.search_runs([e.experiment_id for e in client.search_experiments()]) if r.info.run_id != fitted]
     assert "val/loss" in validated.data.metrics
+
+
+def test_fit_with_an_explicit_checkpoint_path_continues_its_run(mlflow_uri) -> None:
+    client = MlflowClient(mlflow_uri)
+    fitted, path = _fitted_checkpoint(client)
+
+    assert main([*FIT, "--trainer.max_epochs=2", f"--ckpt_path={path}"]) == 0
+
+    (resumed,) = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    assert resumed.info.run_id == fitted and resumed.data.tags["tradexp.resumed"] == "1"
+    changed = {k.removeprefix("tradexp.param_changed.") for k in resumed.data.tags if k.startswith("tradexp.param_changed.")}
+    assert changed == {"trainer.max_epochs", "tracking.keep_local_checkpoints"}  # the net's class_path reads as the config wrote it

@@ -1,4 +1,4 @@
-"""python scripts/bench.py [--quick] [--only training tracking windows callbacks hpo reports startup]
+"""python scripts/bench.py [--quick] [--only data training memory tracking windows callbacks hpo disk reports startup]
 
 The benchmark suite: runs every `scripts/bench_*.py` in its own process (so one case's memory or
 threads never colour another's), prints each table as it comes, and ends with every target and
@@ -11,7 +11,8 @@ Targets (2 CPU cores): synthetic 1M bars < 2 s, 1M-row CSV < 3 s, Parquet < 1 s;
 32 features x window 128, all callbacks) < 1.5 GB peak RSS; Lightning >= 0.9x of a plain loop; tradexp fit with all callbacks within
 1.10x of bare Lightning per epoch and no slower than MLFlowLogger / autolog; callbacks < 3 % per
 epoch and < 5 s fixed; HPO overhead < 0.3 s per trial,
->= 40 % epochs saved by pruning, 2 workers >= 1.7x; comparison of 200 runs < 10 s; HPO report of 500
+>= 40 % epochs saved by pruning, 2 workers >= 1.7x; an HPO study keeps no checkpoint twice (local and
+stored) and none for a pruned trial; comparison of 200 runs < 10 s; HPO report of 500
 trials < 15 s; `tradexp --help`, `tradexp runs`, `tradexp config diff`, `tradexp report run|compare` < 2 s
 each on a store of 1,000 runs.
 """
@@ -28,7 +29,7 @@ import time
 from pathlib import Path
 
 SCRIPTS = Path(__file__).resolve().parent
-SUITE = ("data", "training", "memory", "tracking", "windows", "callbacks", "hpo", "reports", "startup")
+SUITE = ("data", "training", "memory", "tracking", "windows", "callbacks", "hpo", "disk", "reports", "startup")
 _VERDICT = re.compile(r"\b(PASS|MISS)\b|target", re.IGNORECASE)
 
 

@@ -35,15 +35,16 @@ def _usage(folder: Path) -> dict[str, int]:
     return {"bytes": sum(p.stat().st_size for p in files), "ckpts": sum(p.suffix == ".ckpt" for p in files)}
 
 
-def _study(folder: Path, keep_local: bool, n_trials: int, max_epochs: int) -> dict[str, Any]:
-    config = _study_config(folder, max_epochs, {"tracking.keep_local_checkpoints": keep_local}, study_name="disk")
+def _study(folder: Path, keep_local: bool, n_trials: int, max_epochs: int, quick: bool) -> dict[str, Any]:
+    lean = {"tracking.log_model": False, "trainer.callbacks": []} if quick else {}  # checkpoints only: no model, no reports
+    config = _study_config(folder, max_epochs, {"tracking.keep_local_checkpoints": keep_local, **lean}, study_name="disk")
     result = run_study(config, n_trials=n_trials, retrain_best=False, quiet=True)
     return {"local": _usage(folder / "lightning_logs"), "store": _usage(folder / "mlartifacts"), "states": dict(result.states)}
 
 
-def bench_study(keep_local: bool, n_trials: int, max_epochs: int) -> dict[str, Any]:
+def bench_study(keep_local: bool, n_trials: int, max_epochs: int, quick: bool = False) -> dict[str, Any]:
     """Run one study in a fresh folder; its disk use under `lightning_logs/` and `mlartifacts/`."""
-    return _in_fresh_folder(_study, keep_local, n_trials, max_epochs)
+    return _in_fresh_folder(_study, keep_local, n_trials, max_epochs, quick)
 
 
 def _kb(n: float) -> str:
@@ -52,13 +53,13 @@ def _kb(n: float) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="4 trials of 4 epochs (default 8 of 6)")
+    parser.add_argument("--quick", action="store_true", help="3 trials of 3 epochs, no reporting callbacks (default 8 of 6, all callbacks)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    n_trials, max_epochs = (4, 4) if args.quick else (8, 6)
+    n_trials, max_epochs = (3, 3) if args.quick else (8, 6)
     print(f"bench_disk ({'quick' if args.quick else 'full'}): {n_trials} trials, max_epochs {max_epochs}, pruner of configs/hpo/mlp.yaml")
-    off = bench_study(True, n_trials, max_epochs)
-    on = bench_study(False, n_trials, max_epochs)
+    off = bench_study(True, n_trials, max_epochs, args.quick)
+    on = bench_study(False, n_trials, max_epochs, args.quick)
     print(f"\n{'per HPO trial':<26}{'cleanup off':>16}{'cleanup on':>16}")
     for label, key in (("lightning_logs/", "local"), ("artifact store", "store")):
         print(f"{label + ' bytes':<26}{_kb(off[key]['bytes'] / n_trials):>16}{_kb(on[key]['bytes'] / n_trials):>16}")

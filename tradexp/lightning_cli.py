@@ -20,7 +20,8 @@ from tradexp.config.parser import TradexpArgumentParser
 from tradexp.config.validation import validate_config
 from tradexp.data.datamodule import BarsDataModule
 from tradexp.errors import ConfigError
-from tradexp.models.module import TradingModule, net_name
+from tradexp.models.module import TradingModule, net_class_paths, net_name
+from tradexp.models.nets import NETS
 from tradexp.models.symbol_embedding import symbol_embedding_width
 from tradexp.tracking.config_callback import LogConfigToRun
 from tradexp.tracking.description import RunDescription
@@ -56,7 +57,7 @@ def _parse_request(parser: LightningArgumentParser, request: Mapping[str, Any]) 
     return namespace if sources else parser.parse_object(overrides)
 
 
-def _refuse_unsafe_checkpoint(ckpt_path: str) -> None:
+def _refuse_unsafe_checkpoint(ckpt_path: str) -> Optional[dict]:
     """Refuse, before anything runs, a checkpoint that could execute code when Lightning loads it.
 
     Lightning loads a URL with `weights_only=False` (arbitrary code); a local file must load with
@@ -64,20 +65,41 @@ def _refuse_unsafe_checkpoint(ckpt_path: str) -> None:
 
     Raises:
         ConfigError: Naming the checkpoint and why it was refused.
+
+    Returns:
+        The loaded checkpoint (memory-mapped), or None when `ckpt_path` is no file (`last`, a missing path).
     """
     if "://" in ckpt_path:
         raise ConfigError(f"ckpt_path: {ckpt_path!r} refused: remote checkpoints are loaded with weights_only=False (they could run code); download it and pass the file")
     path = Path(ckpt_path)
     if ckpt_path in ("last", "hpc", "registry") or not path.is_file():
-        return
+        return None
     import torch
 
     try:
-        torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except Exception as exc:  # UnpicklingError for code in the file; RuntimeError/EOFError for a corrupt one
         lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
         reason = next((line for line in lines if "GLOBAL" in line), lines[0] if lines else type(exc).__name__)
         raise ConfigError(f"ckpt_path: {ckpt_path!r} refused: it does not load as plain weights (weights_only=True): {reason.strip()}") from None
+
+
+def _refuse_foreign_net(ckpt_path: str, checkpoint: Mapping[str, Any], model_config: Any) -> None:
+    """LightningCLI rebuilds `model` from the checkpoint's hyperparameters, `net` by its `class_path`:
+    accept only a net tradexp ships or the configured one, so a checkpoint cannot name other code.
+
+    Raises:
+        ConfigError: For another class, or a checkpoint whose `net` has no `class_path` (older tradexp).
+    """
+    net = (checkpoint.get("hyper_parameters") or {}).get("net")
+    if not isinstance(net, Mapping):
+        return
+    if "class_path" not in net:
+        raise ConfigError(f"ckpt_path: {ckpt_path!r} was written by an older tradexp (its `net` has no class_path); load it with tradexp.models.load_trading_module")
+    configured = model_config.get("net") if model_config is not None else None
+    allowed = {path for cls in NETS.values() for path in net_class_paths(cls)} | {str(getattr(configured, "class_path", ""))}
+    if net["class_path"] not in allowed:
+        raise ConfigError(f"ckpt_path: {ckpt_path!r} refused: its net `{net['class_path']}` is neither a tradexp net nor the configured `model.net`")
 
 
 @dataclass
@@ -208,7 +230,9 @@ class TradexpCLI(LightningCLI):
         ckpt_path = config.get("ckpt_path")
         if ckpt_path:  # before Lightning reads the checkpoint's hyperparameters (an unsafe file is a traceback there)
             _restore_released(Path(str(ckpt_path)), config.get("tracking"))
-            _refuse_unsafe_checkpoint(str(ckpt_path))
+            checkpoint = _refuse_unsafe_checkpoint(str(ckpt_path))
+            if checkpoint is not None:
+                _refuse_foreign_net(str(ckpt_path), checkpoint, config.get("model"))
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config

@@ -34,7 +34,7 @@ def test_architecture_contract(name, task, tmp_path):
     model.eval()
     with torch.no_grad():
         torch.testing.assert_close(reloaded.predict_scores(x), model.predict_scores(x))
-    assert reloaded.hparams["net"]["name"] == name
+    assert reloaded.hparams["net"]["class_path"] == f"tradexp.models.{NETS[name].__name__}"  # as configs name it
     checkpoint = torch.load(path, weights_only=True)
     assert "scaler" in checkpoint["BarsDataModule"]  # the scaler travels with the model
 

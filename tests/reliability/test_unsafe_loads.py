@@ -234,3 +234,19 @@ def test_validate_and_predict_refuse_a_checkpoint_with_a_pickle_payload(mlflow_u
     assert not marker.exists()
     assert all_runs(MlflowClient(mlflow_uri)) == []
     assert shutil.which("touch")  # the payload would have worked: the marker's absence means it never ran
+
+
+@pytest.mark.parametrize(
+    "net, refusal",
+    [
+        ({"class_path": "torch.nn.Identity", "init_args": {}}, "refused: its net `torch.nn.Identity` is neither a tradexp net nor the configured `model.net`"),
+        ({"name": "mlp", "init_args": {}}, "was written by an older tradexp (its `net` has no class_path); load it with tradexp.models.load_trading_module"),
+    ],
+)
+def test_a_checkpoint_naming_another_net_class_is_refused(mlflow_uri, tmp_path, capfd, net, refusal):
+    path = tmp_path / "other.ckpt"
+    torch.save({"state_dict": {}, "epoch": 0, "global_step": 1, "hyper_parameters": {"net": net, "lr": 0.001}}, path)  # plain weights
+    assert exit_code(["validate", *FIT[1:], f"--ckpt_path={path}"]) == 2
+    stdout, stderr = capfd.readouterr()
+    assert [line for line in (stdout + stderr).splitlines() if "tradexp: error:" in line] == [f"tradexp: error: ckpt_path: '{path}' {refusal}"]
+    assert all_runs(MlflowClient(mlflow_uri)) == []

@@ -86,3 +86,49 @@ def test_a_killed_run_keeps_the_last_checkpoint_it_resumes_from(mlflow_uri) -> N
 
     assert [p.name for p in removed] == [Path(built.trainer.checkpoint_callback.best_model_path).name]
     assert [p.name for p in folder.glob("*.ckpt")] == ["last.ckpt"]
+
+
+def _fitted_checkpoint(client: MlflowClient) -> tuple[str, Path]:
+    """One tiny fit keeping its local checkpoints: (run_id, its last.ckpt)."""
+    assert main([*FIT, "--trainer.max_epochs=1", "--tracking.keep_local_checkpoints=true"]) == 0
+    (run,) = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    return run.info.run_id, Path("lightning_logs", run.info.experiment_id, run.info.run_id, "checkpoints", "last.ckpt")
+
+
+def test_validate_and_test_take_an_explicit_checkpoint_path(mlflow_uri) -> None:
+    client = MlflowClient(mlflow_uri)
+    fitted, path = _fitted_checkpoint(client)
+    evaluate = ["--config", str(CONFIGS / "mlp.yaml"), *override_args(FAST), "--model.optimizer=adam", f"--ckpt_path={path}"]
+
+    assert main(["validate", *evaluate]) == 0
+    assert main(["test", *evaluate]) == 0
+
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()], order_by=["attributes.start_time ASC"])
+    assert [r.info.run_id for r in runs][0] == fitted and len(runs) == 3
+    assert "val/loss" in runs[1].data.metrics and "test/loss" in runs[2].data.metrics
+
+
+def test_an_explicit_path_to_a_released_checkpoint_is_downloaded_back(mlflow_uri) -> None:
+    client = MlflowClient(mlflow_uri)
+    fitted, path = _fitted_checkpoint(client)
+    stored = _stored(client, fitted)["checkpoints/last.ckpt"]
+    for local in path.parent.glob("*.ckpt"):
+        local.unlink()  # as the release at the end of a fit leaves it
+
+    assert main(["validate", "--config", str(CONFIGS / "mlp.yaml"), *override_args(FAST), "--model.optimizer=adam", f"--ckpt_path={path}"]) == 0
+
+    assert path.stat().st_size == stored
+    (validated,) = [r for r in client.search_runs([e.experiment_id for e in client.search_experiments()]) if r.info.run_id != fitted]
+    assert "val/loss" in validated.data.metrics
+
+
+def test_fit_with_an_explicit_checkpoint_path_continues_its_run(mlflow_uri) -> None:
+    client = MlflowClient(mlflow_uri)
+    fitted, path = _fitted_checkpoint(client)
+
+    assert main([*FIT, "--trainer.max_epochs=2", f"--ckpt_path={path}"]) == 0
+
+    (resumed,) = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    assert resumed.info.run_id == fitted and resumed.data.tags["tradexp.resumed"] == "1"
+    changed = {k.removeprefix("tradexp.param_changed.") for k in resumed.data.tags if k.startswith("tradexp.param_changed.")}
+    assert changed == {"trainer.max_epochs", "tracking.keep_local_checkpoints"}  # the net's class_path reads as the config wrote it

@@ -26,6 +26,7 @@ from tradexp.evaluation.metrics import infer_periods_per_year
 from tradexp.lifecycle.pipeline import OUTPUT_COLUMNS, UNIVERSE_OUTPUT_COLUMNS, BarPipeline, TradingRule
 from tradexp.lifecycle.store_scope import tracking_uri_scope
 from tradexp.lifecycle.pyfunc_model import PIPELINE_ARTIFACT, SYMBOL_ENCODER_PREFIX, WEIGHTS_ARTIFACT
+from tradexp.models.module import net_name
 
 __all__ = ["LogTradexpModel", "log_model", "pipeline_of", "MODEL_NAME", "REFERENCE_ROWS"]
 
@@ -62,7 +63,7 @@ def pipeline_of(datamodule: Any, module: Any, trading: TradingRule) -> BarPipeli
     first, last = (datamodule.bars.index[0], datamodule.bars.index[-1]) if symbols is None else (datamodule.timestamps.min(), datamodule.timestamps.max())
     embedding = module.hparams.get("symbol_embedding")
     return BarPipeline(
-        net={"name": module.hparams["net"]["name"], "init_args": dict(module.hparams["net"]["init_args"])},
+        net={"name": net_name(module.net), "init_args": dict(module.hparams["net"]["init_args"])},
         features=list(datamodule.features),
         window=int(datamodule.window),
         horizon=int(datamodule.horizon),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import sys
 from pathlib import Path
 from typing import Any, Literal, Optional
 
@@ -18,7 +19,7 @@ from tradexp.models.nets import NETS
 from tradexp.models.symbol_embedding import SymbolEmbedding
 from tradexp.ranges import LearningRate, NonNegativeFloat, PositiveFloat, PositiveInt, check_ranges, plain
 
-__all__ = ["TradingModule", "DirectionalAccuracy", "load_trading_module", "net_name", "net_class_name"]
+__all__ = ["TradingModule", "DirectionalAccuracy", "load_trading_module", "net_name", "net_class_name", "net_class_paths", "net_spec"]
 
 
 def net_class_name(net_class: type) -> str:
@@ -32,6 +33,21 @@ def net_class_name(net_class: type) -> str:
 def net_name(net: nn.Module) -> str:
     """Short model name (`mlp`, `lstm`, `gru`, `cnn_lstm`) or the class name for other nets."""
     return net_class_name(type(net))
+
+
+def net_class_paths(net_class: type) -> tuple[str, str]:
+    """How a config names the class (`tradexp.models.MLPNet`: its package when that re-exports it, as
+    jsonargparse prints it), then its defining module's path (`tradexp.models.nets.MLPNet`)."""
+    full = f"{net_class.__module__}.{net_class.__qualname__}"
+    package = net_class.__module__.rpartition(".")[0]
+    exported = package and getattr(sys.modules.get(package), net_class.__name__, None) is net_class
+    return (f"{package}.{net_class.__qualname__}" if exported else full), full
+
+
+def net_spec(net: nn.Module) -> dict[str, Any]:
+    """`{"class_path", "init_args"}` of a net, as `model.net` is written in a config: the checkpoint's
+    hyperparameters hold it so LightningCLI can parse them back (`--ckpt_path FILE`)."""
+    return {"class_path": net_class_paths(type(net))[0], "init_args": dict(getattr(net, "init_args", {}))}
 
 
 class DirectionalAccuracy(torchmetrics.Metric):
@@ -108,7 +124,7 @@ class TradingModule(L.LightningModule):
         self.save_hyperparameters(ignore=["net"])
         self.hparams.update(plain(dict(self.hparams)))  # parsed values are PositiveInt & co.: plain for weights_only
         # Plain types only, so checkpoints load with `weights_only=True` and can rebuild the net.
-        self.hparams["net"] = {"name": net_name(net), "init_args": dict(getattr(net, "init_args", {}))}
+        self.hparams["net"] = net_spec(net)
         self.net = net
         self.task = task
         self.symbol_encoder: Optional[SymbolEmbedding] = None
@@ -275,9 +291,11 @@ def load_trading_module(checkpoint_path: str | Path, map_location: Optional[str]
     """
     checkpoint = torch.load(checkpoint_path, map_location=map_location, weights_only=True)
     spec = checkpoint["hyper_parameters"]["net"]
-    if spec["name"] not in NETS:
-        raise ValueError(f"checkpoint `{checkpoint_path}` names net `{spec['name']}`; known: {sorted(NETS)}")
-    net = NETS[spec["name"]](**spec["init_args"])
+    by_path = {path: name for name, cls in NETS.items() for path in net_class_paths(cls)}
+    name = spec.get("name") or by_path.get(spec.get("class_path"), spec.get("class_path"))  # `name`: older checkpoints
+    if name not in NETS:
+        raise ValueError(f"checkpoint `{checkpoint_path}` names net `{name}`; known: {sorted(NETS)}")
+    net = NETS[name](**spec["init_args"])
     accepted = set(inspect.signature(TradingModule.__init__).parameters) - {"self", "net"}
     hparams = {k: v for k, v in checkpoint["hyper_parameters"].items() if k in accepted}
     module = TradingModule(net=net, **hparams)  # `symbols` rebuilds a symbol embedding before the weights load

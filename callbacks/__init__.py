@@ -22,16 +22,7 @@ from typing import Any
 from callbacks.git_state import git_state
 from callbacks.redaction import strip_credentials
 
-__all__ = [
-    "ArchitectureSummary",
-    "DataDistribution",
-    "EnvironmentCapture",
-    "EpochLines",
-    "EvaluationPlots",
-    "LearningCurves",
-    "git_state",
-    "strip_credentials",
-]
+__all__ = ["ArchitectureSummary", "DataDistribution", "EnvironmentCapture", "EpochLines", "EvaluationPlots", "LearningCurves", "git_state", "strip_credentials"]
 
 # Each callback is imported from its module on first use (PEP 562), so `callbacks.redaction` alone
 # (what tradexp's look-back commands need) does not import Lightning and torch.

@@ -76,11 +76,7 @@ def _get_label_info(targets: Optional[np.ndarray], task: Optional[str]) -> dict:
     if task == "classification":
         values, counts = np.unique(targets[np.isfinite(targets)], return_counts=True)
         total = int(counts.sum())
-        return {
-            "available": True,
-            "counts": {str(int(v)): int(c) for v, c in zip(values, counts)},
-            "shares": {str(int(v)): float(c / total) for v, c in zip(values, counts)},
-        }
+        return {"available": True, "counts": {str(int(v)): int(c) for v, c in zip(values, counts)}, "shares": {str(int(v)): float(c / total) for v, c in zip(values, counts)}}
     finite = targets[np.isfinite(targets)]
     return {
         "available": True,

@@ -35,16 +35,7 @@ from lightning.pytorch.utilities.exceptions import MisconfigurationException
 from typing_extensions import override
 
 from callbacks._batches import first_loader, last_step_features, split_batch, take_batches
-from callbacks._distribution_info import (
-    DriftRow,
-    HistogramInfo,
-    _get_correlation_info,
-    _get_drift_info,
-    _get_histogram_info,
-    _get_label_info,
-    _get_summary_info,
-    infer_task,
-)
+from callbacks._distribution_info import DriftRow, HistogramInfo, _get_correlation_info, _get_drift_info, _get_histogram_info, _get_label_info, _get_summary_info, infer_task
 from callbacks._figures import subplots
 from callbacks._run_output import ReportingCallback, json_text
 
@@ -124,7 +115,9 @@ def _draw_correlation(names: list[str], matrix: np.ndarray) -> Any:
     size = min(2.0 + 0.55 * len(names), 14)
     fig, ax = subplots(figsize=(size + 1.5, size))
     annotate = len(names) <= 12
-    sns.heatmap(pd.DataFrame(matrix, index=names, columns=names), ax=ax, vmin=-1, vmax=1, cmap="RdBu_r", center=0, annot=annotate, fmt=".2f", annot_kws={"fontsize": 7}, square=True)
+    sns.heatmap(
+        pd.DataFrame(matrix, index=names, columns=names), ax=ax, vmin=-1, vmax=1, cmap="RdBu_r", center=0, annot=annotate, fmt=".2f", annot_kws={"fontsize": 7}, square=True
+    )
     ax.set_title("Feature correlation (train)")
     return fig
 
@@ -171,17 +164,17 @@ class DataDistribution(ReportingCallback):
     """
 
     def __init__(
-        self,
-        max_batches: int = 20,
-        max_samples: int = 50_000,
-        bins: int = 30,
-        psi_bins: int = 10,
-        max_plot_features: int = 16,
-        max_metric_features: int = 20,
-        strict: bool = False,
+        self, max_batches: int = 20, max_samples: int = 50_000, bins: int = 30, psi_bins: int = 10, max_plot_features: int = 16, max_metric_features: int = 20, strict: bool = False
     ) -> None:
         super().__init__(strict=strict)
-        for name, value, low in (("max_batches", max_batches, 1), ("max_samples", max_samples, 100), ("bins", bins, 5), ("psi_bins", psi_bins, 2), ("max_plot_features", max_plot_features, 1), ("max_metric_features", max_metric_features, 0)):
+        for name, value, low in (
+            ("max_batches", max_batches, 1),
+            ("max_samples", max_samples, 100),
+            ("bins", bins, 5),
+            ("psi_bins", psi_bins, 2),
+            ("max_plot_features", max_plot_features, 1),
+            ("max_metric_features", max_metric_features, 0),
+        ):
             if not isinstance(value, int) or value < low:
                 raise ValueError(f"`{name}` must be an int >= {low}, got {value!r}")
         self.max_batches = max_batches

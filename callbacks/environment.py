@@ -108,10 +108,7 @@ def _get_environment_info(argv: Sequence[str], environ: dict[str, str], allow: S
         "versions": {name: packages.get(name) for name in _VERSIONED},
         "packages": packages,
         "command_line": redact_argv(argv),
-        "seeds": {
-            **{name: environ.get(name) for name in _SEED_VARIABLES},
-            "torch_initial_seed": int(torch.initial_seed()),
-        },
+        "seeds": {**{name: environ.get(name) for name in _SEED_VARIABLES}, "torch_initial_seed": int(torch.initial_seed())},
         "env": redact_env(environ, allow),
         "working_dir": redact_text(os.getcwd()),
         "captured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -34,14 +34,7 @@ from lightning.pytorch.utilities import move_data_to_device
 from typing_extensions import override
 
 from callbacks._batches import first_loader, split_batch
-from callbacks._evaluation_info import (
-    _get_calibration_info,
-    _get_confusion_info,
-    _get_pr_info,
-    _get_probability_hist_info,
-    _get_regression_info,
-    _get_roc_info,
-)
+from callbacks._evaluation_info import _get_calibration_info, _get_confusion_info, _get_pr_info, _get_probability_hist_info, _get_regression_info, _get_roc_info
 from callbacks._figures import subplots
 from callbacks._run_output import ReportingCallback, RunOutput, json_text
 
@@ -100,8 +93,16 @@ def _draw_classification(target: np.ndarray, probs: np.ndarray, split: str, thre
     ax.set(xlabel="predicted probability of class 1", ylabel="samples", title=f"Predicted probabilities ({title})")
     ax.legend()
     figures["probability_hist"] = fig
-    summary = {"auc": roc.auc, "average_precision": pr.average_precision, "base_rate": pr.base_rate, "accuracy": confusion.accuracy,
-               "balanced_accuracy": confusion.balanced_accuracy, "confusion_matrix": confusion.matrix, "threshold": threshold, "ece": calibration.ece}
+    summary = {
+        "auc": roc.auc,
+        "average_precision": pr.average_precision,
+        "base_rate": pr.base_rate,
+        "accuracy": confusion.accuracy,
+        "balanced_accuracy": confusion.balanced_accuracy,
+        "confusion_matrix": confusion.matrix,
+        "threshold": threshold,
+        "ece": calibration.ece,
+    }
     return {"figures": figures, "summary": summary}
 
 

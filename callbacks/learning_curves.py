@@ -112,12 +112,7 @@ class LearningCurves(ReportingCallback):
     """
 
     def __init__(
-        self,
-        every_n_epochs: int = 5,
-        max_time_share: Optional[float] = 0.02,
-        metrics: Optional[Sequence[str]] = None,
-        max_panels: int = 12,
-        strict: bool = False,
+        self, every_n_epochs: int = 5, max_time_share: Optional[float] = 0.02, metrics: Optional[Sequence[str]] = None, max_panels: int = 12, strict: bool = False
     ) -> None:
         super().__init__(strict=strict)
         if not isinstance(every_n_epochs, int) or every_n_epochs < 0:

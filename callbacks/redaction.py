@@ -23,18 +23,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = [
-    "REDACTED",
-    "ENV_ALLOWLIST",
-    "looks_secret",
-    "key_looks_secret",
-    "strip_credentials",
-    "redact_text",
-    "redact_argv",
-    "redact_env",
-    "redact_record",
-    "redact_mapping",
-]
+__all__ = ["REDACTED", "ENV_ALLOWLIST", "looks_secret", "key_looks_secret", "strip_credentials", "redact_text", "redact_argv", "redact_env", "redact_record", "redact_mapping"]
 
 log = logging.getLogger(__name__)
 

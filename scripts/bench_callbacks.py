@@ -146,7 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     for label in ("none", "all"):
         print(f"   {label:<10}{wall[label, few]:>14.2f}{wall[label, many]:>14.2f}{slope[label]:>12.2f}{intercept[label]:>10.2f}")
     print(f"   per-epoch overhead {100 * (slope['all'] - slope['none']) / slope['none']:+.1f} %, fixed cost {intercept['all'] - intercept['none']:+.2f} s")
-    print(f"\n{'PASS' if end_s <= END_OF_FIT_TARGET_S else 'MISS'}  target: end of fit <= {END_OF_FIT_TARGET_S:.0f} s for the five callbacks ({end_s:.2f} s after {end_epochs} epochs; load average {os.getloadavg()[0]:.1f})")
+    print(
+        f"\n{'PASS' if end_s <= END_OF_FIT_TARGET_S else 'MISS'}  target: end of fit <= {END_OF_FIT_TARGET_S:.0f} s for the five callbacks ({end_s:.2f} s after {end_epochs} epochs; load average {os.getloadavg()[0]:.1f})"
+    )
     return 0
 
 

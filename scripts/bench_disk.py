@@ -67,13 +67,17 @@ def main() -> int:
     total_off = (off["local"]["bytes"] + off["store"]["bytes"]) / n_trials
     total_on = (on["local"]["bytes"] + on["store"]["bytes"]) / n_trials
     print(f"{'total bytes':<26}{_kb(total_off):>16}{_kb(total_on):>16}")
-    print(f"(trial states: {off['states']} / {on['states']}; .ckpt files in all: off {off['local']['ckpts']} local + {off['store']['ckpts']} stored; on {on['local']['ckpts']} local + {on['store']['ckpts']} stored)")
+    print(
+        f"(trial states: {off['states']} / {on['states']}; .ckpt files in all: off {off['local']['ckpts']} local + {off['store']['ckpts']} stored; on {on['local']['ckpts']} local + {on['store']['ckpts']} stored)"
+    )
     ratio = total_on / total_off if total_off else float("nan")
     complete = on["states"].get("COMPLETE", 0)
     once = complete > 0 and on["local"]["ckpts"] == 0 and on["store"]["ckpts"] <= 2 * complete
     print(f"\ncleanup on uses {ratio:.0%} of the disk per trial of cleanup off")
-    print(f"{'PASS' if once else 'MISS'}  target: no checkpoint kept twice, none for a pruned trial "
-          f"({on['local']['ckpts']} local .ckpt, {on['store']['ckpts']} stored for {on['states'].get('COMPLETE', 0)} complete trials)")
+    print(
+        f"{'PASS' if once else 'MISS'}  target: no checkpoint kept twice, none for a pruned trial "
+        f"({on['local']['ckpts']} local .ckpt, {on['store']['ckpts']} stored for {on['states'].get('COMPLETE', 0)} complete trials)"
+    )
     return 0
 
 

@@ -40,7 +40,6 @@ from tradexp.hpo.storage import open_storage  # noqa: E402
 from _bench_common import fresh_store  # noqa: E402
 
 
-
 def _study_config(folder: Path, max_epochs: int, data: dict | None = None, **settings: Any) -> Path:
     hpo = yaml.safe_load((ROOT / "configs" / "hpo" / "mlp.yaml").read_text())
     hpo["base_config"] = str(ROOT / "configs" / "mlp.yaml")
@@ -132,8 +131,7 @@ def main() -> int:
 
     pruning = _in_fresh_folder(bench_pruning, n_pruning, pruning_epochs)
     print(f"\n2. pruning ({pruning['trials']} trials, max_epochs {pruning_epochs}, pruner of configs/hpo/mlp.yaml: successive halving)")
-    print(f"   {pruning['pruned']} pruned; epochs run {pruning['epochs_run']} of {pruning['epochs_budget']}: "
-          f"saved {pruning['epochs_saved']:.0%}")
+    print(f"   {pruning['pruned']} pruned; epochs run {pruning['epochs_run']} of {pruning['epochs_budget']}: saved {pruning['epochs_saved']:.0%}")
     print(f"   {'PASS' if pruning['epochs_saved'] >= 0.4 else 'MISS'}  target: pruning saves >= 40% of the epochs ({pruning['epochs_saved']:.0%})")
     print(f"   best val/loss {pruning['best_value']:.4f}, wall {pruning['wall_s']:.1f} s")
 
@@ -143,8 +141,10 @@ def main() -> int:
     command = two["per_s_command"] / one["per_s_command"]
     print(f"\n3. throughput ({n_workers} trials of 3 epochs, 4000 bars, window 32), same trials, 1 vs 2 workers")
     for name, row in (("1 worker ", one), ("2 workers", two)):
-        print(f"   {name}: {row['trials_per_s']:.3f} trials/s over the trials' span ({row['span_s']:.1f} s), "
-              f"{row['per_s_command']:.3f} trials/s over the command ({row['wall_s']:.1f} s), {row['workers_seen']} worker(s) seen")
+        print(
+            f"   {name}: {row['trials_per_s']:.3f} trials/s over the trials' span ({row['span_s']:.1f} s), "
+            f"{row['per_s_command']:.3f} trials/s over the command ({row['wall_s']:.1f} s), {row['workers_seen']} worker(s) seen"
+        )
     print(f"   {'PASS' if speedup >= 1.7 else 'MISS'}  target: 2 workers >= 1.7x trials/s over the span (speed-up {speedup:.2f}x)")
     print(f"   {'PASS' if command >= 1.7 else 'MISS'}  target: 2 workers >= 1.7x trials/s over the whole command (speed-up {command:.2f}x)")
     return 0

@@ -39,13 +39,15 @@ T0 = 1_700_000_000_000
 def _config_params(rng: np.random.Generator, i: int) -> dict[str, str]:
     params = {f"trainer.option_{k:02d}": str(k) for k in range(60)}  # the many keys nobody changes
     params.update({f"data.feature_{k:02d}": f"feature_{k}" for k in range(30)})
-    params.update({
-        "model.net.class_path": f"tradexp.models.{MODELS[i % 4].upper()}Net",
-        "model.lr": f"{10 ** rng.uniform(-4, -2):.6f}",
-        "model.net.hidden_size": str(int(rng.choice([16, 32, 64]))),
-        "model.optimizer": str(rng.choice(["adam", "adamw"])),
-        "seed_everything": str(i % 3),
-    })
+    params.update(
+        {
+            "model.net.class_path": f"tradexp.models.{MODELS[i % 4].upper()}Net",
+            "model.lr": f"{10 ** rng.uniform(-4, -2):.6f}",
+            "model.net.hidden_size": str(int(rng.choice([16, 32, 64]))),
+            "model.optimizer": str(rng.choice(["adam", "adamw"])),
+            "seed_everything": str(i % 3),
+        }
+    )
     return params
 
 
@@ -60,17 +62,27 @@ def make_runs(client: MlflowClient, exp_id: str, n_runs: int, epochs: int, n_tes
     times = pd.date_range("2022-01-03", periods=n_test, freq="B").strftime("%Y-%m-%d")
     ids = []
     for i in range(n_runs):
-        run = client.create_run(exp_id, run_name=f"training-{MODELS[i % 4]}-bench-{i:04d}", start_time=T0 + i * 60_000,
-                                tags={"tradexp.type": "training", "tradexp.model": MODELS[i % 4], "tradexp.stage": "development"})
+        run = client.create_run(
+            exp_id,
+            run_name=f"training-{MODELS[i % 4]}-bench-{i:04d}",
+            start_time=T0 + i * 60_000,
+            tags={"tradexp.type": "training", "tradexp.model": MODELS[i % 4], "tradexp.stage": "development"},
+        )
         rid = run.info.run_id
         client.log_batch(rid, params=[Param(k, v) for k, v in _config_params(rng, i).items()])
         metrics = []
         for e in range(epochs):
             step, ts = (e + 1) * 10, T0 + i * 60_000 + e * 1000
-            metrics += [Metric("epoch", float(e), ts, step), Metric("train/loss", 0.7 - 0.01 * e + rng.normal(0, 0.005), ts, step),
-                        Metric("val/loss", 0.72 - 0.005 * e + rng.normal(0, 0.01), ts, step), Metric("val/acc", 0.5 + 0.004 * e + rng.normal(0, 0.01), ts, step)]
+            metrics += [
+                Metric("epoch", float(e), ts, step),
+                Metric("train/loss", 0.7 - 0.01 * e + rng.normal(0, 0.005), ts, step),
+                Metric("val/loss", 0.72 - 0.005 * e + rng.normal(0, 0.01), ts, step),
+                Metric("val/acc", 0.5 + 0.004 * e + rng.normal(0, 0.01), ts, step),
+            ]
         finals = {f"test/{k}": rng.uniform(0.4, 0.6) for k in ("acc", "auroc", "balanced_acc", "f1", "loss")}
-        finals.update({f"test/trading/{k}": rng.normal() for k in ("sharpe", "sortino", "max_drawdown", "calmar", "annual_return", "annual_vol", "hit_rate", "turnover", "exposure")})
+        finals.update(
+            {f"test/trading/{k}": rng.normal() for k in ("sharpe", "sortino", "max_drawdown", "calmar", "annual_return", "annual_vol", "hit_rate", "turnover", "exposure")}
+        )
         metrics += [Metric(k, float(v), T0, epochs * 10 + 1) for k, v in finals.items()]
         _log_metrics(client, rid, metrics)
         target = rng.integers(0, 2, n_test)
@@ -86,8 +98,13 @@ def make_runs(client: MlflowClient, exp_id: str, n_runs: int, epochs: int, n_tes
 def make_study(client: MlflowClient, exp_id: str, n_trials: int, epochs: int, journal: Path) -> str:
     """A parent run + `n_trials` child runs mirroring a real Optuna study (journal storage, median pruning)."""
     storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal)))
-    study = optuna.create_study(study_name="bench-study", storage=storage, direction="minimize",
-                                pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2), sampler=optuna.samplers.RandomSampler(seed=0))
+    study = optuna.create_study(
+        study_name="bench-study",
+        storage=storage,
+        direction="minimize",
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
+        sampler=optuna.samplers.RandomSampler(seed=0),
+    )
     parent = client.create_run(exp_id, run_name="hpo_study-bench", start_time=T0, tags={"tradexp.type": "hpo_study", "tradexp.study": "bench-study"})
     pid = parent.info.run_id
     for _ in range(n_trials):
@@ -105,9 +122,12 @@ def make_study(client: MlflowClient, exp_id: str, n_trials: int, epochs: int, jo
                 break
         study.tell(trial, min(values) if state == optuna.trial.TrialState.COMPLETE else None, state=state)
         start = T0 + 1000 + trial.number * 5000
-        child = client.create_run(exp_id, run_name=f"trial-{trial.number:04d}", start_time=start, tags={
-            "mlflow.parentRunId": pid, "tradexp.type": "hpo_trial", "tradexp.study": "bench-study",
-            "tradexp.trial": str(trial.number), "tradexp.trial.state": state.name})
+        child = client.create_run(
+            exp_id,
+            run_name=f"trial-{trial.number:04d}",
+            start_time=start,
+            tags={"mlflow.parentRunId": pid, "tradexp.type": "hpo_trial", "tradexp.study": "bench-study", "tradexp.trial": str(trial.number), "tradexp.trial.state": state.name},
+        )
         metrics = [m for e, v in enumerate(values) for m in (Metric("val/loss", v, start + e, (e + 1) * 10), Metric("epoch", float(e), start + e, (e + 1) * 10))]
         params = [Param(k, str(v)) for k, v in trial.params.items()] + [Param(f"trainer.option_{k:02d}", str(k)) for k in range(60)]
         client.log_batch(child.info.run_id, metrics=metrics, params=params)
@@ -151,10 +171,7 @@ def main() -> None:
 
         print(f"setup: {runs} runs x {epochs} epochs in {setup_runs:.1f} s; study of {trials} trials in {setup_study:.1f} s")
         print(f"{'report':<34}{'seconds':>9}{'target':>9}{'size (MB)':>11}")
-        for name, seconds, target, path in (
-            (f"comparison of {runs} runs", compare_s, 10.0, compare_path),
-            (f"HPO study of {trials} trials ({method})", study_s, 15.0, study_path),
-        ):
+        for name, seconds, target, path in ((f"comparison of {runs} runs", compare_s, 10.0, compare_path), (f"HPO study of {trials} trials ({method})", study_s, 15.0, study_path)):
             ok = "ok" if seconds < target else "SLOW"
             print(f"{name:<34}{seconds:>9.2f}{'< ' + format(target, '.0f'):>9}{path.stat().st_size / 1e6:>11.2f}  {ok}")
 

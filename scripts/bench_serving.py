@@ -38,13 +38,7 @@ def _fit(workdir: Path) -> str:
 
     result = fit(
         ROOT / "configs" / "mlp.yaml",
-        {
-            "trainer.max_epochs": 2,
-            "trainer.enable_progress_bar": False,
-            "trainer.enable_model_summary": False,
-            "data.synthetic.n_bars": 1500,
-            "data.batch_size": 64,
-        },
+        {"trainer.max_epochs": 2, "trainer.enable_progress_bar": False, "trainer.enable_model_summary": False, "data.synthetic.n_bars": 1500, "data.batch_size": 64},
     )
     return result.run_id
 
@@ -76,7 +70,11 @@ def _serve_latency(uri: str, bars_csv: Path, n_requests: int, workdir: Path) -> 
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), "MLFLOW_TRACKING_URI": uri}
     server = subprocess.Popen(
         [sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/bench@champion", "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)],
-        env=env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        env=env,
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     started = time.perf_counter()
     try:

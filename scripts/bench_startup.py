@@ -43,7 +43,10 @@ def _config(i: int) -> dict:
     return {
         "seed_everything": i % 3,
         "trainer": {"max_epochs": 20, "accelerator": "cpu", **{f"option_{k:02d}": k for k in range(40)}},
-        "model": {"lr": round(10 ** (-4 + (i % 7) / 3), 6), "net": {"class_path": f"tradexp.models.nets.{MODELS[i % 4].upper()}Net", "init_args": {"hidden_size": 16 * (1 + i % 4)}}},
+        "model": {
+            "lr": round(10 ** (-4 + (i % 7) / 3), 6),
+            "net": {"class_path": f"tradexp.models.nets.{MODELS[i % 4].upper()}Net", "init_args": {"hidden_size": 16 * (1 + i % 4)}},
+        },
         "data": {"window": 32 + i % 3 * 16, "horizon": 1, "features": [f"feature_{k}" for k in range(30)]},
     }
 
@@ -67,15 +70,25 @@ def build_store(root: Path, n_runs: int, epochs: int = 10) -> tuple[str, list[st
     ids = []
     for i in range(n_runs):
         model = MODELS[i % 4]
-        tags = {"tradexp.type": "training", "tradexp.model": model, "tradexp.stage": "development", "tradexp.dataset": "synthetic",
-                "tradexp.purpose": "bench", "tradexp.git.commit": f"{i:040x}", "tradexp.version": "0.1.0"}
+        tags = {
+            "tradexp.type": "training",
+            "tradexp.model": model,
+            "tradexp.stage": "development",
+            "tradexp.dataset": "synthetic",
+            "tradexp.purpose": "bench",
+            "tradexp.git.commit": f"{i:040x}",
+            "tradexp.version": "0.1.0",
+        }
         run = client.create_run(experiments[i % 4], run_name=f"training-{model}-synthetic-{i:04d}", start_time=T0 + i * 60_000, tags=tags)
         rid = run.info.run_id
         metrics = []
         for e in range(epochs):
             step, ts = e + 1, T0 + i * 60_000 + e * 1000
-            metrics += [Metric("train/loss", 0.7 - 0.01 * e + rng.normal(0, 0.005), ts, step), Metric("val/loss", 0.72 - 0.005 * e, ts, step),
-                        Metric("val/acc", 0.5 + 0.004 * e + rng.normal(0, 0.01), ts, step)]
+            metrics += [
+                Metric("train/loss", 0.7 - 0.01 * e + rng.normal(0, 0.005), ts, step),
+                Metric("val/loss", 0.72 - 0.005 * e, ts, step),
+                Metric("val/acc", 0.5 + 0.004 * e + rng.normal(0, 0.01), ts, step),
+            ]
         metrics += [Metric(f"test/{k}", float(rng.uniform(0.4, 0.6)), T0, epochs + 1) for k in ("acc", "auroc", "balanced_acc", "f1", "loss")]
         metrics += [Metric(f"test/trading/{k}", float(rng.normal()), T0, epochs + 1) for k in ("sharpe", "max_drawdown", "hit_rate")]
         client.log_batch(rid, metrics=metrics, params=[Param(k, v) for k, v in _flat(_config(i)).items()], tags=[RunTag("mlflow.user", "bench")])
@@ -116,8 +129,12 @@ def main() -> int:
         started = time.perf_counter()
         uri, ids = build_store(root, args.runs)
         print(f"store: {args.runs} runs in {uri.rsplit('/', 1)[-1]} built in {time.perf_counter() - started:.1f} s (log_batch, no fits)", flush=True)
-        env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "TRADEXP_ARTIFACT_ROOT": str(root / "mlartifacts"),
-               "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+        env = {
+            **os.environ,
+            "MLFLOW_TRACKING_URI": uri,
+            "TRADEXP_ARTIFACT_ROOT": str(root / "mlartifacts"),
+            "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
+        }
         a, b = ids[-2], ids[-1]
         tradexp = [sys.executable, "-m", "tradexp"]
         cases = [

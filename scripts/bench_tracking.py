@@ -88,8 +88,14 @@ def lightning_fit(dm, epochs: int, logger=False, root: str = ".") -> tuple[float
     model = _module(dm)
     clock = EpochClock()
     trainer = L.Trainer(
-        max_epochs=epochs, logger=logger, enable_checkpointing=True, enable_progress_bar=False,
-        enable_model_summary=False, num_sanity_val_steps=0, callbacks=[clock], default_root_dir=root,
+        max_epochs=epochs,
+        logger=logger,
+        enable_checkpointing=True,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        callbacks=[clock],
+        default_root_dir=root,
     )
     start = time.perf_counter()
     trainer.fit(model, datamodule=dm)
@@ -105,9 +111,15 @@ def tradexp_fit(epochs: int, n_bars: int) -> tuple[float, float]:
     fit(
         CONFIG,
         {
-            "trainer.max_epochs": epochs, "trainer.enable_progress_bar": False, "trainer.enable_model_summary": False,
-            "trainer.num_sanity_val_steps": 0, "data.synthetic.n_bars": n_bars, "model.scheduler": "none",
-            "data.batch_size": 128, "trainer.gradient_clip_val": None, "trainer.deterministic": False,
+            "trainer.max_epochs": epochs,
+            "trainer.enable_progress_bar": False,
+            "trainer.enable_model_summary": False,
+            "trainer.num_sanity_val_steps": 0,
+            "data.synthetic.n_bars": n_bars,
+            "model.scheduler": "none",
+            "data.batch_size": 128,
+            "trainer.gradient_clip_val": None,
+            "trainer.deterministic": False,
         },
         callbacks=[clock],
     )

@@ -54,9 +54,7 @@ class Case:
         module, _, cls = model["net"]["class_path"].rpartition(".")
         self.net_class = getattr(importlib.import_module(module), cls)
         self.net_args = dict(model["net"].get("init_args") or {})
-        self.dm = BarsDataModule(
-            synthetic=SyntheticMarket(n_bars=n_bars), features=data["features"], window=int(data["window"]), batch_size=self.batch_size
-        )
+        self.dm = BarsDataModule(synthetic=SyntheticMarket(n_bars=n_bars), features=data["features"], window=int(data["window"]), batch_size=self.batch_size)
         self.dm.setup()
 
     def module(self) -> TradingModule:
@@ -139,9 +137,7 @@ def main() -> None:
     parser.add_argument("--n-bars", type=int, help=f"synthetic bars for every net (default {BARS}, ~110 steps an epoch; cnn_lstm {BARS_FOR['cnn_lstm']})")
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per side; the fastest counts")
-    parser.add_argument(
-        "--threads", type=int, default=1, help="torch intra-op threads (default 1: on a shared 2-core machine two threads make both sides' times noise)"
-    )
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1: on a shared 2-core machine two threads make both sides' times noise)")
     parser.add_argument("--quick", action="store_true", help="1 timed epoch, 3000 bars, 1 round")
     args = parser.parse_args()
     if args.quick:

@@ -44,9 +44,7 @@ print(json.dumps({"peak_mb": peak, "baseline_mb": base, "seconds": elapsed, "sam
 
 
 def _run(rows: int, features: int, window: int, mode: str) -> dict:
-    out = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(rows), str(features), str(window), mode], capture_output=True, text=True, check=True
-    )
+    out = subprocess.run([sys.executable, "-c", _CHILD, str(rows), str(features), str(window), mode], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -63,8 +61,10 @@ def main() -> None:
     print(f"{'naive copy, 1/10 rows (measured)':<34}{naive['peak_mb']:>9.0f} MB{naive['peak_mb'] - naive['baseline_mb']:>11.0f} MB")
     print(f"{'naive copy, all rows (extrapolated)':<34}{naive_full_mb:>9.0f} MB   (the copy alone: {full_copy_gb:.1f} GB)")
     verdict = "PASS" if zero["peak_mb"] < 1536 else "MISS"
-    print(f"{verdict}  component: zero-copy windows alone < 1.5 GB ({zero['peak_mb'] / 1024:.2f} GB; the whole-process target is bench_memory's); "
-          f"ratio naive/zero-copy = {naive_full_mb / zero['peak_mb']:.1f}x")
+    print(
+        f"{verdict}  component: zero-copy windows alone < 1.5 GB ({zero['peak_mb'] / 1024:.2f} GB; the whole-process target is bench_memory's); "
+        f"ratio naive/zero-copy = {naive_full_mb / zero['peak_mb']:.1f}x"
+    )
 
 
 if __name__ == "__main__":

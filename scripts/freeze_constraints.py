@@ -22,8 +22,8 @@ from packaging.utils import canonicalize_name
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = (
     "# Versions the test suite last passed with (written by scripts/freeze_constraints.py; do not edit by hand).\n"
-    "# Install pinned:   pip install torch==2.13.0 && pip install -c constraints.txt -e \".[dev]\"\n"
-    "# Install unpinned: pip install -e \".[dev]\" (the newest versions pyproject.toml allows)\n"
+    '# Install pinned:   pip install torch==2.13.0 && pip install -c constraints.txt -e ".[dev]"\n'
+    '# Install unpinned: pip install -e ".[dev]" (the newest versions pyproject.toml allows)\n'
 )
 
 

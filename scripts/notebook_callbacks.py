@@ -65,8 +65,7 @@ class FactorData(L.LightningDataModule):
             "feature_names": FACTORS,
             "task": "regression",
             "splits": {
-                name: {"features": self.features[part], "targets": self.returns[part], "timestamps": self.timestamps[part].to_numpy()}
-                for name, part in self.ranges.items()
+                name: {"features": self.features[part], "targets": self.returns[part], "timestamps": self.timestamps[part].to_numpy()} for name, part in self.ranges.items()
             },
         }
 

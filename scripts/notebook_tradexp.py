@@ -25,12 +25,7 @@ parser = argparse.ArgumentParser(description="tradexp in notebook cells: fit, li
 parser.add_argument("--epochs", type=int, default=2)
 parser.add_argument("--n-bars", type=int, default=800)
 args, _ = parser.parse_known_args()  # a Jupyter kernel passes its own arguments
-small = {
-    "trainer.max_epochs": args.epochs,
-    "trainer.enable_model_summary": False,
-    "data.synthetic.n_bars": args.n_bars,
-    "data.window": 8,
-}
+small = {"trainer.max_epochs": args.epochs, "trainer.enable_model_summary": False, "data.synthetic.n_bars": args.n_bars, "data.window": 8}
 
 # %% Fit an LSTM on the built-in synthetic market; the result renders as its headline
 result = fit(ROOT / "configs" / "lstm.yaml", small)

@@ -46,18 +46,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     L.seed_everything(args.seed, workers=True)
     datamodule = BarsDataModule(
-        path=args.data,
-        synthetic=SyntheticMarket(n_bars=args.n_bars),
-        window=args.window,
-        horizon=args.horizon,
-        task=args.task,
-        batch_size=args.batch_size,
-        seed=args.seed,
+        path=args.data, synthetic=SyntheticMarket(n_bars=args.n_bars), window=args.window, horizon=args.horizon, task=args.task, batch_size=args.batch_size, seed=args.seed
     )
     net = NETS[args.model](n_features=datamodule.n_features, window=args.window)
     model = TradingModule(net=net, task=args.task, lr=args.lr)
 
-    callbacks: list = [ModelCheckpoint(monitor="val/loss", mode="min", save_last=True, filename="epoch{epoch:03d}-step{step}", auto_insert_metric_name=False, save_on_exception=True)]
+    callbacks: list = [
+        ModelCheckpoint(monitor="val/loss", mode="min", save_last=True, filename="epoch{epoch:03d}-step{step}", auto_insert_metric_name=False, save_on_exception=True)
+    ]
     if not args.no_callbacks:
         callbacks += default_callbacks()
     logger = False

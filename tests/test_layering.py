@@ -75,9 +75,16 @@ def test_the_contract_catches_a_planted_violation(tmp_path):
     (tmp_path / "tradexp/data").mkdir(parents=True)
     (tmp_path / "tradexp/data/planted.py").write_text(lazy)
     assert violations("tradexp/data", ("tradexp.tracking",), (), tmp_path) == ["tradexp/data/planted.py: imports tradexp.tracking.naming"]
-    for folder, text in (("callbacks", "def f():\n    from tradexp.run import fit\n"), ("tradexp/models", "from ..tracking import naming\n"), ("tradexp/hpo", "from tradexp import api\n")):
+    for folder, text in (
+        ("callbacks", "def f():\n    from tradexp.run import fit\n"),
+        ("tradexp/models", "from ..tracking import naming\n"),
+        ("tradexp/hpo", "from tradexp import api\n"),
+    ):
         (tmp_path / folder).mkdir(parents=True)
         (tmp_path / folder / "planted.py").write_text(text)
     assert violations("callbacks", ("tradexp",), (), tmp_path) == ["callbacks/planted.py: imports tradexp.run", "callbacks/planted.py: imports tradexp.run.fit"]
-    assert violations("tradexp/models", ("tradexp.tracking",), (), tmp_path) == ["tradexp/models/planted.py: imports tradexp.tracking", "tradexp/models/planted.py: imports tradexp.tracking.naming"]
+    assert violations("tradexp/models", ("tradexp.tracking",), (), tmp_path) == [
+        "tradexp/models/planted.py: imports tradexp.tracking",
+        "tradexp/models/planted.py: imports tradexp.tracking.naming",
+    ]
     assert violations("tradexp", ("tradexp.api",), ("tradexp/api.py",), tmp_path) == ["tradexp/hpo/planted.py: imports tradexp.api"]

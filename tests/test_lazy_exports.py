@@ -24,4 +24,3 @@ def test_an_unknown_name_raises_attribute_error_and_two_homes_are_refused():
         tradexp.config.no_such_name  # noqa: B018
     with pytest.raises(ValueError, match="`f` is exported from both `a` and `b`"):
         lazy_exports("pkg", {"a": ("f",), "b": ("f",)})
-

@@ -25,7 +25,7 @@ def test_jsonargparse_errors_read_path_value_and_what_is_allowed():
     assert range_message(nested) == "model.net.init_args.dropout: 1.5 received; a number in [0, 1)"
     literal = "Parser key \"tracking.stage\":\n  Expected a typing.Literal['development', 'staging', 'production']. Got value: prod"
     assert range_message(literal) == "tracking.stage: 'prod' received; one of development, staging, production"
-    assert range_message('Parser key "data.window":\n  Not of type PositiveInt: invalid literal for int() with base 10: \'abc\'') == (
+    assert range_message("Parser key \"data.window\":\n  Not of type PositiveInt: invalid literal for int() with base 10: 'abc'") == (
         "data.window: 'abc' received; a whole number >= 1"
     )
     assert range_message("unrecognized arguments: --data.windw=8") is None

@@ -19,10 +19,7 @@ DEFAULT_CALLBACKS: list[dict] = [
     {"class_path": "callbacks.DataDistribution", "init_args": {}},
     {"class_path": "callbacks.LearningCurves", "init_args": {"every_n_epochs": 5}},
     {"class_path": "callbacks.EvaluationPlots", "init_args": {}},
-    {
-        "class_path": "tradexp.evaluation.TradingEvaluation",
-        "init_args": {"cost_bps": 1.0, "long_only": False, "no_trade_band": 0.0},
-    },
+    {"class_path": "tradexp.evaluation.TradingEvaluation", "init_args": {"cost_bps": 1.0, "long_only": False, "no_trade_band": 0.0}},
     # Keep RunReport LAST: it reads what the callbacks above logged into the run.
     {"class_path": "tradexp.reporting.RunReport", "init_args": {}},
 ]

@@ -86,9 +86,7 @@ class _AttachTrainer(Callback):
         self.plugin.trainer = trainer
 
 
-def with_background_checkpointing(
-    trainer_kwargs: dict[str, Any], configured_plugins: Any = None, checkpoint_io: Optional[CheckpointIO] = None
-) -> dict[str, Any]:
+def with_background_checkpointing(trainer_kwargs: dict[str, Any], configured_plugins: Any = None, checkpoint_io: Optional[CheckpointIO] = None) -> dict[str, Any]:
     """Trainer kwargs with a `BackgroundCheckpointIO` plugin (and its helper callback) added.
 
     Args:

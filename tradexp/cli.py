@@ -1,8 +1,8 @@
 """`tradexp` command line: LightningCLI for fit/validate/test/predict, plus the look-back commands.
 
-    tradexp fit --config configs/lstm.yaml --trainer.max_epochs 2
-    tradexp fit --config configs/gru.yaml --data.path prices.csv
-    tradexp fit --config configs/mlp.yaml --print_config
+tradexp fit --config configs/lstm.yaml --trainer.max_epochs 2
+tradexp fit --config configs/gru.yaml --data.path prices.csv
+tradexp fit --config configs/mlp.yaml --print_config
 """
 
 from __future__ import annotations
@@ -67,16 +67,9 @@ HELP_EXAMPLES: dict[str, tuple[str, ...]] = {
         "tradexp predict --config configs/lstm.yaml --ckpt_path lightning_logs/1/RUN_ID/checkpoints/last.ckpt",
         "tradexp predict --model models:/NAME@champion --data new.csv",
     ),
-    "hpo": (
-        "tradexp hpo --config configs/hpo/mlp.yaml --n_trials 8 --trainer.max_epochs 3",
-        "tradexp hpo --config configs/hpo/lstm.yaml --workers 2   # run again to resume",
-    ),
+    "hpo": ("tradexp hpo --config configs/hpo/mlp.yaml --n_trials 8 --trainer.max_epochs 3", "tradexp hpo --config configs/hpo/lstm.yaml --workers 2   # run again to resume"),
     "walkforward": ("tradexp walkforward --config configs/lstm.yaml --folds 4 --mode expanding --trainer.max_epochs 5",),
-    "report": (
-        "tradexp report run RUN_ID",
-        "tradexp report study lstm-study",
-        "tradexp report compare RUN_A RUN_B",
-    ),
+    "report": ("tradexp report run RUN_ID", "tradexp report study lstm-study", "tradexp report compare RUN_A RUN_B"),
     "runs": ("tradexp runs --model lstm --where 'test/acc>0.52' --sort test/acc", "tradexp runs --reap"),
     "config": ("tradexp config diff RUN_A RUN_B", "tradexp config show RUN_ID"),
     "reproduce": ("tradexp reproduce RUN_ID", "tradexp reproduce RUN_ID --check"),

@@ -77,11 +77,7 @@ def _verdict_text(info: Headline) -> str:
 
 def headline_rows(info: Headline) -> list[tuple[str, str]]:
     """(label, value) pairs shared by the terminal, markdown and HTML forms."""
-    rows = [
-        ("Sharpe after costs", _sharpe_text(info)),
-        ("max drawdown", "n/a" if info.max_drawdown is None else f"{info.max_drawdown:.1%}"),
-        ("verdict", _verdict_text(info)),
-    ]
+    rows = [("Sharpe after costs", _sharpe_text(info)), ("max drawdown", "n/a" if info.max_drawdown is None else f"{info.max_drawdown:.1%}"), ("verdict", _verdict_text(info))]
     if info.rank_ic_mean is not None:  # a universe: the cross-sectional answer beside the pooled one
         pvalue = "" if info.rank_ic_pvalue is None else f"  (p = {info.rank_ic_pvalue:.3g}, bootstrap over dates)"
         rows.append(("mean rank IC", f"{info.rank_ic_mean:.4f}{pvalue}"))

@@ -249,9 +249,7 @@ class TradexpCLI(LightningCLI):
             names = run_names(settings, net_name(self.model.net), self.datamodule.dataset_name)
             run_id = settings.run_id or self._run_to_resume(names.experiment, settings.tracking_uri)
             options = {key: getattr(settings, key) for key in ("synchronous", "heartbeat_interval", "reap_stale_after", "keep_local_checkpoints")}
-            kwargs["logger"] = TradexpLogger(
-                experiment_name=names.experiment, run_name=names.run_name, tracking_uri=names.tracking_uri, tags=names.tags, run_id=run_id, **options
-            )
+            kwargs["logger"] = TradexpLogger(experiment_name=names.experiment, run_name=names.run_name, tracking_uri=names.tracking_uri, tags=names.tags, run_id=run_id, **options)
             callbacks.append(RunRecorder(tags=names.tags))
             if settings.log_model:  # after the test of the best checkpoint (tradexp.lifecycle)
                 from tradexp.lifecycle.model_logging import LogTradexpModel

@@ -15,10 +15,25 @@ __all__ = ["lower_is_better", "metric_mode", "optuna_direction", "METRIC_MODES"]
 
 # Metric names tradexp logs, with the direction in which they improve.
 METRIC_MODES: dict[str, Literal["min", "max"]] = {
-    "loss": "min", "mse": "min", "mae": "min", "rmse": "min",
-    "acc": "max", "balanced_acc": "max", "f1": "max", "auroc": "max", "ap": "max", "dir_acc": "max",
-    "sharpe": "max", "sortino": "max", "calmar": "max", "annual_return": "max", "hit_rate": "max",
-    "deflated_sharpe": "max", "ic_mean": "max", "rank_ic_mean": "max", "icir": "max",
+    "loss": "min",
+    "mse": "min",
+    "mae": "min",
+    "rmse": "min",
+    "acc": "max",
+    "balanced_acc": "max",
+    "f1": "max",
+    "auroc": "max",
+    "ap": "max",
+    "dir_acc": "max",
+    "sharpe": "max",
+    "sortino": "max",
+    "calmar": "max",
+    "annual_return": "max",
+    "hit_rate": "max",
+    "deflated_sharpe": "max",
+    "ic_mean": "max",
+    "rank_ic_mean": "max",
+    "icir": "max",
 }
 # Words that mark a loss-like name not listed above (e.g. `val/trading/turnover`, `test/significance/pvalue`).
 _LOWER_WORDS = ("loss", "mse", "mae", "rmse", "error", "pvalue", "p_value", "turnover", "drawdown", "psi", "ks")

@@ -29,9 +29,7 @@ _STYLE = "border-collapse:collapse;text-align:left"
 
 def _table(rows: Sequence[tuple[str, str]], header: Optional[Sequence[str]] = None) -> str:
     head = "" if header is None else "<tr>" + "".join(f"<th style='padding:2px 8px'>{html.escape(h)}</th>" for h in header) + "</tr>"
-    body = "".join(
-        "<tr>" + "".join(f"<td style='padding:2px 8px'>{html.escape(str(cell))}</td>" for cell in row) + "</tr>" for row in rows
-    )
+    body = "".join("<tr>" + "".join(f"<td style='padding:2px 8px'>{html.escape(str(cell))}</td>" for cell in row) + "</tr>" for row in rows)
     return f"<table style='{_STYLE}'>{head}{body}</table>"
 
 
@@ -84,7 +82,7 @@ class ReportFile:
 
     def _repr_html_(self) -> str:
         if self.kind == "run" and len(self.headlines) == 1:
-            (run_id, metrics), = self.headlines.items()
+            ((run_id, metrics),) = self.headlines.items()
             return headline_html(metrics, title=f"Report of run {run_id}", report=str(self.path))
         rows = []
         for run_id, metrics in self.headlines.items():

@@ -19,15 +19,7 @@ import typing
 import yaml
 from typing import Any, Callable, Literal, Mapping, Optional, Union
 
-from jsonargparse.typing import (
-    ClosedUnitInterval,
-    NonNegativeFloat,
-    NonNegativeInt,
-    OpenUnitInterval,
-    PositiveFloat,
-    PositiveInt,
-    restricted_number_type,
-)
+from jsonargparse.typing import ClosedUnitInterval, NonNegativeFloat, NonNegativeInt, OpenUnitInterval, PositiveFloat, PositiveInt, restricted_number_type
 
 __all__ = [
     "ClosedUnitInterval",
@@ -196,5 +188,16 @@ def _represent_plain(dumper: "yaml.SafeDumper", value: Any) -> Any:
 # A range-typed value written where a plain `int`/`float` is declared (e.g. `--model.net.class_path` of a
 # user net whose `hidden_sizes: list[int]` received values parsed under a `list[PositiveInt]`) must still
 # dump as a number: jsonargparse writes configs with `yaml.safe_dump`, which knows only exact types.
-for _number_type in (ClosedUnitInterval, HalfOpenUnitInterval, LearningRate, NoTradeBand, NonNegativeFloat, NonNegativeInt, OpenUnitInterval, PositiveFloat, PositiveInt, Resamples):
+for _number_type in (
+    ClosedUnitInterval,
+    HalfOpenUnitInterval,
+    LearningRate,
+    NoTradeBand,
+    NonNegativeFloat,
+    NonNegativeInt,
+    OpenUnitInterval,
+    PositiveFloat,
+    PositiveInt,
+    Resamples,
+):
     yaml.SafeDumper.add_representer(_number_type, _represent_plain)

@@ -35,4 +35,3 @@ def test_best_checkpoint(trainer: "pl.Trainer", model: "pl.LightningModule", dat
     checkpoint = trainer.checkpoint_callback
     ckpt_path = "best" if checkpoint is not None and getattr(checkpoint, "best_model_path", "") else None
     return trainer.test(model, datamodule=datamodule, ckpt_path=ckpt_path, verbose=False)
-

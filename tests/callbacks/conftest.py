@@ -15,28 +15,17 @@ from tests.conftest import assert_drawn_png
 
 
 def all_callbacks(**kwargs: Any) -> list:
-    return [
-        ArchitectureSummary(**kwargs),
-        EnvironmentCapture(**kwargs),
-        DataDistribution(**kwargs),
-        LearningCurves(every_n_epochs=1, **kwargs),
-        EvaluationPlots(**kwargs),
-    ]
+    return [ArchitectureSummary(**kwargs), EnvironmentCapture(**kwargs), DataDistribution(**kwargs), LearningCurves(every_n_epochs=1, **kwargs), EvaluationPlots(**kwargs)]
 
 
-def tiny_fit(root: Path, logger: Any, callbacks: list, model: Optional[L.LightningModule] = None, epochs: int = 2, test: bool = True, **trainer_kwargs: Any) -> tuple[L.Trainer, L.LightningModule]:
+def tiny_fit(
+    root: Path, logger: Any, callbacks: list, model: Optional[L.LightningModule] = None, epochs: int = 2, test: bool = True, **trainer_kwargs: Any
+) -> tuple[L.Trainer, L.LightningModule]:
     """Fit TinyClassifier on TinyWindows (test split drifted) with a plain Trainer, then test."""
     L.seed_everything(0)
     settings = {"enable_checkpointing": False, **trainer_kwargs}
     trainer = L.Trainer(
-        max_epochs=epochs,
-        logger=logger,
-        callbacks=callbacks,
-        default_root_dir=str(root),
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        log_every_n_steps=1,
-        **settings,
+        max_epochs=epochs, logger=logger, callbacks=callbacks, default_root_dir=str(root), enable_progress_bar=False, enable_model_summary=False, log_every_n_steps=1, **settings
     )
     model = model or TinyClassifier()
     data = TinyWindows(shift_test=0.7)

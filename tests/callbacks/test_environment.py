@@ -46,8 +46,15 @@ def test_secrets_never_reach_any_artifact_tag_or_param(mlflow_uri: str, tmp_path
     monkeypatch.setenv("MY_TOKEN", "tok-env-987654")
     monkeypatch.setenv("PL_API_TOKEN", "pl-secret-555")  # allow-listed prefix PL_*, secret name: value redacted
     monkeypatch.setenv("PL_GLOBAL_SEED", "0")
-    argv = ["train.py", "--api-key=sk-live-424242", "--token", "tok-cli-777777", "PASSWORD=hunter2hunter2", "--lr=0.1",
-            "--remote=https://user:tok3nInUrl@git.example.com/team/r.git"]
+    argv = [
+        "train.py",
+        "--api-key=sk-live-424242",
+        "--token",
+        "tok-cli-777777",
+        "PASSWORD=hunter2hunter2",
+        "--lr=0.1",
+        "--remote=https://user:tok3nInUrl@git.example.com/team/r.git",
+    ]
     monkeypatch.setattr(sys, "argv", argv)
     logger = TradexpLogger(experiment_name="secrets", save_dir=str(tmp_path / "logs"))
     callbacks = all_callbacks()
@@ -66,8 +73,15 @@ def test_secrets_never_reach_any_artifact_tag_or_param(mlflow_uri: str, tmp_path
         assert not leaks, f"{secret!r} leaked into {leaks}"
 
     environment = json.loads(texts["environment/environment.json"])
-    assert environment["command_line"] == ["train.py", "--api-key=<redacted>", "--token", "<redacted>", "PASSWORD=<redacted>", "--lr=0.1",
-                                           "--remote=https://user:***@git.example.com/team/r.git"]
+    assert environment["command_line"] == [
+        "train.py",
+        "--api-key=<redacted>",
+        "--token",
+        "<redacted>",
+        "PASSWORD=<redacted>",
+        "--lr=0.1",
+        "--remote=https://user:***@git.example.com/team/r.git",
+    ]
     assert environment["env"]["PL_API_TOKEN"] == "<redacted>"
     assert environment["env"]["PL_GLOBAL_SEED"] == "0" and environment["seeds"]["PL_GLOBAL_SEED"] == "0"
     assert "AWS_SECRET_ACCESS_KEY" not in environment["env"] and "MY_TOKEN" not in environment["env"]
@@ -127,9 +141,21 @@ def test_only_allow_listed_environment_variables_are_recorded():
     }
 
 
-@pytest.mark.parametrize(("name", "secret"), [("MY_TOKEN", True), ("--api-key", True), ("AWS_SECRET_ACCESS_KEY", True), ("DB_PASSWORD", True),
-                                              ("GOOGLE_APPLICATION_CREDENTIALS", True), ("HTTP_AUTH", True), ("KEY", True),
-                                              ("--monitor", False), ("PL_GLOBAL_SEED", False), ("keyboard", False)])
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        ("MY_TOKEN", True),
+        ("--api-key", True),
+        ("AWS_SECRET_ACCESS_KEY", True),
+        ("DB_PASSWORD", True),
+        ("GOOGLE_APPLICATION_CREDENTIALS", True),
+        ("HTTP_AUTH", True),
+        ("KEY", True),
+        ("--monitor", False),
+        ("PL_GLOBAL_SEED", False),
+        ("keyboard", False),
+    ],
+)
 def test_looks_secret(name, secret):
     assert looks_secret(name) is secret
 

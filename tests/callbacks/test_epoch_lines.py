@@ -26,8 +26,16 @@ class _Logged(BoringModel):
 
 def test_one_line_per_epoch_with_the_module_epoch_end_metrics(tmp_path):
     stream = io.StringIO()
-    trainer = L.Trainer(default_root_dir=tmp_path, max_epochs=3, limit_train_batches=2, limit_val_batches=1, logger=False,
-                        enable_checkpointing=False, enable_model_summary=False, callbacks=[EpochLines(stream=stream)])
+    trainer = L.Trainer(
+        default_root_dir=tmp_path,
+        max_epochs=3,
+        limit_train_batches=2,
+        limit_val_batches=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        callbacks=[EpochLines(stream=stream)],
+    )
     trainer.fit(_Logged())
     trainer.test(_Logged(), verbose=False)
     lines = stream.getvalue().splitlines()

@@ -100,12 +100,12 @@ def test_validation_fallback_can_be_switched_off(plain_cwd: Path):
     assert not any(name.startswith(("plots/", "predictions/")) for name in local_files(Path(trainer.log_dir)))
 
 
-
 def test_a_runner_that_announces_a_test_gets_no_validation_plots(plain_cwd: Path):
     announced = EvaluationPlots(strict=True)
     announced.test_follows_fit = lambda: True  # what tradexp.training.announce_test sets
     trainer, _ = tiny_fit(plain_cwd, CSVLogger(plain_cwd / "logs"), [announced], epochs=1, test=False)
     assert not any(name.startswith(("plots/", "predictions/")) for name in local_files(Path(trainer.log_dir)))
+
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),

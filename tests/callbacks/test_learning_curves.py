@@ -59,8 +59,11 @@ def test_interim_redraws_are_skipped_while_they_would_cost_over_the_time_share(p
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"every_n_epochs": -1}, r"`every_n_epochs` must be an int >= 0 \(0 = only at the end\), got -1"),
-     ({"max_time_share": 0}, r"`max_time_share` must be in \(0, 1\] or None \(never skip\), got 0"), ({"metrics": "loss"}, r"`metrics` must be a list of name patterns")],
+    [
+        ({"every_n_epochs": -1}, r"`every_n_epochs` must be an int >= 0 \(0 = only at the end\), got -1"),
+        ({"max_time_share": 0}, r"`max_time_share` must be in \(0, 1\] or None \(never skip\), got 0"),
+        ({"metrics": "loss"}, r"`metrics` must be a list of name patterns"),
+    ],
 )
 def test_arguments_are_validated(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -17,8 +17,16 @@ def test_notebook_example_runs_and_writes_every_report(tmp_path: Path):
     done = subprocess.run([sys.executable, str(script), "--out", str(tmp_path / "nb"), "--epochs", "2"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     (folder,) = (tmp_path / "nb" / "notebook").iterdir()
-    for name in ["model/architecture.png", "environment/environment.json", "data/drift.csv", "plots/correlation.png", "plots/learning_curves.png",
-                 "plots/pred_vs_actual.png", "plots/residuals.png", "predictions/test_predictions.csv"]:
+    for name in [
+        "model/architecture.png",
+        "environment/environment.json",
+        "data/drift.csv",
+        "plots/correlation.png",
+        "plots/learning_curves.png",
+        "plots/pred_vs_actual.png",
+        "plots/residuals.png",
+        "predictions/test_predictions.csv",
+    ]:
         assert (folder / name).is_file(), name
     listing = done.stdout.split(f"reports under {folder}:\n", 1)  # the folder it names is the one it wrote
     assert len(listing) == 2, done.stdout[-2000:]

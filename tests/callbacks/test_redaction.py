@@ -26,9 +26,7 @@ def test_url_credentials_are_hidden(url, shown):
 
 def test_secret_pairs_are_redacted_in_yaml_json_and_flow_style():
     assert redact_text("{api_token: sk-1, team: a}") == f"{{api_token: {REDACTED}, team: a}}"
-    assert json.loads(redact_text(json.dumps({"tracking.tags": {"api_token": "sk-2", "team": "a"}}))) == {
-        "tracking.tags": {"api_token": REDACTED, "team": "a"}
-    }
+    assert json.loads(redact_text(json.dumps({"tracking.tags": {"api_token": "sk-2", "team": "a"}}))) == {"tracking.tags": {"api_token": REDACTED, "team": "a"}}
     assert "sk-3" not in redact_text("db_password='sk-3'")
 
 

@@ -74,7 +74,6 @@ def test_a_yaml_callback_list_switches_the_others_off(mlflow_uri: str):
     assert not artifacts & {"model/summary.txt", "environment/environment.json", "data/drift.csv", "plots/roc.png"}
 
 
-
 def _count_writes(monkeypatch: pytest.MonkeyPatch) -> Counter:
     """Count each figure, text file and training report the run's callbacks write (the real writes still happen)."""
     writes: Counter = Counter()
@@ -117,8 +116,18 @@ def test_tradexp_fit_draws_each_plot_and_writes_the_report_once(mlflow_uri: str,
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_ddp_two_processes_make_one_run_with_one_copy_of_each_artifact(mlflow_uri: str, tmp_path: Path):
-    command = [sys.executable, "-m", "tradexp", "fit", "--config", str(CONFIGS / "mlp.yaml"), *override_args(TINY),
-               "--trainer.strategy=ddp", "--trainer.devices=2", "--trainer.accelerator=cpu"]
+    command = [
+        sys.executable,
+        "-m",
+        "tradexp",
+        "fit",
+        "--config",
+        str(CONFIGS / "mlp.yaml"),
+        *override_args(TINY),
+        "--trainer.strategy=ddp",
+        "--trainer.devices=2",
+        "--trainer.accelerator=cpu",
+    ]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MLFLOW_TRACKING_URI": mlflow_uri}
     done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=540)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -36,8 +36,14 @@ def fit_log(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, int]:
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}", "MLFLOW_TRACKING_URI": f"sqlite:///{folder / 'mlflow.db'}"}
     log = folder / "fit.log"
     with log.open("w") as handle:
-        done = subprocess.run([sys.executable, "-m", "tradexp", "fit", "--config", str(CONFIGS / "lstm.yaml"), *override_args(overrides)],
-                              cwd=folder, env=env, stdout=handle, stderr=subprocess.STDOUT, timeout=600)
+        done = subprocess.run(
+            [sys.executable, "-m", "tradexp", "fit", "--config", str(CONFIGS / "lstm.yaml"), *override_args(overrides)],
+            cwd=folder,
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            timeout=600,
+        )
     return folder, log.read_text(), done.returncode
 
 

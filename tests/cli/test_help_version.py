@@ -26,5 +26,5 @@ def test_every_command_has_examples():
 def test_help_ends_with_an_example(command, capsys):
     assert main([command, "--help"]) == 0
     out = capsys.readouterr().out
-    tail = out[out.rindex("examples:"):]
+    tail = out[out.rindex("examples:") :]
     assert f"  {HELP_EXAMPLES[command][0]}" in tail

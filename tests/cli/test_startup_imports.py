@@ -44,10 +44,7 @@ def test_look_back_commands_do_not_import_the_training_stack(mlflow_uri, tmp_pat
         client.set_terminated(run.info.run_id)
         ids.append(run.info.run_id)
 
-    done = subprocess.run(
-        [sys.executable, "-c", _PROBE, *ids],
-        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=120,
-    )
+    done = subprocess.run([sys.executable, "-c", _PROBE, *ids], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     assert seen == {

@@ -6,11 +6,7 @@ from tradexp.config.overrides import as_overrides, dotted_overrides, override_ar
 
 
 def test_cli_style_overrides_are_joined():  # moved from tests/evaluation/test_walk_forward.py (was `_normalise_args`)
-    assert dotted_overrides(["--trainer.max_epochs", "2", "--data.window=8", "--model.lr", "-0.1"]) == {
-        "trainer.max_epochs": "2",
-        "data.window": "8",
-        "model.lr": "-0.1",
-    }
+    assert dotted_overrides(["--trainer.max_epochs", "2", "--data.window=8", "--model.lr", "-0.1"]) == {"trainer.max_epochs": "2", "data.window": "8", "model.lr": "-0.1"}
 
 
 def test_key_value_words_and_dicts_give_the_same_overrides():

@@ -58,8 +58,7 @@ def test_five_mistakes_give_five_lines_exit_2_and_no_run(mlflow_uri, capsys):
         "  data.val_start: '2011-06-01' received; a date before data.test_start (2011-01-03)",
         "  checkpoint.monitor: 'val/mse' received; a metric a classification run logs: train/loss, val/loss, val/acc, "
         "val/balanced_acc, val/f1, val/auroc, val/trading/<name> (trading callback) or val/xs/<name> (a universe)",
-        "  tracking.run_template: '{kind}' received; unknown field 'kind'; allowed fields: stage, type, model, dataset, "
-        "dataset_version, purpose, timestamp, date",
+        "  tracking.run_template: '{kind}' received; unknown field 'kind'; allowed fields: stage, type, model, dataset, dataset_version, purpose, timestamp, date",
     ]
     client = MlflowClient(mlflow_uri)
     assert client.search_runs([e.experiment_id for e in client.search_experiments()]) == []
@@ -101,7 +100,10 @@ def test_print_config_prints_the_full_default_config(model, capsys):
         ({"data.path": "missing.csv"}, "data.path: 'missing.csv' received; an existing CSV or Parquet file"),
         ({"trainer.max_epochs": 0}, "trainer.max_epochs: 0 received; a whole number >= 1"),
         ({"checkpoint.monitor": "val/acc"}, "checkpoint.mode: 'min' received; max for val/acc (larger is better)"),
-        ({"data.task": "regression", "checkpoint.monitor": "val/auroc", "checkpoint.mode": "max"}, "checkpoint.monitor: 'val/auroc' received; a metric a regression run logs: train/loss, val/loss, val/mse"),
+        (
+            {"data.task": "regression", "checkpoint.monitor": "val/auroc", "checkpoint.mode": "max"},
+            "checkpoint.monitor: 'val/auroc' received; a metric a regression run logs: train/loss, val/loss, val/mse",
+        ),
         ({"tracking.run_template": "{kind}"}, "tracking.run_template: '{kind}' received; unknown field 'kind'"),
         ({"tracking.tags": {"tradexp.model": "x"}}, "tracking.tags: key 'tradexp.model' received; tradexp sets this tag itself"),
     ],

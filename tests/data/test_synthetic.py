@@ -37,9 +37,7 @@ def momentum_accuracy(signal_strength: float) -> float:
 
 
 def _rule_hits(seed: int, horizon: int, strength: float) -> tuple[int, int]:
-    dm = BarsDataModule(
-        synthetic=SyntheticMarket(n_bars=3000, seed=seed, signal_strength=strength), features=list(DEFAULT_FEATURES), window=8, horizon=horizon
-    )
+    dm = BarsDataModule(synthetic=SyntheticMarket(n_bars=3000, seed=seed, signal_strength=strength), features=list(DEFAULT_FEATURES), window=8, horizon=horizon)
     dm.setup()
     last_return = dm.raw_features[:, list(DEFAULT_FEATURES).index("log_return_1")]  # log(close_t / close_{t-1})
     usable = np.isfinite(dm.forward_returns)

@@ -29,9 +29,7 @@ def _write_folder(folder, symbols=("AAA", "BBB", "CCC"), n=300):
 
 def test_a_folder_a_glob_and_a_long_file_give_the_same_universe(tmp_path):
     folder = _write_folder(tmp_path / "prices")
-    long = pd.concat(
-        [pd.read_csv(folder / f"{s}.csv").assign(ticker=s) for s in ("CCC", "AAA", "BBB")], ignore_index=True
-    )
+    long = pd.concat([pd.read_csv(folder / f"{s}.csv").assign(ticker=s) for s in ("CCC", "AAA", "BBB")], ignore_index=True)
     long.to_csv(tmp_path / "long.csv", index=False)
     from_folder = load_universe(folder)
     from_glob = load_universe(str(folder / "*.csv"))

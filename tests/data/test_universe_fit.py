@@ -72,4 +72,3 @@ def test_only_the_planted_symbol_beats_chance(mlflow_uri, tmp_path, tiny):
     assert table.loc["SIG", "acc"] > 0.6 and table.loc["SIG", "acc_pvalue"] < 1e-3
     for symbol in ("RW1", "RW2", "RW3", "RW4"):
         assert table.loc[symbol, "acc_pvalue"] > 0.001, (symbol, table.loc[symbol].to_dict())
-

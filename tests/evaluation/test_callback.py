@@ -20,14 +20,7 @@ from tradexp.evaluation import TradingEvaluation
 ONLY_TRADING = {"trainer.callbacks": [{"class_path": "tradexp.evaluation.TradingEvaluation"}]}
 
 # A tiny MLP on the last returns only: fits 3000 bars in a few seconds.
-SMALL_MLP = {
-    **TINY,
-    **ONLY_TRADING,
-    "data.features": ["log_return_1"],
-    "data.batch_size": 128,
-    "model.net.init_args.hidden_sizes": [16],
-    "model.net.init_args.dropout": 0.0,
-}
+SMALL_MLP = {**TINY, **ONLY_TRADING, "data.features": ["log_return_1"], "data.batch_size": 128, "model.net.init_args.hidden_sizes": [16], "model.net.init_args.dropout": 0.0}
 
 
 def _artifact_text(client: MlflowClient, run_id: str, path: str) -> str:
@@ -81,8 +74,14 @@ FIT_ALPHA = 0.05 / (len(RANDOM_WALKS) + len(PLANTED))
 
 def _default_features_fit(seed: int, horizon: int, strength: float, epochs: int, lr: float) -> dict:
     overrides = {
-        **SMALL_MLP, "data.features": list(DEFAULT_FEATURES), "trainer.max_epochs": epochs, "model.lr": lr,
-        "data.synthetic.n_bars": 3000, "data.synthetic.signal_strength": strength, "data.synthetic.seed": seed, "data.horizon": horizon,
+        **SMALL_MLP,
+        "data.features": list(DEFAULT_FEATURES),
+        "trainer.max_epochs": epochs,
+        "model.lr": lr,
+        "data.synthetic.n_bars": 3000,
+        "data.synthetic.signal_strength": strength,
+        "data.synthetic.seed": seed,
+        "data.horizon": horizon,
     }
     return fit(CONFIGS / "mlp.yaml", overrides)
 

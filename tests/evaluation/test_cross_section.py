@@ -14,12 +14,7 @@ from tradexp.evaluation.cross_section import cross_section_info, long_short_weig
 def _long(preds: np.ndarray, fwd: np.ndarray, symbols=None) -> pd.DataFrame:
     dates = pd.bdate_range("2020-01-01", periods=preds.shape[0])
     symbols = symbols or [f"S{i}" for i in range(preds.shape[1])]
-    rows = [
-        {"timestamp": d, "symbol": s, "pred": preds[i, j], "forward_return": fwd[i, j]}
-        for i, d in enumerate(dates)
-        for j, s in enumerate(symbols)
-        if np.isfinite(preds[i, j])
-    ]
+    rows = [{"timestamp": d, "symbol": s, "pred": preds[i, j], "forward_return": fwd[i, j]} for i, d in enumerate(dates) for j, s in enumerate(symbols) if np.isfinite(preds[i, j])]
     return pd.DataFrame(rows)
 
 

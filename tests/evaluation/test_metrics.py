@@ -113,9 +113,7 @@ def test_positions_from_probabilities_band_long_only_and_hold():
     np.testing.assert_array_equal(positions_from_predictions(p, "classification"), [1, 1, 0, -1, -1])
     np.testing.assert_array_equal(positions_from_predictions(p, "classification", no_trade_band=0.05), [1, 0, 0, 0, -1])
     np.testing.assert_array_equal(positions_from_predictions(p, "classification", long_only=True), [1, 1, 0, 0, 0])
-    np.testing.assert_array_equal(
-        positions_from_predictions(p, "classification", no_trade_band=0.05, in_band="hold"), [1, 1, 1, 1, -1]
-    )
+    np.testing.assert_array_equal(positions_from_predictions(p, "classification", no_trade_band=0.05, in_band="hold"), [1, 1, 1, 1, -1])
     np.testing.assert_array_equal(positions_from_predictions(np.array([0.002, -0.001, 0.0]), "regression", no_trade_band=0.0015), [1, 0, 0])
     with pytest.raises(ValueError, match="`no_trade_band` must be >= 0, got -0.1"):
         positions_from_predictions(p, "classification", no_trade_band=-0.1)

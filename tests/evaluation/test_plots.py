@@ -8,16 +8,7 @@ import pytest
 
 from tests.conftest import assert_drawn_png
 from tradexp.evaluation.backtest import run_backtest
-from tradexp.evaluation.plots import (
-    _get_drawdown_info,
-    _get_equity_info,
-    _get_folds_info,
-    _get_rolling_sharpe_info,
-    draw_drawdown,
-    draw_equity,
-    draw_folds,
-    draw_rolling_sharpe,
-)
+from tradexp.evaluation.plots import _get_drawdown_info, _get_equity_info, _get_folds_info, _get_rolling_sharpe_info, draw_drawdown, draw_equity, draw_folds, draw_rolling_sharpe
 
 
 def _backtest(returns, positions=None):

@@ -28,6 +28,7 @@ from tests.conftest import import_or_missing, missing, postgres_bindir
 from tests.hpo.conftest import study_runs, write_hpo_config
 from tradexp.hpo.storage import open_storage
 
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -63,15 +64,16 @@ def postgres_url() -> Iterator[str]:
         os.chown(folder, account.pw_uid, account.pw_gid)
         as_user = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
     data = folder / "data"
-    subprocess.run(
-        [str(pg_bin / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"],
-        check=True, capture_output=True, cwd=folder, **as_user,
-    )
+    subprocess.run([str(pg_bin / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"], check=True, capture_output=True, cwd=folder, **as_user)
     port = _free_port()
     log = open(folder / "postgres.log", "w")
     server = subprocess.Popen(
         [str(pg_bin / "postgres"), "-D", str(data), "-p", str(port), "-h", "127.0.0.1", "-k", str(folder), "-F"],
-        stdout=log, stderr=subprocess.STDOUT, cwd=folder, start_new_session=True, **as_user,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=folder,
+        start_new_session=True,
+        **as_user,
     )
     url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
     try:
@@ -104,7 +106,10 @@ def mlflow_server(tmp_path: Path, _migrated_store: Path) -> Iterator[str]:
     log = open(folder / "server.log", "w")
     server = subprocess.Popen(
         [command, "server", "--backend-store-uri", f"sqlite:///{folder / 'server.db'}", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-        stdout=log, stderr=subprocess.STDOUT, cwd=folder, start_new_session=True,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=folder,
+        start_new_session=True,
     )
     uri = f"http://127.0.0.1:{port}"
     try:
@@ -134,7 +139,11 @@ def test_two_machines_share_one_study_on_postgresql_and_one_parent_run_on_an_mlf
         workers.append(
             subprocess.Popen(
                 [sys.executable, "-m", "tradexp", "hpo", "--config", str(path), "--storage", postgres_url, "--no-progress"],
-                cwd=tmp_path / machine, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                cwd=tmp_path / machine,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
             )
         )
     outputs = [w.communicate(timeout=400) for w in workers]

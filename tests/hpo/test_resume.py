@@ -38,8 +38,7 @@ def test_study_killed_mid_way_resumes_with_the_same_command(tmp_path, mlflow_uri
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
     command = ["hpo", "--config", str(path), "--no-progress"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "tradexp", *command], cwd=tmp_path, env={**os.environ, "MLFLOW_TRACKING_URI": mlflow_uri},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "tradexp", *command], cwd=tmp_path, env={**os.environ, "MLFLOW_TRACKING_URI": mlflow_uri}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
         victim = _wait_for_running_trial_with_run(storage, 2, process)

@@ -43,14 +43,21 @@ def test_every_type_is_sampled_within_its_bounds_and_conditions_hold():
 def test_overrides_build_lists_from_elements_skip_structural_choices_and_decode_list_choices():
     space = SearchSpace.from_mapping(SPACE)
     values = {
-        "model.lr": 0.001, "model.net.init_args.hidden_size": 32, "model.optimizer": "sgd", "conv_layers": 2,
-        "model.net.init_args.kernel_sizes[0]": 5, "model.net.init_args.kernel_sizes[1]": 3,
+        "model.lr": 0.001,
+        "model.net.init_args.hidden_size": 32,
+        "model.optimizer": "sgd",
+        "conv_layers": 2,
+        "model.net.init_args.kernel_sizes[0]": 5,
+        "model.net.init_args.kernel_sizes[1]": 3,
         "model.net.init_args.conv_channels": "[16, 8]",
     }
     overrides = space.to_overrides(values)
     assert overrides == {
-        "model.lr": 0.001, "model.net.init_args.hidden_size": 32, "model.optimizer": "sgd",
-        "model.net.init_args.conv_channels": [16, 8], "model.net.init_args.kernel_sizes": [5, 3],
+        "model.lr": 0.001,
+        "model.net.init_args.hidden_size": 32,
+        "model.optimizer": "sgd",
+        "model.net.init_args.conv_channels": [16, 8],
+        "model.net.init_args.kernel_sizes": [5, 3],
     }
     one_layer = {k: v for k, v in values.items() if k != "model.net.init_args.kernel_sizes[1]"}
     assert space.to_overrides(one_layer)["model.net.init_args.kernel_sizes"] == [5]

@@ -55,10 +55,7 @@ def test_an_existing_study_keeps_its_direction(tmp_path):
 def test_six_processes_opening_a_fresh_store_at_once_all_succeed(tmp_path):
     url = f"sqlite:///{tmp_path}/fresh/optuna.db"
     (tmp_path / "barrier").mkdir()
-    processes = [
-        subprocess.Popen([sys.executable, "-c", _OPEN, url, str(tmp_path / "barrier")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(6)
-    ]
+    processes = [subprocess.Popen([sys.executable, "-c", _OPEN, url, str(tmp_path / "barrier")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(6)]
     results = [p.communicate(timeout=120) for p in processes]
     assert [p.returncode for p in processes] == [0] * 6, [err[-2000:] for _, err in results]
     outcomes = sorted(out.strip() for out, _ in results)

@@ -48,8 +48,7 @@ def test_mlp_study_leaves_parent_with_nested_trials_and_the_same_command_continu
     assert parent.info.status == "FINISHED" and parent.data.metrics["hpo/n_trials"] == 8
     assert parent.data.metrics["hpo/n_pruned"] == states.count("PRUNED")
     plots = {a.path for a in client.list_artifacts(parent.info.run_id, "plots")}
-    assert {"plots/optimization_history.png", "plots/intermediate_values.png", "plots/param_importances.png",
-            "plots/parallel_coordinate.png", "plots/slice.png"} <= plots
+    assert {"plots/optimization_history.png", "plots/intermediate_values.png", "plots/param_importances.png", "plots/parallel_coordinate.png", "plots/slice.png"} <= plots
     hpo = {a.path for a in client.list_artifacts(parent.info.run_id, "hpo")}
     assert hpo == {"hpo/trials.csv", "hpo/study.json", "hpo/search_space.json", "hpo/importances.json"}
     stored = json.loads(client.download_artifacts(parent.info.run_id, "hpo/importances.json", str(tmp_path)) and (tmp_path / "importances.json").read_text())

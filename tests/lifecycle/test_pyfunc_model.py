@@ -66,4 +66,3 @@ def test_model_folder_holds_no_pickle_and_loads_weights_only(fitted_run, store):
     # linked to the run and to its test metrics
     assert logged.status.name == "READY" or str(logged.status).endswith("READY")
     assert any(m.key == "test/loss" for m in logged.metrics)
-

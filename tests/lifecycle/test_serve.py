@@ -48,12 +48,25 @@ def test_served_champion_answers_like_tradexp_predict(fitted_run, store, tmp_pat
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/spy-mlp@champion", "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)],
-        env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     plain = subprocess.Popen(  # meanwhile: the bot's view, a plain Python process with no CLI and no config
-        [sys.executable, "-c", "import mlflow, pandas as pd, sys; m = mlflow.pyfunc.load_model('models:/spy-mlp@champion'); "
-         f"m.predict(pd.read_csv(r'{fitted_run.bars_csv}')).to_csv(sys.stdout, index=False)"],
-        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import mlflow, pandas as pd, sys; m = mlflow.pyfunc.load_model('models:/spy-mlp@champion'); "
+            f"m.predict(pd.read_csv(r'{fitted_run.bars_csv}')).to_csv(sys.stdout, index=False)",
+        ],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         bars = pd.read_csv(fitted_run.bars_csv).iloc[-300:]
@@ -86,7 +99,12 @@ def test_served_universe_model_answers_per_symbol(fitted_universe, universe_stor
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "mlflow", "models", "serve", "-m", f"runs:/{fitted_universe.run_id}/model", "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)],
-        env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     try:
         bars = fitted_universe.bars.groupby("symbol").tail(150)

@@ -21,9 +21,7 @@ def test_architecture_contract(name, task, tmp_path):
     assert net(x).shape == (5,)  # (B, W, F) -> (B,)
 
     model = TradingModule(net=net, task=task, lr=1e-2)
-    trainer = L.Trainer(
-        max_epochs=1, logger=False, enable_progress_bar=False, enable_model_summary=False, default_root_dir=tmp_path, limit_train_batches=3
-    )
+    trainer = L.Trainer(max_epochs=1, logger=False, enable_progress_bar=False, enable_model_summary=False, default_root_dir=tmp_path, limit_train_batches=3)
     before = [p.detach().clone() for p in model.parameters()]
     trainer.fit(model, datamodule=dm)
     assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters())), "a fit step must change the weights"

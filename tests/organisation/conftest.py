@@ -35,10 +35,7 @@ def store(tmp_path_factory: pytest.TempPathFactory, _migrated_store: Path) -> St
     with store_copy(_migrated_store, root) as uri:
         csv = root / "bars.csv"
         synthetic_bars(SyntheticMarket(n_bars=600)).to_csv(csv)
-        mlp_csv = fit(
-            CONFIGS / "mlp.yaml",
-            {**FAST, "data.path": "bars.csv", "tracking.tags": {"team": "alpha"}, "tracking.purpose": "csv", "tracking.dataset_version": "v1"},
-        )
+        mlp_csv = fit(CONFIGS / "mlp.yaml", {**FAST, "data.path": "bars.csv", "tracking.tags": {"team": "alpha"}, "tracking.purpose": "csv", "tracking.dataset_version": "v1"})
         gru = fit(CONFIGS / "gru.yaml", {**FAST, "model.lr": 0.003, "tracking.stage": "staging", "model.net.init_args.hidden_size": 8})
         client = MlflowClient(uri)
         experiment = client.get_run(mlp_csv.run_id).info.experiment_id

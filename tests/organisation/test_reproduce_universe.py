@@ -38,8 +38,7 @@ def test_reproducing_a_universe_run_reads_the_same_universe_and_matches_its_metr
     assert new.info.status == "FINISHED" and new.data.tags["tradexp.type"] == "reproduction"
     for tag in ("tradexp.dataset.digest", "tradexp.universe.digest", "tradexp.universe.size", "tradexp.dataset.source"):
         assert new.data.tags[tag] == old.data.tags[tag], tag
-    assert {k: v for k, v in new.data.params.items() if not k.startswith("tracking.")} == {
-        k: v for k, v in old.data.params.items() if not k.startswith("tracking.")}
+    assert {k: v for k, v in new.data.params.items() if not k.startswith("tracking.")} == {k: v for k, v in old.data.params.items() if not k.startswith("tracking.")}
     tested = {k: v for k, v in old.data.metrics.items() if k.startswith("test/xs/") or k.startswith("test/by_symbol/")}
     assert "test/xs/rank_ic_mean" in tested and "test/by_symbol/SYN000/acc" in tested
     assert {k: new.data.metrics[k] for k in tested} == pytest.approx(tested, abs=1e-9)

@@ -69,9 +69,7 @@ def test_csv_format_has_full_precision(store, capsys):
 
 def test_a_bad_condition_is_one_clear_line(store, capsys):
     assert main(["runs", "--where", "test/acc>>0.5"]) == 2
-    assert capsys.readouterr().err.strip() == (
-        "tradexp: error: --where: 'test/acc>>0.5' received; write <metric><op><number>, e.g. \"test/acc>0.52\" (ops: > >= < <= = !=)"
-    )
+    assert capsys.readouterr().err.strip() == ("tradexp: error: --where: 'test/acc>>0.5' received; write <metric><op><number>, e.g. \"test/acc>0.52\" (ops: > >= < <= = !=)")
     assert parse_condition("test/trading/sharpe >= 1.5").mlflow() == "metrics.`test/trading/sharpe` >= 1.5"
     assert main(["runs", "--status", "done"]) == 2
     assert "--status: 'done' received; one of RUNNING, SCHEDULED, FINISHED, FAILED, KILLED" in capsys.readouterr().err

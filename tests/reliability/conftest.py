@@ -26,7 +26,8 @@ T = TypeVar("T")
 
 # A fit on the synthetic market that stays in training until signalled: tiny data, many epochs.
 LONG_FIT = [
-    "--config", str(CONFIGS / "mlp.yaml"),
+    "--config",
+    str(CONFIGS / "mlp.yaml"),
     "--data.synthetic.n_bars=600",
     "--data.window=8",
     "--data.batch_size=32",
@@ -141,9 +142,20 @@ class MlflowServer:
 
     def start(self, timeout: float = 90.0) -> "MlflowServer":
         command = [
-            sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(self.port),
-            "--backend-store-uri", f"sqlite:///{self.root / 'server.db'}",
-            "--artifacts-destination", str(self.root / "server-artifacts"), "--workers", "1",
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--backend-store-uri",
+            f"sqlite:///{self.root / 'server.db'}",
+            "--artifacts-destination",
+            str(self.root / "server-artifacts"),
+            "--workers",
+            "1",
         ]
         log = open(self.root / f"server-{time.monotonic_ns()}.log", "w")
         # Own process group: stop() kills the server and its workers, nothing else.

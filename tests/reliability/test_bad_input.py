@@ -79,7 +79,11 @@ CASES = [
     ("data-wrong-suffix", [*FIT, "--data.path=bars.xlsx"], r"data\.path: 'bars\.xlsx' received; a file ending in \.csv, .*\.parquet"),
     ("data-empty", [*FIT, "--data.path=empty.csv"], r"data\.path: 'empty\.csv' received; more bars: 0 bars"),
     ("data-no-close-column", [*FIT, "--data.path=no_close.csv"], r"`no_close\.csv` lacks columns \['close', 'volume'\]; found \['date', 'open', 'high', 'low'\]"),
-    ("experiment-template-field", [*FIT, "--tracking.experiment_template={nope}/x"], r"tracking\.experiment_template: '\{nope\}/x' received; unknown field 'nope'; allowed fields: stage"),
+    (
+        "experiment-template-field",
+        [*FIT, "--tracking.experiment_template={nope}/x"],
+        r"tracking\.experiment_template: '\{nope\}/x' received; unknown field 'nope'; allowed fields: stage",
+    ),
     ("experiment-name-too-long", [*FIT, "--tracking.experiment=" + "e" * 600], r"tracking\.experiment: 'e{600}' received; a name of 1\.\.\d+ characters"),
     ("tag-key-bad", [*FIT, "--tracking.tags={'bad key!': 'x'}"], r"tracking\.tags: key 'bad key!' received; tag keys are 1\.\.250 characters"),
     ("stage-unknown", [*FIT, "--tracking.stage=prod"], r"tracking\.stage: 'prod' received; one of development, staging, production"),

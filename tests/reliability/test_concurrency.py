@@ -35,8 +35,7 @@ def test_eight_processes_start_runs_on_one_fresh_sqlite_store(fresh_store, tmp_p
     assert not (tmp_path / "fresh.db").exists()
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(worker), str(tmp_path), fresh_store],
-            cwd=tmp_path, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [sys.executable, "-c", WORKER, str(worker), str(tmp_path), fresh_store], cwd=tmp_path, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
         for worker in range(WORKERS)
     ]

@@ -13,7 +13,16 @@ from tests.reliability.conftest import NO_REPORTING, the_run
 from tradexp.api import override_args
 from tradexp.cli import main
 
-FIT = ["fit", "--config", str(CONFIGS / "mlp.yaml"), *override_args(TINY), *NO_REPORTING, "--tracking.test_after_fit=false", "--model.optimizer=adam", "--tracking.keep_local_checkpoints=true"]
+FIT = [
+    "fit",
+    "--config",
+    str(CONFIGS / "mlp.yaml"),
+    *override_args(TINY),
+    *NO_REPORTING,
+    "--tracking.test_after_fit=false",
+    "--model.optimizer=adam",
+    "--tracking.keep_local_checkpoints=true",
+]
 
 
 def _last_checkpoint(run_id: str) -> dict:

@@ -54,11 +54,7 @@ def test_exception_in_training_step_via_the_cli_is_failed_with_a_last_checkpoint
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("signum", "synchronous", "exit_code"),
-    [(signal.SIGINT, "true", 1), (signal.SIGTERM, "false", 143)],
-    ids=["sigint-sync", "sigterm-async"],
-)
+@pytest.mark.parametrize(("signum", "synchronous", "exit_code"), [(signal.SIGINT, "true", 1), (signal.SIGTERM, "false", 143)], ids=["sigint-sync", "sigterm-async"])
 def test_signal_marks_the_run_killed_with_metrics_and_a_last_checkpoint(mlflow_uri, tmp_path, signum, synchronous, exit_code):
     # A per-step metric (the learning rate, every step) makes "nothing lost" countable.
     lr_monitor = ["--trainer.callbacks+=LearningRateMonitor", "--trainer.callbacks.logging_interval=step"]

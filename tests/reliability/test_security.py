@@ -23,8 +23,6 @@ from tests.reliability.faults import Payload, exit_code  # noqa: E402
 FIT = ["fit", "--config", str(CONFIGS / "mlp.yaml"), *override_args(TINY), "--trainer.callbacks=[]"]
 
 
-
-
 @pytest.mark.parametrize("tag", ["!!python/object/apply:os.system", "!!python/object/new:os.system", "!!python/name:os.system"])
 def test_yaml_python_tags_are_refused_and_nothing_runs(mlflow_uri, tmp_path, capfd, tag):
     marker = tmp_path / "PWNED"
@@ -99,7 +97,7 @@ def test_artifact_paths_inside_the_run_are_normalised():
 
 def test_logger_refuses_to_write_outside_the_run(mlflow_uri, tmp_path):
     logger = TradexpLogger(experiment_name="security", save_dir=str(tmp_path / "logs"))
-    for method, args in (("log_text", ("x", "../../escape.txt")), ("log_file", (str(tmp_path / "mlflow.db"), "../..")) ):
+    for method, args in (("log_text", ("x", "../../escape.txt")), ("log_file", (str(tmp_path / "mlflow.db"), "../.."))):
         with pytest.raises(ValueError, match="must be relative"):
             getattr(logger, method)(*args)
     logger.finalize("success")
@@ -107,11 +105,7 @@ def test_logger_refuses_to_write_outside_the_run(mlflow_uri, tmp_path):
     assert artifact_paths(MlflowClient(mlflow_uri), logger.run_id) == []
 
 
-SECRETS = {
-    "AWS_SECRET_ACCESS_KEY": "aws-Sekr3t-0123456789abcdef",
-    "MY_API_TOKEN": "tok-Sekr3t-fedcba9876543210",
-    "DATABASE_PASSWORD": "pw-Sekr3t-correct-horse",
-}
+SECRETS = {"AWS_SECRET_ACCESS_KEY": "aws-Sekr3t-0123456789abcdef", "MY_API_TOKEN": "tok-Sekr3t-fedcba9876543210", "DATABASE_PASSWORD": "pw-Sekr3t-correct-horse"}
 ARGV_SECRET = "cli-Sekr3t-5555aaaa"
 URL_SECRET = "url-Sekr3t-7777bbbb"
 # `main` gets the fit arguments; sys.argv (what the environment callback records) also holds secrets.
@@ -121,9 +115,18 @@ FIT_WITH_SECRET_ARGV = "import sys; from tradexp.cli import main; sys.exit(main(
 @pytest.mark.slow
 def test_secrets_in_the_environment_and_command_line_appear_nowhere_in_the_run(mlflow_uri, tmp_path):
     command = [
-        sys.executable, "-c", FIT_WITH_SECRET_ARGV, f"--api-key={ARGV_SECRET}", "--token", ARGV_SECRET,
-        f"--remote=https://user:{URL_SECRET}@example.com/repo.git", "--",
-        "fit", "--config", str(CONFIGS / "mlp.yaml"), *override_args({**TINY, "trainer.max_epochs": 1}),
+        sys.executable,
+        "-c",
+        FIT_WITH_SECRET_ARGV,
+        f"--api-key={ARGV_SECRET}",
+        "--token",
+        ARGV_SECRET,
+        f"--remote=https://user:{URL_SECRET}@example.com/repo.git",
+        "--",
+        "fit",
+        "--config",
+        str(CONFIGS / "mlp.yaml"),
+        *override_args({**TINY, "trainer.max_epochs": 1}),
     ]  # the default callbacks: environment, data, plots, evaluation, report
     env = subprocess_env(**SECRETS)
     done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)

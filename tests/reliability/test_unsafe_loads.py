@@ -27,7 +27,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("tradexp/lifecycle/predict.py", "mlflow.pyfunc.load_model"): (
         "tradexp logs models from code (python_model is the path of lifecycle/model_code.py, nothing cloudpickled) "
         "and their weights load with torch.load(weights_only=True); a model URI the user names is code they chose to run"
-    ),
+    )
 }
 
 _PICKLE_MODULES = ("pickle", "_pickle", "cPickle", "dill", "cloudpickle", "joblib", "shelve")
@@ -95,7 +95,9 @@ def _problem(name: str, call: Optional[ast.Call]) -> Optional[str]:
         loader = _keyword(call, "Loader") if call is not None else None
         if loader is None and call is not None and len(call.args) > 1:
             loader = call.args[1]
-        return None if loader is not None and (getattr(loader, "attr", None) or getattr(loader, "id", "")).endswith(("SafeLoader", "CSafeLoader")) else "yaml.load without SafeLoader"
+        return (
+            None if loader is not None and (getattr(loader, "attr", None) or getattr(loader, "id", "")).endswith(("SafeLoader", "CSafeLoader")) else "yaml.load without SafeLoader"
+        )
     if name in ("yaml.Loader", "yaml.UnsafeLoader", "yaml.FullLoader", "yaml.CLoader", "yaml.CUnsafeLoader", "yaml.CFullLoader"):
         return f"{name} builds Python objects"
     return None
@@ -126,7 +128,7 @@ def unsafe_loads(source: str, filename: str = "<source>") -> list[tuple[int, str
     return sorted(set(found))
 
 
-PLANTED = '''
+PLANTED = """
 import pickle as pk
 import numpy
 import pandas as pd
@@ -148,9 +150,9 @@ mlflow.pytorch.load_model(uri)
 yaml.load(text, Loader=yaml.Loader)
 class Mine(pk.Unpickler): pass
 loader = restore
-'''
+"""
 
-SAFE = '''
+SAFE = """
 import torch, numpy as np, yaml
 from torch import load
 torch.load(
@@ -164,15 +166,22 @@ np.load(path, allow_pickle=False)
 yaml.safe_load(text)
 yaml.load(text, Loader=yaml.SafeLoader)
 Model.load_from_checkpoint(path, weights_only=True)
-'''
+"""
 
 
 def test_the_scan_finds_every_planted_unsafe_load_and_passes_the_safe_ones():
     found = unsafe_loads(PLANTED)
     assert [(line, name) for line, name, _ in found] == [
-        (9, "torch.load"), (10, "torch.load"), (15, "pickle.loads"), (16, "numpy.load"), (17, "pandas.read_pickle"),
-        (18, "Model.load_from_checkpoint"), (19, "mlflow.pytorch.load_model"), (20, "yaml.load"),
-        (21, "pickle.Unpickler"), (22, "torch.load"),
+        (9, "torch.load"),
+        (10, "torch.load"),
+        (15, "pickle.loads"),
+        (16, "numpy.load"),
+        (17, "pandas.read_pickle"),
+        (18, "Model.load_from_checkpoint"),
+        (19, "mlflow.pytorch.load_model"),
+        (20, "yaml.load"),
+        (21, "pickle.Unpickler"),
+        (22, "torch.load"),
     ]
     assert unsafe_loads(SAFE) == []
 
@@ -196,8 +205,6 @@ def test_no_unsafe_load_anywhere_in_the_code():
 from tests.reliability.faults import Payload, exit_code  # noqa: E402
 
 FIT = ["fit", "--config", str(CONFIGS / "mlp.yaml"), *override_args({**TINY, "trainer.max_epochs": 1}), "--trainer.callbacks=[]", "--tracking.keep_local_checkpoints=true"]
-
-
 
 
 def _poison(path: Path, marker: Path) -> None:

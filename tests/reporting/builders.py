@@ -29,12 +29,7 @@ def _loss(lr: float, hidden: int, optimizer: str, epoch: int) -> float:
 
 
 def make_study(
-    client: MlflowClient,
-    name: str = "toy-study",
-    n_trials: int = 12,
-    storage: Optional[str] = None,
-    experiment: str = "tradexp/development/hpo",
-    evil: Optional[str] = None,
+    client: MlflowClient, name: str = "toy-study", n_trials: int = 12, storage: Optional[str] = None, experiment: str = "tradexp/development/hpo", evil: Optional[str] = None
 ) -> tuple[str, optuna.Study]:
     """A real Optuna study (median pruner) mirrored into MLflow as tradexp's HPO engineer lays it out.
 
@@ -44,11 +39,7 @@ def make_study(
     """
     exp_id = ensure_experiment(client, experiment, client.tracking_uri)
     study = optuna.create_study(
-        study_name=name,
-        storage=storage,
-        direction="minimize",
-        sampler=optuna.samplers.TPESampler(seed=0),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1),
+        study_name=name, storage=storage, direction="minimize", sampler=optuna.samplers.TPESampler(seed=0), pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
     )
     curves: dict[int, list[float]] = {}
 
@@ -66,12 +57,7 @@ def make_study(
         return min(curves[trial.number])
 
     study.optimize(objective, n_trials=n_trials)
-    parent = client.create_run(
-        exp_id,
-        run_name=f"hpo_study-{name}",
-        start_time=T0,
-        tags={"tradexp.type": "hpo_study", "tradexp.study": name, "tradexp.model": "lstm"},
-    )
+    parent = client.create_run(exp_id, run_name=f"hpo_study-{name}", start_time=T0, tags={"tradexp.type": "hpo_study", "tradexp.study": name, "tradexp.model": "lstm"})
     pid = parent.info.run_id
     for trial in study.trials:
         start = T0 + 1000 + trial.number * 10_000
@@ -80,13 +66,7 @@ def make_study(
             exp_id,
             run_name=f"trial-{trial.number:03d}{evil or ''}",
             start_time=start,
-            tags={
-                "mlflow.parentRunId": pid,
-                "tradexp.type": "hpo_trial",
-                "tradexp.study": name,
-                "tradexp.trial": str(trial.number),
-                "tradexp.trial.state": trial.state.name,
-            },
+            tags={"mlflow.parentRunId": pid, "tradexp.type": "hpo_trial", "tradexp.study": name, "tradexp.trial": str(trial.number), "tradexp.trial.state": trial.state.name},
         )
         params = [Param(k, str(v)) for k, v in trial.params.items()] + [Param("data.window", "8"), Param("seed_everything", "42")]
         if evil:

@@ -79,9 +79,7 @@ def report_browser() -> Iterator[ReportBrowser]:
     sync_api = import_or_missing("playwright.sync_api", "playwright not installed (pip install -e '.[dev]')")
     profile = tempfile.mkdtemp(prefix="tradexp-chromium-")
     with sync_api.sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS, viewport={"width": 1366, "height": 900}
-        )
+        context = pw.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS, viewport={"width": 1366, "height": 900})
         try:
             yield ReportBrowser(context)
         finally:

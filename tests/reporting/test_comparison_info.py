@@ -54,7 +54,11 @@ def _universe_run(name: str, ic_edge: float, seed: int) -> RunData:
     dates = pd.date_range("2022-01-03", periods=300, freq="B").strftime("%Y-%m-%d")
     rng = np.random.default_rng(seed)
     by_date = pd.DataFrame({"timestamp": dates, "n_symbols": 20, "rank_ic": rng.normal(ic_edge, 0.1, 300), "long_short_return": rng.normal(ic_edge / 20, 0.01, 300)})
-    metrics = {"test/xs/rank_ic_mean": float(by_date["rank_ic"].mean()), "test/xs/long_short/sharpe": sharpe_ratio(by_date["long_short_return"].to_numpy(), 252), "test/xs/n_dates": 300.0}
+    metrics = {
+        "test/xs/rank_ic_mean": float(by_date["rank_ic"].mean()),
+        "test/xs/long_short/sharpe": sharpe_ratio(by_date["long_short_return"].to_numpy(), 252),
+        "test/xs/n_dates": 300.0,
+    }
     return RunData(name, name, "1", "exp", "FINISHED", 0, 1, metrics=metrics, files={"evaluation/xs_by_date.csv": by_date.to_csv(index=False).encode()})
 
 

@@ -8,16 +8,7 @@ import pytest
 from scipy import stats
 
 from tradexp.reporting.read_runs import MetricPoint, RunData
-from tradexp.reporting.run_info import (
-    differing_params,
-    equity_series,
-    is_seed_key,
-    learning_curve_info,
-    metric_groups,
-    pr_info,
-    roc_info,
-    seed_groups,
-)
+from tradexp.reporting.run_info import differing_params, equity_series, is_seed_key, learning_curve_info, metric_groups, pr_info, roc_info, seed_groups
 
 
 def _points(values, steps):
@@ -69,10 +60,17 @@ def test_average_precision_by_brute_force():
 
 
 def test_metric_groups_split_by_prefix():
-    groups = metric_groups({
-        "test/acc": 0.5, "test/trading/sharpe": 1.2, "test/baseline/buy_and_hold/sharpe": 0.3,
-        "test/significance/acc_pvalue": 0.04, "val/loss": 0.7, "epoch": 3.0, "data/drift/val/psi_max": 2.0,
-    })
+    groups = metric_groups(
+        {
+            "test/acc": 0.5,
+            "test/trading/sharpe": 1.2,
+            "test/baseline/buy_and_hold/sharpe": 0.3,
+            "test/significance/acc_pvalue": 0.04,
+            "val/loss": 0.7,
+            "epoch": 3.0,
+            "data/drift/val/psi_max": 2.0,
+        }
+    )
     assert groups.test == {"test/acc": 0.5} and groups.trading == {"sharpe": 1.2}
     assert groups.baselines == {"buy_and_hold": {"sharpe": 0.3}} and groups.significance == {"acc_pvalue": 0.04}
     assert groups.validation == {"val/loss": 0.7} and groups.other == {"data/drift/val/psi_max": 2.0}
@@ -127,8 +125,12 @@ def test_run_report_starts_with_the_headline_verdict_card():
     from tradexp.reporting.run_page import build_run_html
 
     metrics = {
-        "test/trading/sharpe": 1.2, "test/baseline/buy_and_hold/sharpe": 0.4, "test/trading/max_drawdown": 0.12,
-        "test/significance/probabilistic_sharpe": 0.9, "test/trading/n_periods": 120.0, "test/trading/steps_per_year": 252.0,
+        "test/trading/sharpe": 1.2,
+        "test/baseline/buy_and_hold/sharpe": 0.4,
+        "test/trading/max_drawdown": 0.12,
+        "test/significance/probabilistic_sharpe": 0.9,
+        "test/trading/n_periods": 120.0,
+        "test/trading/steps_per_year": 252.0,
     }
     trading = {"settings": {"cost_bps": 0.5}, "annualisation": {"periods_per_year": 252.0}}
     run = RunData("r", "r", "1", "exp", "FINISHED", 0, 1000, metrics=metrics, files={"evaluation/trading.json": json.dumps(trading).encode()})

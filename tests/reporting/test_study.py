@@ -61,8 +61,8 @@ def test_report_study_command_writes_logs_and_matches_optuna(study, tmp_path, ca
     html = out.read_text()
     best = optuna_study.best_trial
     # overview: best trial and value as Optuna has them
-    assert f"<tr><th>best trial</th><td class=\"num\" data-v=\"{float(best.number)!r}\">{best.number}</td></tr>" in html
-    assert f"<th>best value</th><td class=\"num\" {_value_cell(best.value)}" in html
+    assert f'<tr><th>best trial</th><td class="num" data-v="{float(best.number)!r}">{best.number}</td></tr>' in html
+    assert f'<th>best value</th><td class="num" {_value_cell(best.value)}' in html
     # every trial's state and value are in the trials table, as Optuna and MLflow hold them
     rows = re.findall(r'<tr[^>]*><td class="num" data-v="([0-9.]+)">\d+</td><td>(\w+)</td><td class="num" data-v="([^"]+)"', html)
     assert len(rows) == len(optuna_study.trials)
@@ -75,7 +75,7 @@ def test_report_study_command_writes_logs_and_matches_optuna(study, tmp_path, ca
     assert f"Best trial {best.number}: val/loss {fmt_value(best.value)}, median trial {fmt_value(float(np.median(complete)))}" in html
     # counts per state and the method of importances
     states = [t.state.name for t in optuna_study.trials]
-    assert f"<th>trials PRUNED</th><td class=\"num\" data-v=\"{float(states.count('PRUNED'))!r}\">" in html
+    assert f'<th>trials PRUNED</th><td class="num" data-v="{float(states.count("PRUNED"))!r}">' in html
     assert "from the study&#39;s storage" in html
     assert "Parallel coordinates" in html and 'alt="parallel coordinates"' in html
     # logged into the parent run
@@ -158,13 +158,15 @@ def test_conditional_params_absent_in_some_trials():
 
     from tradexp.reporting.study_info import parallel_info
 
-    frame = pd.DataFrame({
-        "number": [0, 1, 2, 3, 4],
-        "state": ["COMPLETE"] * 5,
-        "value": [0.5, 0.4, 0.3, 0.6, 0.2],
-        "width2": [np.nan, 16.0, 32.0, np.nan, 64.0],
-        "act": ["relu", "gelu", None, "relu", "gelu"],
-    })
+    frame = pd.DataFrame(
+        {
+            "number": [0, 1, 2, 3, 4],
+            "state": ["COMPLETE"] * 5,
+            "value": [0.5, 0.4, 0.3, 0.6, 0.2],
+            "width2": [np.nan, 16.0, 32.0, np.nan, 64.0],
+            "act": ["relu", "gelu", None, "relu", "gelu"],
+        }
+    )
     info = parallel_info(frame, ["width2", "act"], "val/loss")
     assert info.lines[:, 0].tolist() == [-0.08, 0.0, 16 / 48, -0.08, 1.0]
     assert (-0.08, "(absent)") in info.tick_labels[0] and (0.0, "(absent)") in info.tick_labels[1]

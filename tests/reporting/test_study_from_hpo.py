@@ -66,7 +66,7 @@ def test_study_report_of_a_real_hpo_shows_optunas_trials_and_best(real_study):
     text = _text(html)
     assert f"{N_TRIALS} trials" in text
     assert "val/loss" in text  # the objective under the name the trials log
-    assert not re.search(r"\bnan\b", text, re.I), text[max(0, re.search(r"\bnan\b", text, re.I).start() - 300):][:600]
+    assert not re.search(r"\bnan\b", text, re.I), text[max(0, re.search(r"\bnan\b", text, re.I).start() - 300) :][:600]
     # importances are the ones the real study stored when it ended, not the report's fallback
     assert "hpo/importances.json" in {a.path for a in real_study.client.list_artifacts(real_study.parent_id, "hpo")}
     assert "importances.json absent" not in text and "Optuna storage was not available" not in text

@@ -36,7 +36,11 @@ def _sections(out: str) -> dict[str, str]:
 def test_bench_quick_runs_every_benchmark_and_each_prints_its_table(tmp_path):
     done = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "bench.py"), "--quick"],
-        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=1000,  # `disk` adds ~30 s CPU (~70 s on a loaded machine)
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=1000,  # `disk` adds ~30 s CPU (~70 s on a loaded machine)
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     sections = _sections(done.stdout)
@@ -57,7 +61,11 @@ def test_bench_exits_non_zero_and_names_a_benchmark_that_crashed(tmp_path):
     (scripts / "bench_windows.py").write_text("import sys\nprint('windows table')\nraise RuntimeError('boom in the benchmark')\n")
     done = subprocess.run(
         [sys.executable, str(scripts / "bench.py"), "--quick", "--only", "windows"],
-        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=120,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 1, done.stdout + done.stderr
     assert "MISS  bench_windows.py exited with 1 (crashed)" in done.stdout

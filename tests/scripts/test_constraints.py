@@ -43,9 +43,9 @@ def test_every_requirement_is_pinned_within_its_range():
 
 def test_readme_and_ci_install_with_the_constraints():
     readme = (ROOT / "README.md").read_text()
-    assert 'pip install torch==2.13.0 && pip install -c constraints.txt -e . && tradexp fit' in readme
+    assert "pip install torch==2.13.0 && pip install -c constraints.txt -e . && tradexp fit" in readme
     assert 'pip install torch==2.13.0 && pip install -c constraints.txt -e ".[dev]" && python -m pytest tests' in readme
-    assert 'unpinned' in readme
+    assert "unpinned" in readme
     assert 'pip install -q -c constraints.txt -e ".[dev]"' in (ROOT / ".ci" / "run").read_text()
 
 

@@ -18,8 +18,7 @@ def test_notebook_example_fits_compares_and_reports(tmp_path: Path):
     assert script.read_text().startswith('"""python scripts/notebook_tradexp.py')
     assert script.read_text().count("# %%") >= 5
     env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
-    done = subprocess.run([sys.executable, str(script), "--epochs", "1", "--n-bars", "600"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run([sys.executable, str(script), "--epochs", "1", "--n-bars", "600"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
     assert out.count("--- fit: FitResult") == 2

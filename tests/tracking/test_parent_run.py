@@ -20,11 +20,7 @@ def test_names_and_tags_come_from_the_config_without_building_anything(mlflow_ur
     assert names.tracking_uri == mlflow_uri
 
 
-@pytest.mark.parametrize(
-    "error, status",
-    [(None, "FINISHED"), (RuntimeError("boom"), "FAILED"), (KeyboardInterrupt(), "KILLED")],
-    ids=["clean", "exception", "ctrl-c"],
-)
+@pytest.mark.parametrize("error, status", [(None, "FINISHED"), (RuntimeError("boom"), "FAILED"), (KeyboardInterrupt(), "KILLED")], ids=["clean", "exception", "ctrl-c"])
 def test_a_parent_run_ends_with_the_status_its_end_deserves(mlflow_uri, error, status):
     names = run_names({"purpose": "p"}, "mlp", "synthetic", "comparison")
     with pytest.raises(type(error)) if error is not None else _nothing():

@@ -163,9 +163,7 @@ def _split_fits(rows: int, index: Optional[pd.DatetimeIndex], warmup: int, windo
     if dated and index is None:
         return True  # the file's dates are unknown here; the minimum above is all we can check
     try:
-        split = SplitSettings(
-            float(get("data.val_fraction")), float(get("data.test_fraction")), get("data.val_start"), get("data.test_start"), embargo=gap
-        )
+        split = SplitSettings(float(get("data.val_fraction")), float(get("data.test_fraction")), get("data.val_start"), get("data.test_start"), embargo=gap)
         chronological_split(feature_rows, window, horizon, split, index=index[warmup:] if index is not None else None)
     except (ConfigError, ValueError, TypeError):
         return False

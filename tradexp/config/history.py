@@ -79,8 +79,7 @@ def get_run(client: MlflowClient, run_id: str) -> Any:
     except MlflowException as exc:
         if "RESOURCE_DOES_NOT_EXIST" in str(exc.error_code) or "not found" in str(exc).lower():
             raise TrackingError(
-                f"run `{run_id}` is not in the store {strip_credentials(client.tracking_uri)}; `tradexp runs` lists the runs there "
-                "(or set MLFLOW_TRACKING_URI)"
+                f"run `{run_id}` is not in the store {strip_credentials(client.tracking_uri)}; `tradexp runs` lists the runs there (or set MLFLOW_TRACKING_URI)"
             ) from None
         raise
 
@@ -94,7 +93,5 @@ def run_config(client: MlflowClient, run_id: str) -> dict[str, Any]:
     run = get_run(client, run_id)
     text = read_artifact(client, run_id, CONFIG_ARTIFACT, run.info.artifact_uri)
     if text is None:
-        raise TrackingError(
-            f"run `{run_id}` has no `{CONFIG_ARTIFACT}`; only runs made by `tradexp fit` (or the tradexp API) store their config"
-        )
+        raise TrackingError(f"run `{run_id}` has no `{CONFIG_ARTIFACT}`; only runs made by `tradexp fit` (or the tradexp API) store their config")
     return yaml.safe_load(text.decode()) or {}

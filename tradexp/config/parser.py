@@ -20,7 +20,6 @@ from tradexp.ranges import range_message
 __all__ = ["TradexpArgumentParser", "one_line"]
 
 
-
 def one_line(message: str) -> str:
     """jsonargparse's multi-line parse error as one line: `Parser key "data.window": Expected ...`.
 

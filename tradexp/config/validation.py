@@ -22,10 +22,7 @@ from tradexp.tracking.naming import MAX_EXPERIMENT_NAME, MAX_RUN_NAME, tag_key_p
 
 __all__ = ["validate_config", "config_problems", "monitorable_metrics"]
 
-_TASK_METRICS = {
-    "classification": ("loss", "acc", "balanced_acc", "f1", "auroc"),
-    "regression": ("loss", "mse", "mae", "dir_acc"),
-}
+_TASK_METRICS = {"classification": ("loss", "acc", "balanced_acc", "f1", "auroc"), "regression": ("loss", "mse", "mae", "dir_acc")}
 
 
 def _get(config: Any, dotted: str, default: Any = None) -> Any:

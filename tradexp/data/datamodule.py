@@ -1,6 +1,6 @@
 """The LightningDataModule that turns bars into leak-free windowed train/val/test loaders.
 
-About 430 lines, on purpose: one datamodule serves a single series and a universe (the same splits,
+About 420 lines, on purpose: one datamodule serves a single series and a universe (the same splits,
 scaler, windows and `describe()` protocol); a universe's own work lives in `universe.py` and
 `universe_prep.py`.
 """
@@ -190,9 +190,7 @@ class BarsDataModule(L.LightningDataModule):
     def _load_universe(self) -> dict[str, pd.DataFrame]:
         hp = self.hparams
         if self.path:
-            loaded = load_universe(
-                self.path, hp.symbols, hp.min_bars, hp.drop_short_symbols, hp.use_adjusted, extra_columns(self.features)
-            )
+            loaded = load_universe(self.path, hp.symbols, hp.min_bars, hp.drop_short_symbols, hp.use_adjusted, extra_columns(self.features))
             if loaded.dropped:
                 self.dropped_symbols = dict(loaded.dropped)
             self.symbol_sources = dict(loaded.sources)
@@ -254,8 +252,7 @@ class BarsDataModule(L.LightningDataModule):
             len(bars) - warmup,
             needed_min,
             self.dataset_name,
-            f"{warmup} warm-up bars of the features removed; window {self.window} + horizon {self.horizon} "
-            f"+ 2 embargoes + 20 samples",
+            f"{warmup} warm-up bars of the features removed; window {self.window} + horizon {self.horizon} + 2 embargoes + 20 samples",
         )
         close = bars["close"].to_numpy()[warmup:]
         self.timestamps = bars.index[warmup:]
@@ -300,10 +297,7 @@ class BarsDataModule(L.LightningDataModule):
             centers.append(fitted.center)
             spreads.append(fitted.scale)
         if first_bad is not None:
-            raise ValueError(
-                f"features undefined at {self.timestamps[first_bad[0]]} (`{first_bad[1]}`) after the warm-up; "
-                "check the lookbacks in `data.features`"
-            )
+            raise ValueError(f"features undefined at {self.timestamps[first_bad[0]]} (`{first_bad[1]}`) after the warm-up; check the lookbacks in `data.features`")
         scaler = Scaler(self.scaler_kind, np.concatenate(centers), np.concatenate(spreads), (first_row, last_row))
         return scaler, scaled
 
@@ -326,13 +320,7 @@ class BarsDataModule(L.LightningDataModule):
         if self._symbol_ids_in_batches:
             dataset = dataset.with_symbol_ids(self.universe.symbol_ids)  # same windows, (x, y, symbol_id) batches
         sampler = BatchIndexSampler(len(dataset), self.batch_size, shuffle=shuffle, seed=self.seed)
-        return DataLoader(
-            dataset,
-            batch_size=None,
-            sampler=sampler,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-        )
+        return DataLoader(dataset, batch_size=None, sampler=sampler, num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True)

@@ -18,17 +18,7 @@ from tradexp.errors import ConfigError
 
 __all__ = ["compute_features", "compute_feature", "parse_feature", "feature_warmup", "FEATURE_KINDS", "DEFAULT_FEATURES", "extra_columns"]
 
-DEFAULT_FEATURES = (
-    "log_return_1",
-    "log_return_5",
-    "log_return_20",
-    "volatility_20",
-    "rsi_14",
-    "macd",
-    "bollinger_20",
-    "volume_z_20",
-    "hl_range",
-)
+DEFAULT_FEATURES = ("log_return_1", "log_return_5", "log_return_20", "volatility_20", "rsi_14", "macd", "bollinger_20", "volume_z_20", "hl_range")
 
 
 def _log_close(bars: pd.DataFrame) -> pd.Series:

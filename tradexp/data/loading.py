@@ -46,8 +46,7 @@ def _parse_time(values: pd.Series, column: str) -> pd.DatetimeIndex:
         if bad.any():
             rows = format_rows(np.flatnonzero(bad))
             raise DataValidationError(
-                f"column `{column}` has values that are not dates at rows {rows} "
-                f"(first: {values.iloc[int(np.flatnonzero(bad)[0])]!r}); use ISO dates or epoch seconds/milliseconds"
+                f"column `{column}` has values that are not dates at rows {rows} (first: {values.iloc[int(np.flatnonzero(bad)[0])]!r}); use ISO dates or epoch seconds/milliseconds"
             )
     return pd.DatetimeIndex(parsed).tz_localize(None)
 
@@ -112,9 +111,7 @@ def bars_from_frame(raw: pd.DataFrame, source: str = "bars", use_adjusted: bool 
         raw.columns = [_normalise_name(c) for c in raw.columns]
     time_column = next((c for c in TIME_COLUMNS if c in raw.columns), None)
     if time_column is None:
-        raise DataValidationError(
-            f"`{source}` has no time column; expected one of {list(TIME_COLUMNS)}, found {list(raw.columns)}"
-        )
+        raise DataValidationError(f"`{source}` has no time column; expected one of {list(TIME_COLUMNS)}, found {list(raw.columns)}")
     missing = [c for c in OHLCV_COLUMNS if c not in raw.columns]
     if missing:
         raise DataValidationError(f"`{source}` lacks columns {missing}; found {list(raw.columns)}")
@@ -129,8 +126,7 @@ def bars_from_frame(raw: pd.DataFrame, source: str = "bars", use_adjusted: bool 
         text_cells = values.isna().to_numpy() & raw[column].notna().to_numpy()
         if text_cells.any():
             raise DataValidationError(
-                f"column `{column}` has non-numeric values at rows {format_rows(np.flatnonzero(text_cells))} "
-                f"(first: {raw[column].iloc[int(np.flatnonzero(text_cells)[0])]!r})"
+                f"column `{column}` has non-numeric values at rows {format_rows(np.flatnonzero(text_cells))} (first: {raw[column].iloc[int(np.flatnonzero(text_cells)[0])]!r})"
             )
         frame[column] = values.to_numpy(dtype="float64")
     if use_adjusted and "adj_close" in raw.columns:

@@ -30,20 +30,12 @@ class Scaler:
         return (values * self.scale.astype("float32") + self.center.astype("float32")).astype("float32", copy=False)
 
     def state_dict(self) -> dict:
-        return {
-            "kind": self.kind,
-            "center": self.center.tolist(),
-            "scale": self.scale.tolist(),
-            "fitted_rows": list(self.fitted_rows),
-        }
+        return {"kind": self.kind, "center": self.center.tolist(), "scale": self.scale.tolist(), "fitted_rows": list(self.fitted_rows)}
 
     @classmethod
     def from_state_dict(cls, state: dict) -> "Scaler":
         return cls(
-            kind=state["kind"],
-            center=np.asarray(state["center"], dtype="float64"),
-            scale=np.asarray(state["scale"], dtype="float64"),
-            fitted_rows=tuple(state["fitted_rows"]),
+            kind=state["kind"], center=np.asarray(state["center"], dtype="float64"), scale=np.asarray(state["scale"], dtype="float64"), fitted_rows=tuple(state["fitted_rows"])
         )
 
 

@@ -30,10 +30,7 @@ def embargo_bars(window: int, horizon: int, embargo: Optional[int] = None) -> in
     if embargo is None:
         return minimum
     if embargo < minimum:
-        raise ConfigError(
-            f"data.embargo: {embargo} bars is too small; at least horizon + window - 1 = {minimum} "
-            "bars keep windows and labels of one split away from the next"
-        )
+        raise ConfigError(f"data.embargo: {embargo} bars is too small; at least horizon + window - 1 = {minimum} bars keep windows and labels of one split away from the next")
     return embargo
 
 
@@ -113,9 +110,7 @@ def _purge(earlier: np.ndarray, later: np.ndarray, embargo: int) -> np.ndarray:
     return earlier[earlier < later[0] - embargo]
 
 
-def split_at_dates(
-    positions: np.ndarray, times: pd.DatetimeIndex, val_at: Optional[pd.Timestamp], test_at: Optional[pd.Timestamp]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def split_at_dates(positions: np.ndarray, times: pd.DatetimeIndex, val_at: Optional[pd.Timestamp], test_at: Optional[pd.Timestamp]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Train = window ends before `val_at` (or `test_at`), test = at or after `test_at`, val = between.
 
     Args:
@@ -132,9 +127,7 @@ def split_at_dates(
     return positions[end_train], positions[~end_train & ~in_test], positions[in_test]
 
 
-def purge_between_splits(
-    train: np.ndarray, val: np.ndarray, test: np.ndarray, embargo: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def purge_between_splits(train: np.ndarray, val: np.ndarray, test: np.ndarray, embargo: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Drop the last `embargo` positions before each later split (positions of one series)."""
     val = _purge(val, test, embargo)
     train = _purge(train, val if len(val) else test, embargo)
@@ -142,13 +135,7 @@ def purge_between_splits(
 
 
 def chronological_split(
-    n_rows: int,
-    window: int,
-    horizon: int,
-    split: SplitSettings = SplitSettings(),
-    *,
-    index: Optional[pd.DatetimeIndex] = None,
-    usable: Optional[np.ndarray] = None,
+    n_rows: int, window: int, horizon: int, split: SplitSettings = SplitSettings(), *, index: Optional[pd.DatetimeIndex] = None, usable: Optional[np.ndarray] = None
 ) -> SplitPositions:
     """Split window-end positions chronologically by fractions or by dates.
 

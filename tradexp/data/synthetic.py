@@ -41,9 +41,7 @@ def bars_per_day(freq: str) -> int:
     except (ValueError, TypeError) as exc:
         raise ValueError(f"`data.synthetic.freq` must be a bar frequency such as `1D`, `1h`, `15min`, `1min`; got {freq!r}") from exc
     if step <= pd.Timedelta(0) or step > _DAY or _DAY % step != pd.Timedelta(0):
-        raise ValueError(
-            f"`data.synthetic.freq` must divide one day (`1D`, `4h`, `1h`, `15min`, `1min`, ...); got {freq!r}"
-        )
+        raise ValueError(f"`data.synthetic.freq` must divide one day (`1D`, `4h`, `1h`, `15min`, `1min`, ...); got {freq!r}")
     return int(_DAY // step)
 
 
@@ -117,9 +115,7 @@ def best_direction_accuracy(signal_strength: float) -> float:
     return 0.5 + float(np.arcsin(abs(signal_strength))) / np.pi
 
 
-def _garch_returns(
-    noise: list[float], drift: list[float], boost: list[float], bar_var: float, alpha: float, beta: float
-) -> np.ndarray:
+def _garch_returns(noise: list[float], drift: list[float], boost: list[float], bar_var: float, alpha: float, beta: float) -> np.ndarray:
     """The GARCH(1,1) recursion over Python floats (the one sequential part; ~0.5 us a bar)."""
     omega = bar_var * (1 - alpha - beta)
     variance = bar_var

@@ -93,8 +93,7 @@ def _files(path: str) -> tuple[str, list[Path]]:
         name = Path(path).parent.resolve().name or "universe"
     if not files:
         raise DataValidationError(
-            f"`{path}` holds no bar files ({', '.join(BAR_SUFFIXES)}); pass a folder of one file per symbol, "
-            "a glob such as `prices/*.csv`, or one long file with a `symbol` column"
+            f"`{path}` holds no bar files ({', '.join(BAR_SUFFIXES)}); pass a folder of one file per symbol, a glob such as `prices/*.csv`, or one long file with a `symbol` column"
         )
     stems = [f.name.split(".")[0] for f in files]
     repeated = sorted({s for s in stems if stems.count(s) > 1})
@@ -213,9 +212,7 @@ def load_universe(
     if short:
         listed = ", ".join(f"{s} ({n} bars)" for s, n in sorted(short.items()))
         if not drop_short_symbols:
-            raise DataValidationError(
-                f"symbols shorter than `data.min_bars` {min_bars}: {listed}; drop them with `data.drop_short_symbols true` or lower `data.min_bars`"
-            )
+            raise DataValidationError(f"symbols shorter than `data.min_bars` {min_bars}: {listed}; drop them with `data.drop_short_symbols true` or lower `data.min_bars`")
         if len(short) == len(bars):
             raise DataValidationError(f"every symbol is shorter than `data.min_bars` {min_bars}: {listed}")
         log.warning("dropped %d symbol(s) shorter than data.min_bars=%d: %s", len(short), min_bars, listed)

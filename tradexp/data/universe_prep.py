@@ -45,9 +45,7 @@ class PreparedUniverse(NamedTuple):
     split_dates: dict[str, Optional[str]]  # val_start / test_start of the one calendar
 
 
-def calendar_split_dates(
-    end_times: list[pd.DatetimeIndex], val_fraction: float, test_fraction: float
-) -> tuple[pd.Timestamp, Optional[pd.Timestamp]]:
+def calendar_split_dates(end_times: list[pd.DatetimeIndex], val_fraction: float, test_fraction: float) -> tuple[pd.Timestamp, Optional[pd.Timestamp]]:
     """Validation and test start dates: the fractions taken over the union of all window-end times.
 
     Returns:
@@ -72,9 +70,7 @@ def _pooled_rows(offsets: np.ndarray, per_symbol_train: list[np.ndarray], window
     return np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
 
 
-def _symbol_features(
-    bars: dict[str, pd.DataFrame], symbols: tuple[str, ...], features: list[str], warmup: int, offsets: np.ndarray
-) -> np.ndarray:
+def _symbol_features(bars: dict[str, pd.DataFrame], symbols: tuple[str, ...], features: list[str], warmup: int, offsets: np.ndarray) -> np.ndarray:
     """Every symbol's features, computed for all symbols at once and each on its own bars only.
 
     The symbols' columns (close, volume, ...) are laid side by side in (T_max, N) tables, each symbol

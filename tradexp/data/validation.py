@@ -39,23 +39,17 @@ def validate_bars(frame: pd.DataFrame, source: str = "bars") -> None:
     duplicated = np.flatnonzero(steps == 0) + 1
     if len(duplicated):
         first = frame.index[duplicated[0]]
-        raise DataValidationError(
-            f"{source}: duplicated timestamps at rows {format_rows(duplicated)} (first: {first}); each bar needs a unique time"
-        )
+        raise DataValidationError(f"{source}: duplicated timestamps at rows {format_rows(duplicated)} (first: {first}); each bar needs a unique time")
     backwards = np.flatnonzero(steps < 0) + 1
     if len(backwards):
         raise DataValidationError(
-            f"{source}: timestamps not sorted ascending at rows {format_rows(backwards)} "
-            f"({frame.index[backwards[0] - 1]} then {frame.index[backwards[0]]}); sort the file by time"
+            f"{source}: timestamps not sorted ascending at rows {format_rows(backwards)} ({frame.index[backwards[0] - 1]} then {frame.index[backwards[0]]}); sort the file by time"
         )
     values = frame.to_numpy(dtype="float64")
     not_finite = np.flatnonzero(~np.isfinite(values).all(axis=1))
     if len(not_finite):
         columns = [c for c in frame.columns if not np.isfinite(frame[c].iloc[not_finite[0]])]
-        raise DataValidationError(
-            f"{source}: missing or non-finite values (NaN/inf) at rows {format_rows(not_finite)} "
-            f"(first row: columns {columns}); fill or drop those rows"
-        )
+        raise DataValidationError(f"{source}: missing or non-finite values (NaN/inf) at rows {format_rows(not_finite)} (first row: columns {columns}); fill or drop those rows")
     prices = frame[list(_PRICES)].to_numpy(dtype="float64")
     non_positive = np.flatnonzero((prices <= 0).any(axis=1))
     if len(non_positive):
@@ -81,7 +75,4 @@ def require_rows(available: int, needed: int, source: str, detail: str) -> None:
         DataValidationError: When `available < needed`.
     """
     if available < needed:
-        raise DataValidationError(
-            f"{source}: too short: {available} usable rows, at least {needed} needed ({detail}); "
-            "use more bars or a smaller window/horizon/embargo"
-        )
+        raise DataValidationError(f"{source}: too short: {available} usable rows, at least {needed} needed ({detail}); use more bars or a smaller window/horizon/embargo")

@@ -27,9 +27,7 @@ class WindowDataset(Dataset):
             `(x, y, symbol_id)` (what a model with a symbol embedding takes), else `(x, y)`.
     """
 
-    def __init__(
-        self, features: np.ndarray, targets: np.ndarray, positions: np.ndarray, window: int, symbol_ids: Optional[np.ndarray] = None
-    ) -> None:
+    def __init__(self, features: np.ndarray, targets: np.ndarray, positions: np.ndarray, window: int, symbol_ids: Optional[np.ndarray] = None) -> None:
         self.features = features
         self.targets = targets
         self.positions = np.asarray(positions, dtype=np.int64)

@@ -57,11 +57,7 @@ class Backtest:
 
 
 def positions_from_predictions(
-    preds: np.ndarray,
-    task: Literal["classification", "regression"],
-    long_only: bool = False,
-    no_trade_band: float = 0.0,
-    in_band: InBand = "flat",
+    preds: np.ndarray, task: Literal["classification", "regression"], long_only: bool = False, no_trade_band: float = 0.0, in_band: InBand = "flat"
 ) -> np.ndarray:
     """Turn predictions into positions in {-1, 0, +1}.
 
@@ -110,12 +106,7 @@ def non_overlapping(horizon: int, length: int) -> np.ndarray:
 
 
 def run_backtest(
-    positions: np.ndarray,
-    forward_returns: np.ndarray,
-    cost_bps: float = 0.0,
-    periods_per_year: float = 252.0,
-    horizon: int = 1,
-    timestamps: Optional[np.ndarray] = None,
+    positions: np.ndarray, forward_returns: np.ndarray, cost_bps: float = 0.0, periods_per_year: float = 252.0, horizon: int = 1, timestamps: Optional[np.ndarray] = None
 ) -> Backtest:
     """Backtest positions on forward log returns, net of costs, on non-overlapping steps.
 

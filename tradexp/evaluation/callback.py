@@ -17,14 +17,7 @@ from typing_extensions import override
 from callbacks._run_output import jsonable
 from tradexp.evaluation.backtest import positions_from_predictions, run_backtest
 from tradexp.evaluation.metrics import ReturnMoments, infer_periods_per_year, return_moments, sharpe_ratio
-from tradexp.evaluation.plots import (
-    _get_drawdown_info,
-    _get_equity_info,
-    _get_rolling_sharpe_info,
-    draw_drawdown,
-    draw_equity,
-    draw_rolling_sharpe,
-)
+from tradexp.evaluation.plots import _get_drawdown_info, _get_equity_info, _get_rolling_sharpe_info, draw_drawdown, draw_equity, draw_rolling_sharpe
 from tradexp.evaluation.trading import TradingReport, TradingSettings, evaluate_predictions
 from tradexp.evaluation.universe_evaluation import evaluate_universe
 from tradexp.ranges import NonNegativeFloat, NoTradeBand, OpenUnitInterval, PositiveFloat, Resamples
@@ -98,14 +91,7 @@ class TradingEvaluation(Callback):
         self.quantiles = quantiles
         self.max_symbol_metrics = max_symbol_metrics
         self.settings = TradingSettings(
-            cost_bps=cost_bps,
-            long_only=long_only,
-            no_trade_band=no_trade_band,
-            in_band=in_band,
-            periods_per_year=periods_per_year,
-            alpha=alpha,
-            n_bootstrap=n_bootstrap,
-            seed=seed,
+            cost_bps=cost_bps, long_only=long_only, no_trade_band=no_trade_band, in_band=in_band, periods_per_year=periods_per_year, alpha=alpha, n_bootstrap=n_bootstrap, seed=seed
         )
         self.validation_sharpe = validation_sharpe
         self.plots = plots
@@ -129,8 +115,7 @@ class TradingEvaluation(Callback):
             log.warning("TradingEvaluation: the datamodule lacks %s; trading evaluation is off for this run", missing)
         elif self.enabled and trainer.world_size > 1:
             log.warning(
-                "TradingEvaluation: %d processes split the test set, so predictions no longer align with the bars; "
-                "run the test on one device for trading metrics",
+                "TradingEvaluation: %d processes split the test set, so predictions no longer align with the bars; run the test on one device for trading metrics",
                 trainer.world_size,
             )
 
@@ -150,9 +135,7 @@ class TradingEvaluation(Callback):
         self._reset()
 
     @override
-    def on_validation_batch_end(
-        self, trainer: "pl.Trainer", pl_module: "pl.LightningModule", outputs: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0
-    ) -> None:
+    def on_validation_batch_end(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule", outputs: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
         if self._usable and self.validation_sharpe and not trainer.sanity_checking:
             self._collect(outputs)
 
@@ -176,9 +159,7 @@ class TradingEvaluation(Callback):
                     self.validation_moments[trainer.current_epoch] = return_moments(universe.cross_section.long_short_returns)
                     self.validation_basis = "long_short"
                 return
-            positions = positions_from_predictions(
-                preds, trainer.datamodule.task, self.settings.long_only, self.settings.no_trade_band, self.settings.in_band
-            )
+            positions = positions_from_predictions(preds, trainer.datamodule.task, self.settings.long_only, self.settings.no_trade_band, self.settings.in_band)
             annual = infer_periods_per_year(split["timestamps"], self.settings.periods_per_year)
             horizon = int(trainer.datamodule.horizon)
             backtest = run_backtest(positions, split["forward_returns"], self.settings.cost_bps, annual.periods_per_year, horizon)
@@ -201,9 +182,7 @@ class TradingEvaluation(Callback):
         self._reset()
 
     @override
-    def on_test_batch_end(
-        self, trainer: "pl.Trainer", pl_module: "pl.LightningModule", outputs: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0
-    ) -> None:
+    def on_test_batch_end(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule", outputs: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
         if self._usable:
             self._collect(outputs)
 
@@ -221,19 +200,10 @@ class TradingEvaluation(Callback):
             if "symbols" in split:
                 self._evaluate_universe(trainer, pl_module, preds, split)
                 return
-            report = evaluate_predictions(
-                preds,
-                split["forward_returns"],
-                split["timestamps"],
-                datamodule.task,
-                _train_up_rate(datamodule),
-                self.settings,
-                int(datamodule.horizon),
-            )
+            report = evaluate_predictions(preds, split["forward_returns"], split["timestamps"], datamodule.task, _train_up_rate(datamodule), self.settings, int(datamodule.horizon))
             if float(getattr(datamodule, "dead_zone", 0.0) or 0.0) > 0:
                 report.notes.append(
-                    "data.dead_zone > 0 drops small-move bars using their FUTURE return; the backtest covers only the "
-                    "remaining bars and overstates what a live strategy would earn"
+                    "data.dead_zone > 0 drops small-move bars using their FUTURE return; the backtest covers only the remaining bars and overstates what a live strategy would earn"
                 )
             if split_name != "test":
                 report.notes.append("no test split: evaluated on the validation split")
@@ -250,9 +220,7 @@ class TradingEvaluation(Callback):
     def _evaluate_universe(self, trainer: "pl.Trainer", pl_module: "pl.LightningModule", preds: np.ndarray, split: dict) -> None:
         """Per-symbol backtests and cross-sectional metrics of a universe's test predictions."""
         datamodule = trainer.datamodule
-        universe = evaluate_universe(
-            preds, split, datamodule.task, _train_up_rate(datamodule), self.settings, int(datamodule.horizon), self.quantiles
-        )
+        universe = evaluate_universe(preds, split, datamodule.task, _train_up_rate(datamodule), self.settings, int(datamodule.horizon), self.quantiles)
         self.universe_report = universe
         pl_module.log_dict(universe.flat_metrics("test", self.max_symbol_metrics))
         if not trainer.is_global_zero:
@@ -279,8 +247,7 @@ class TradingEvaluation(Callback):
             aligned = np.allclose(collected, targets, atol=1e-6)
         if not aligned:
             log.warning(
-                "TradingEvaluation: %d predictions do not align with the %d `%s` rows (shuffled or limited loader?); "
-                "no trading metrics for this pass",
+                "TradingEvaluation: %d predictions do not align with the %d `%s` rows (shuffled or limited loader?); no trading metrics for this pass",
                 len(preds),
                 len(targets),
                 split_name,
@@ -339,5 +306,3 @@ def _train_up_rate(datamodule: Any) -> float:
         return float((np.asarray(forward)[splits.train] > 0).mean())
     train = datamodule.split_data("train")
     return float((np.asarray(train["forward_returns"]) > 0).mean())
-
-

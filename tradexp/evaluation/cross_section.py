@@ -74,11 +74,7 @@ class CrossSectionInfo(NamedTuple):
         out[f"{prefix}/rank_ic_pvalue"] = self.rank_ic_pvalue
         for q, value in enumerate(self.quantile_mean_returns):
             out[f"{prefix}/quantile_{q + 1}/mean_return"] = float(value)
-        for name, returns in (
-            ("long_short", self.long_short_returns),
-            ("baseline/equal_weight", self.equal_weight_returns),
-            ("baseline/random", self.random_long_short_returns),
-        ):
+        for name, returns in (("long_short", self.long_short_returns), ("baseline/equal_weight", self.equal_weight_returns), ("baseline/random", self.random_long_short_returns)):
             out.update(_portfolio_metrics(returns, self.periods_per_year, f"{prefix}/{name}"))
         out[f"{prefix}/long_short/turnover"] = float(self.long_short_turnover.mean()) if len(self.dates) else 0.0
         out[f"{prefix}/long_short/sharpe_ci_low"], out[f"{prefix}/long_short/sharpe_ci_high"] = self.long_short_sharpe_ci
@@ -109,11 +105,7 @@ def _portfolio_metrics(returns: np.ndarray, periods_per_year: float, prefix: str
     n = len(returns)
     total = float(np.prod(1.0 + returns) - 1.0) if n else 0.0
     annual = float((1.0 + total) ** (periods_per_year / n) - 1.0) if n and total > -1 else (0.0 if not n else -1.0)
-    return {
-        f"{prefix}/sharpe": sharpe_ratio(returns, periods_per_year),
-        f"{prefix}/annual_return": annual,
-        f"{prefix}/max_drawdown": max_drawdown(returns) if n else 0.0,
-    }
+    return {f"{prefix}/sharpe": sharpe_ratio(returns, periods_per_year), f"{prefix}/annual_return": annual, f"{prefix}/max_drawdown": max_drawdown(returns) if n else 0.0}
 
 
 def per_date_correlation(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -176,14 +168,7 @@ def _portfolio_returns(weights: np.ndarray, simple: np.ndarray, cost: float) -> 
 
 
 def cross_section_info(
-    frame: pd.DataFrame,
-    horizon: int = 1,
-    periods_per_year: float = 252.0,
-    quantiles: int = 5,
-    cost_bps: float = 1.0,
-    min_symbols: int = 2,
-    n_boot: int = 1000,
-    seed: int = 0,
+    frame: pd.DataFrame, horizon: int = 1, periods_per_year: float = 252.0, quantiles: int = 5, cost_bps: float = 1.0, min_symbols: int = 2, n_boot: int = 1000, seed: int = 0
 ) -> CrossSectionInfo:
     """IC, rank IC, quantile returns and a top/bottom long-short portfolio of one split of a universe.
 
@@ -231,9 +216,7 @@ def cross_section_info(
     rank_ic = per_date_correlation(_row_ranks(p), _row_ranks(f))
     weights, group = long_short_weights(p, quantiles)
     long_short, turnover = _portfolio_returns(weights, simple, cost)
-    group_returns = np.array(
-        [np.nanmean(np.where(group == q, simple, np.nan), axis=1) for q in range(quantiles)]
-    )  # (Q, D)
+    group_returns = np.array([np.nanmean(np.where(group == q, simple, np.nan), axis=1) for q in range(quantiles)])  # (Q, D)
     with np.errstate(invalid="ignore"):
         quantile_means = np.array([float(np.nanmean(row)) if np.isfinite(row).any() else 0.0 for row in group_returns])
     equal_weight = np.nanmean(np.where(np.isfinite(p), simple, np.nan), axis=1)

@@ -66,14 +66,7 @@ def typical_cost_bps(bars_per_year: Optional[float]) -> Optional[tuple[str, floa
     return next(((market, cost) for low, high, market, cost in _TYPICAL_COSTS if low <= bars_per_year <= high), None)
 
 
-def headline_info(
-    metrics: Mapping[str, float],
-    split: str = "test",
-    alpha: float = 0.05,
-    *,
-    cost_bps: Optional[float] = None,
-    bars_per_year: Optional[float] = None,
-) -> Headline:
+def headline_info(metrics: Mapping[str, float], split: str = "test", alpha: float = 0.05, *, cost_bps: Optional[float] = None, bars_per_year: Optional[float] = None) -> Headline:
     """The headline of a run from its metrics (`<split>/trading/*`, `<split>/baseline/*`, `<split>/significance/*`;
     a universe's `<split>/xs/*`).
 

@@ -89,11 +89,7 @@ def infer_periods_per_year(timestamps: np.ndarray, override: Optional[float] = N
     if spacing >= 0.75 * _DAY:
         return Annualisation(float(days), spacing, f"daily bars, {market}: {days} per year")
     bars_per_day = float(pd.Series(1, index=index.normalize()).groupby(level=0).size().median())
-    return Annualisation(
-        days * bars_per_day,
-        spacing,
-        f"intraday bars every {spacing:.0f} s, {bars_per_day:g} per active day x {days} days ({market})",
-    )
+    return Annualisation(days * bars_per_day, spacing, f"intraday bars every {spacing:.0f} s, {bars_per_day:g} per active day x {days} days ({market})")
 
 
 def _ratio(numerator: float, denominator: float) -> float:

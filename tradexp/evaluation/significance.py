@@ -94,9 +94,7 @@ def binomial_accuracy_test(correct: int, n: int, reference_rate: float, alpha: f
     )
 
 
-def block_bootstrap_indices(
-    n: int, n_boot: int, block_length: float, method: Literal["stationary", "circular"] = "stationary", seed: int | tuple[int, int] = 0
-) -> np.ndarray:
+def block_bootstrap_indices(n: int, n_boot: int, block_length: float, method: Literal["stationary", "circular"] = "stationary", seed: int | tuple[int, int] = 0) -> np.ndarray:
     """Resampling indices that keep runs of consecutive bars (and so their autocorrelation).
 
     `stationary` (Politis & Romano 1994): blocks of geometric length with mean `block_length`;
@@ -192,9 +190,7 @@ def bootstrap_sharpe_interval(
     )
 
 
-def probabilistic_sharpe_ratio(
-    observed_sharpe: float, benchmark_sharpe: float, n_obs: int, skew: float = 0.0, kurtosis: float = 3.0
-) -> float:
+def probabilistic_sharpe_ratio(observed_sharpe: float, benchmark_sharpe: float, n_obs: int, skew: float = 0.0, kurtosis: float = 3.0) -> float:
     """Probability that the true per-period Sharpe exceeds `benchmark_sharpe` (Bailey & Lopez de Prado 2012).
 
     `PSR = Phi((SR - SR*) sqrt(T - 1) / sqrt(1 - skew SR + (kurtosis - 1) / 4 SR^2))`, Sharpe per period.
@@ -214,13 +210,7 @@ def probabilistic_sharpe_ratio(
     return NormalDist().cdf(z)
 
 
-def deflated_sharpe_ratio(
-    observed_sharpe: float,
-    trial_sharpes: Sequence[float],
-    n_obs: int,
-    skew: float = 0.0,
-    kurtosis: float = 3.0,
-) -> float:
+def deflated_sharpe_ratio(observed_sharpe: float, trial_sharpes: Sequence[float], n_obs: int, skew: float = 0.0, kurtosis: float = 3.0) -> float:
     """Probability that the true Sharpe is above 0 after deflating for the number of trials tried.
 
     Bailey & Lopez de Prado (2014): the best of N trials is compared not with 0 but with the Sharpe

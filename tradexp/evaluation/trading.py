@@ -1,8 +1,8 @@
 """One call that evaluates predictions as a strategy: backtest, baselines, metrics and significance.
 
-    report = evaluate_predictions(preds, forward_returns, timestamps, task="classification",
-                                  train_up_rate=0.52, settings=TradingSettings(cost_bps=2))
-    report.metrics["model"]["sharpe"], report.accuracy.verdict, report.table()
+report = evaluate_predictions(preds, forward_returns, timestamps, task="classification",
+                              train_up_rate=0.52, settings=TradingSettings(cost_bps=2))
+report.metrics["model"]["sharpe"], report.accuracy.verdict, report.table()
 """
 
 from __future__ import annotations
@@ -16,13 +16,7 @@ import pandas as pd
 from tradexp.evaluation.backtest import Backtest, InBand, non_overlapping, positions_from_predictions, run_backtest
 from tradexp.evaluation.baselines import buy_and_hold_positions, majority_class_positions, random_positions
 from tradexp.evaluation.metrics import Annualisation, infer_periods_per_year, trading_metrics
-from tradexp.evaluation.significance import (
-    BinomialTest,
-    SharpeInterval,
-    binomial_accuracy_test,
-    bootstrap_sharpe_interval,
-    probabilistic_sharpe_ratio,
-)
+from tradexp.evaluation.significance import BinomialTest, SharpeInterval, binomial_accuracy_test, bootstrap_sharpe_interval, probabilistic_sharpe_ratio
 from tradexp.ranges import NonNegativeFloat, NoTradeBand, OpenUnitInterval, PositiveFloat, Resamples, check_ranges
 
 __all__ = ["TradingSettings", "TradingReport", "evaluate_predictions", "STRATEGIES"]
@@ -101,13 +95,7 @@ class TradingReport:
                 }
             )
         if self.sharpe is not None:
-            out.update(
-                {
-                    f"{sig}/sharpe_ci_low": self.sharpe.ci_low,
-                    f"{sig}/sharpe_ci_high": self.sharpe.ci_high,
-                    f"{sig}/sharpe_significant": float(self.sharpe.significant),
-                }
-            )
+            out.update({f"{sig}/sharpe_ci_low": self.sharpe.ci_low, f"{sig}/sharpe_ci_high": self.sharpe.ci_high, f"{sig}/sharpe_significant": float(self.sharpe.significant)})
         out[f"{sig}/probabilistic_sharpe"] = self.probabilistic_sharpe
         return out
 
@@ -133,10 +121,7 @@ class TradingReport:
         """What `evaluation/significance.json` holds (with the verdicts in words)."""
         out: dict[str, Any] = {"alpha": self.settings.alpha, "horizon": self.horizon}
         if self.accuracy is not None:
-            out["accuracy"] = {
-                **self.accuracy._asdict(),
-                "test": "one-sided binomial test: accuracy > reference_rate (the majority-class rate of these bars)",
-            }
+            out["accuracy"] = {**self.accuracy._asdict(), "test": "one-sided binomial test: accuracy > reference_rate (the majority-class rate of these bars)"}
         if self.sharpe is not None:
             out["sharpe"] = {**self.sharpe._asdict(), "test": "block-bootstrap percentile interval of the annualised Sharpe"}
         out["probabilistic_sharpe"] = self.probabilistic_sharpe
@@ -205,10 +190,7 @@ def evaluate_predictions(
         "majority_class": majority_class_positions(n, train_up_rate, settings.long_only),
         "random": _random_on_bars(n, horizon, turnover, values, settings.seed),
     }
-    backtests = {
-        name: run_backtest(p, forward_returns, settings.cost_bps, annualisation.periods_per_year, horizon, timestamps)
-        for name, p in all_positions.items()
-    }
+    backtests = {name: run_backtest(p, forward_returns, settings.cost_bps, annualisation.periods_per_year, horizon, timestamps) for name, p in all_positions.items()}
     metrics = {name: trading_metrics(bt) for name, bt in backtests.items()}
     model = backtests["model"]
     notes = []
@@ -224,13 +206,7 @@ def evaluate_predictions(
         reference = min(max(up_rate, 1.0 - up_rate), 1.0 - 1e-9)
         accuracy = binomial_accuracy_test(int((called_up == up).sum()), len(up), reference, settings.alpha)
         sharpe = bootstrap_sharpe_interval(
-            model.returns,
-            model.periods_per_year,
-            settings.n_bootstrap,
-            settings.block_length,
-            settings.alpha,
-            settings.bootstrap_method,
-            settings.seed,
+            model.returns, model.periods_per_year, settings.n_bootstrap, settings.block_length, settings.alpha, settings.bootstrap_method, settings.seed
         )
         m = metrics["model"]
         try:

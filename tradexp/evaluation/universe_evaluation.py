@@ -80,9 +80,7 @@ def evaluate_universe(
         if mask.sum() < 3:
             notes.append(f"{symbol}: {int(mask.sum())} samples, too few to evaluate")
             continue
-        report = evaluate_predictions(
-            preds[mask][order], forward[mask][order], stamps[mask].values[order], task, train_up_rate, settings, horizon, significance
-        )
+        report = evaluate_predictions(preds[mask][order], forward[mask][order], stamps[mask].values[order], task, train_up_rate, settings, horizon, significance)
         model = report.metrics["model"]
         row = {"symbol": str(symbol), "n": float(mask.sum())}
         row.update({name: float(model[name]) for name in ("sharpe", "annual_return", "max_drawdown", "hit_rate", "turnover")})

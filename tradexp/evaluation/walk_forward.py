@@ -62,12 +62,7 @@ class Fold:
     test_end: Optional[str]
 
     def overrides(self) -> dict[str, Any]:
-        return {
-            "data.train_start": self.train_start,
-            "data.val_start": self.val_start,
-            "data.test_start": self.test_start,
-            "data.test_end": self.test_end,
-        }
+        return {"data.train_start": self.train_start, "data.val_start": self.val_start, "data.test_start": self.test_start, "data.test_end": self.test_end}
 
 
 @dataclass
@@ -89,9 +84,7 @@ class WalkForwardResult:
     pooled: dict[str, float] = field(default_factory=dict)
 
 
-def plan_folds(
-    timestamps: pd.DatetimeIndex, folds: int, mode: Mode, embargo: int, val_fraction: float, min_train_fraction: float = 0.4
-) -> list[Fold]:
+def plan_folds(timestamps: pd.DatetimeIndex, folds: int, mode: Mode, embargo: int, val_fraction: float, min_train_fraction: float = 0.4) -> list[Fold]:
     """Fold boundaries over the window-end timestamps of all samples (in time order).
 
     Args:
@@ -141,13 +134,7 @@ def plan_folds(
     return plan
 
 
-def walk_forward(
-    config: ConfigPaths,
-    folds: int = 4,
-    mode: Mode = "expanding",
-    overrides: Overrides = None,
-    min_train_fraction: float = 0.4,
-) -> WalkForwardResult:
+def walk_forward(config: ConfigPaths, folds: int = 4, mode: Mode = "expanding", overrides: Overrides = None, min_train_fraction: float = 0.4) -> WalkForwardResult:
     """Run a walk-forward evaluation: one fit per fold, nested under one parent MLflow run.
 
     Args:
@@ -265,15 +252,9 @@ def _pooled(reports: list) -> tuple[dict[str, float], Optional[pd.DataFrame]]:
         reference = min(max(up, 1 - up), 1 - 1e-9)
         pooled_test = binomial_accuracy_test(sum(t.correct for t in tests), n, reference, tests[0].alpha)
         pooled.update(
-            {
-                "oos/significance/acc": pooled_test.accuracy,
-                "oos/significance/acc_pvalue": pooled_test.pvalue,
-                "oos/significance/acc_significant": float(pooled_test.significant),
-            }
+            {"oos/significance/acc": pooled_test.accuracy, "oos/significance/acc_pvalue": pooled_test.pvalue, "oos/significance/acc_significant": float(pooled_test.significant)}
         )
-    equity = pd.DataFrame(
-        {"timestamp": stitched.timestamps, "position": stitched.positions, "model_return": stitched.returns, "equity_model": stitched.equity}
-    )
+    equity = pd.DataFrame({"timestamp": stitched.timestamps, "position": stitched.positions, "model_return": stitched.returns, "equity_model": stitched.equity})
     return pooled, equity
 
 
@@ -331,8 +312,7 @@ def main(argv: list[str]) -> int:
     """`tradexp walkforward --config X.yaml --folds 4 --mode expanding|rolling [fit overrides]`."""
     parser = argparse.ArgumentParser(
         prog="tradexp walkforward",
-        description="Walk-forward evaluation: one fit per fold, nested MLflow runs, aggregated metrics. "
-        "Any other option is a fit override, e.g. --trainer.max_epochs 5.",
+        description="Walk-forward evaluation: one fit per fold, nested MLflow runs, aggregated metrics. Any other option is a fit override, e.g. --trainer.max_epochs 5.",
     )
     parser.add_argument("--config", action="append", required=True, help="YAML config (repeatable)")
     parser.add_argument("--folds", type=int, default=4, help="number of test blocks (default 4)")
@@ -347,11 +327,12 @@ def main(argv: list[str]) -> int:
     sharpe_mean = result.aggregate.get("test/trading/sharpe_mean", float("nan"))
     print(f"\nwalk-forward parent run: {result.parent_run_id}  mean test Sharpe {sharpe_mean:.3f} over {len(result.folds)} folds")
     if "oos/trading/sharpe" in result.pooled:
-        print(f"pooled out-of-sample Sharpe {result.pooled['oos/trading/sharpe']:.3f}, accuracy p-value "
-              f"{result.pooled.get('oos/significance/acc_pvalue', float('nan')):.3g}")
+        print(f"pooled out-of-sample Sharpe {result.pooled['oos/trading/sharpe']:.3f}, accuracy p-value {result.pooled.get('oos/significance/acc_pvalue', float('nan')):.3g}")
     if "oos/xs/rank_ic_mean" in result.pooled:
-        print(f"pooled out-of-sample rank IC {result.pooled['oos/xs/rank_ic_mean']:.4f} over {result.pooled['oos/xs/n_dates']:.0f} dates, "
-              f"long-short Sharpe {result.pooled['oos/xs/long_short/sharpe']:.3f}")
+        print(
+            f"pooled out-of-sample rank IC {result.pooled['oos/xs/rank_ic_mean']:.4f} over {result.pooled['oos/xs/n_dates']:.0f} dates, "
+            f"long-short Sharpe {result.pooled['oos/xs/long_short/sharpe']:.3f}"
+        )
     print_headline(result.pooled, run_id=result.parent_run_id, split="oos", title=f"Headline (all test blocks pooled, out of sample), parent run {result.parent_run_id}")
     if args.register and result.folds and result.folds[-1].run_id:
         from tradexp.lifecycle.commands import register_main

@@ -8,18 +8,7 @@ Names are imported on first use, so `tradexp.hpo.storage` alone does not pull in
 
 from tradexp.lazy_exports import lazy_exports
 
-__all__ = [
-    "HpoSettings",
-    "MetricNotFoundError",
-    "OptunaPruning",
-    "ParamSpec",
-    "SearchSpace",
-    "StudyResult",
-    "default_storage_url",
-    "load_settings",
-    "open_storage",
-    "run_study",
-]
+__all__ = ["HpoSettings", "MetricNotFoundError", "OptunaPruning", "ParamSpec", "SearchSpace", "StudyResult", "default_storage_url", "load_settings", "open_storage", "run_study"]
 
 __getattr__, __dir__ = lazy_exports(
     __name__,

@@ -58,9 +58,7 @@ def _format_result(result: StudyResult, metric: str) -> str:
         lines += [f"  {name} = {value}" for name, value in best.params.items()]
         if result.test_value is not None:
             test_metric = "test/" + metric.split("/", 1)[-1]
-            lines.append(
-                f"  retrained on the test split: {test_metric} = {result.test_value:.6g} beside {metric} = {best.value:.6g} (run {result.retrain_run_id})"
-            )
+            lines.append(f"  retrained on the test split: {test_metric} = {result.test_value:.6g} beside {metric} = {best.value:.6g} (run {result.retrain_run_id})")
         if result.deflated_sharpe is not None:
             lines.append(f"  deflated Sharpe (validation, vs {result.n_trials} trials tried): {result.deflated_sharpe:.3f}")
     lines.append(f"Parent run: {result.parent_run_id}")
@@ -74,10 +72,7 @@ def main(argv: list[str]) -> int:
     if args.register and args.retrain_best is not True:
         raise ValueError("--register NAME needs --retrain_best: the study registers its retrained best")
     result = run_study(
-        args.config,
-        overrides,
-        **option_values(args, "n_trials", "workers", "storage", "study_name", "timeout", "max_trials", "retrain_best", "progress"),
-        quiet=not args.verbose,
+        args.config, overrides, **option_values(args, "n_trials", "workers", "storage", "study_name", "timeout", "max_trials", "retrain_best", "progress"), quiet=not args.verbose
     )
     print(_format_result(result, result.summary.get("metric", "value")))
     print_study_headline(result.tracking_uri, result.parent_run_id, result.retrain_run_id)

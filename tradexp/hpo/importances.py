@@ -29,10 +29,7 @@ def importance_evaluator() -> tuple[Any, str]:
     """(evaluator, description): fANOVA with seed 0 when scikit-learn is there, else PED-ANOVA."""
     if importlib.util.find_spec("sklearn") is not None:
         return optuna.importance.FanovaImportanceEvaluator(seed=0), "fANOVA (Optuna, from the study's storage when the study ended)"
-    return (
-        optuna.importance.PedAnovaImportanceEvaluator(),
-        "PED-ANOVA (Optuna, from the study's storage when the study ended; fANOVA needs scikit-learn)",
-    )
+    return (optuna.importance.PedAnovaImportanceEvaluator(), "PED-ANOVA (Optuna, from the study's storage when the study ended; fANOVA needs scikit-learn)")
 
 
 def study_importances(study: optuna.Study) -> Optional[dict[str, Any]]:

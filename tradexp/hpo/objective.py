@@ -28,10 +28,7 @@ STATE_TAG = TRIAL_STATE_TAG
 RECORD_ATTR = "record"  # the trial's user attr holding epochs_run, train/overhead seconds, val Sharpe
 
 # Quiet, test-free fits: the test split never takes part in selection.
-_TRIAL_DEFAULTS = {
-    "trainer.enable_progress_bar": False,
-    "trainer.enable_model_summary": False,
-}
+_TRIAL_DEFAULTS = {"trainer.enable_progress_bar": False, "trainer.enable_model_summary": False}
 
 
 class TrialFailed(Exception):
@@ -121,19 +118,14 @@ class TrialObjective:
         started = time.perf_counter()
         settings = self.context.settings
         sampled = settings.search_space.sample(trial)
-        tags = {
-            "mlflow.parentRunId": self.context.parent_run_id,
-            "tradexp.trial": str(trial.number),
-        }
+        tags = {"mlflow.parentRunId": self.context.parent_run_id, "tradexp.trial": str(trial.number)}
         inherited = trial.user_attrs.get("trial_number")  # a retried trial inherits its dead original's attrs
         if inherited is not None and inherited != trial.number:
             tags["tradexp.trial.retry_of"] = str(inherited)
             trial.set_user_attr("retry_of", inherited)
         trial.set_user_attr("trial_number", trial.number)
         overrides = {
-            **trial_overrides(
-                self.context, settings.search_space.to_overrides(sampled), tags, f"{self.context.study_name}-trial-{trial.number:04d}", settings.trial_reports
-            ),
+            **trial_overrides(self.context, settings.search_space.to_overrides(sampled), tags, f"{self.context.study_name}-trial-{trial.number:04d}", settings.trial_reports),
             "tracking.run_type": "hpo_trial",
             "tracking.test_after_fit": False,
         }
@@ -164,22 +156,10 @@ class TrialObjective:
         release_local_checkpoints(built.trainer)
         return pruning.best_value
 
-    def _record(
-        self,
-        trial: optuna.Trial,
-        run_id: Optional[str],
-        state: str,
-        pruning: OptunaPruning,
-        evaluation: Optional[TradingEvaluation],
-        started: float,
-    ) -> None:
+    def _record(self, trial: optuna.Trial, run_id: Optional[str], state: str, pruning: OptunaPruning, evaluation: Optional[TradingEvaluation], started: float) -> None:
         epoch = pruning.best_epoch if state == "COMPLETE" else max(pruning.values, default=None)
         moments = evaluation.validation_moments.get(epoch) if evaluation is not None and epoch is not None else None
-        attrs: dict[str, Any] = {
-            "epochs_run": pruning.epochs_run,
-            "train_seconds": round(pruning.train_seconds, 4),
-            "best_epoch": pruning.best_epoch,
-        }
+        attrs: dict[str, Any] = {"epochs_run": pruning.epochs_run, "train_seconds": round(pruning.train_seconds, 4), "best_epoch": pruning.best_epoch}
         attrs.update(selection_attrs(moments, evaluation.validation_basis if evaluation is not None else "series"))
         if pruning.pruned_epoch is not None:
             attrs["pruned_epoch"] = pruning.pruned_epoch

@@ -44,13 +44,7 @@ class StudyRun(ParentRun):
 
     @classmethod
     def open(  # type: ignore[override]
-        cls,
-        study: optuna.Study,
-        created: bool,
-        tracking_uri: str,
-        experiment: str,
-        tags: Mapping[str, str],
-        wait_seconds: float = 60.0,
+        cls, study: optuna.Study, created: bool, tracking_uri: str, experiment: str, tags: Mapping[str, str], wait_seconds: float = 60.0
     ) -> "StudyRun":
         """Find the study's parent run (resume) or create it; the run is set RUNNING.
 
@@ -147,9 +141,7 @@ class StudyRun(ParentRun):
             tags.update({"tradexp.hpo.best_trial": str(best.number), "tradexp.hpo.best_run_id": str(best.user_attrs.get("mlflow_run_id", ""))})
             tags.update({f"tradexp.hpo.best.{_key(k)}": str(v) for k, v in best.params.items()})
         self.client.log_batch(
-            self.run_id,
-            metrics=[Metric(k, float(v), now, step) for k, v in metrics.items()],
-            tags=[RunTag(k, str(redact_record(k, v))) for k, v in tags.items()],
+            self.run_id, metrics=[Metric(k, float(v), now, step) for k, v in metrics.items()], tags=[RunTag(k, str(redact_record(k, v))) for k, v in tags.items()]
         )
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
@@ -160,6 +152,7 @@ class StudyRun(ParentRun):
             for path in save_study_plots(study, folder / "plots"):
                 self.client.log_artifact(self.run_id, str(path), "plots")
         return summary
+
 
 def reconcile_child_runs(study: optuna.Study, client: MlflowClient) -> int:
     """Close the child runs of trials whose worker died: Optuna says FAIL, MLflow may still say RUNNING.

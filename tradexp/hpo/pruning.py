@@ -92,9 +92,7 @@ class OptunaPruning(Callback):
         metrics = trainer.callback_metrics
         if self.monitor not in metrics:
             available = sorted(metrics)
-            raise MetricNotFoundError(
-                f"the study's `metric` {self.monitor!r} is not logged by the model; metrics that exist: {available}"
-            )
+            raise MetricNotFoundError(f"the study's `metric` {self.monitor!r} is not logged by the model; metrics that exist: {available}")
         value = float(metrics[self.monitor])
         epoch = trainer.current_epoch
         self.values[epoch] = value

@@ -50,13 +50,7 @@ def selection_attrs(moments: Optional[ReturnMoments], basis: str = "series") -> 
     """
     if moments is None:
         return {}
-    return {
-        "val_sharpe_basis": basis,
-        "val_sharpe": moments.sharpe,
-        "val_sharpe_n_obs": moments.n_obs,
-        "val_sharpe_skew": moments.skew,
-        "val_sharpe_kurtosis": moments.kurtosis,
-    }
+    return {"val_sharpe_basis": basis, "val_sharpe": moments.sharpe, "val_sharpe_n_obs": moments.n_obs, "val_sharpe_skew": moments.skew, "val_sharpe_kurtosis": moments.kurtosis}
 
 
 def deflated_sharpe_of_best(study: optuna.Study) -> Optional[dict[str, Any]]:

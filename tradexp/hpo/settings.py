@@ -31,18 +31,7 @@ from jsonargparse.typing import register_type
 from tradexp.errors import ConfigError
 from tradexp.hpo.space import SearchSpace
 
-__all__ = [
-    "HpoSettings",
-    "load_settings",
-    "build_sampler",
-    "build_pruner",
-    "class_spec",
-    "flatten_overrides",
-    "DEFAULT_SAMPLER",
-    "DEFAULT_PRUNER",
-    "SAMPLER_NAMES",
-    "PRUNER_NAMES",
-]
+__all__ = ["HpoSettings", "load_settings", "build_sampler", "build_pruner", "class_spec", "flatten_overrides", "DEFAULT_SAMPLER", "DEFAULT_PRUNER", "SAMPLER_NAMES", "PRUNER_NAMES"]
 
 SAMPLER_NAMES = {"tpe": "optuna.samplers.TPESampler", "random": "optuna.samplers.RandomSampler"}
 PRUNER_NAMES = {

@@ -83,10 +83,7 @@ class ParamSpec:
         when_spec = spec.get("when") or {}
         if not isinstance(when_spec, Mapping):
             raise ConfigError(f"{where}: `when` must map earlier parameters to allowed values, got {when_spec!r}")
-        when = {
-            str(k): tuple(_encode_choice(x) for x in v) if isinstance(v, (list, tuple)) else (_encode_choice(v),)
-            for k, v in when_spec.items()
-        }
+        when = {str(k): tuple(_encode_choice(x) for x in v) if isinstance(v, (list, tuple)) else (_encode_choice(v),) for k, v in when_spec.items()}
         if kind == "categorical":
             choices = spec.get("choices")
             if not isinstance(choices, (list, tuple)) or not choices:
@@ -161,9 +158,7 @@ class SearchSpace:
         for spec in params:
             for other in spec.when:
                 if other not in seen:
-                    raise ConfigError(
-                        f"search_space `{spec.name}`: `when` refers to `{other}`, which must be declared above it; declared so far: {sorted(seen)}"
-                    )
+                    raise ConfigError(f"search_space `{spec.name}`: `when` refers to `{other}`, which must be declared above it; declared so far: {sorted(seen)}")
             seen.add(spec.name)
         self.params = list(params)
 

@@ -99,8 +99,7 @@ def open_storage(url: str, heartbeat_interval: int = 30, max_retry: int = 2, att
                 )
             except ImportError as exc:
                 raise ConfigError(
-                    f"no database driver for Optuna storage {strip_credentials(url)}: {exc}; "
-                    "for PostgreSQL `pip install psycopg2-binary` (or `tradexp[postgres]`)"
+                    f"no database driver for Optuna storage {strip_credentials(url)}: {exc}; for PostgreSQL `pip install psycopg2-binary` (or `tradexp[postgres]`)"
                 ) from None
             except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError) as exc:
                 if attempt == attempts:
@@ -109,13 +108,7 @@ def open_storage(url: str, heartbeat_interval: int = 30, max_retry: int = 2, att
     raise AssertionError("unreachable")
 
 
-def create_or_load_study(
-    name: str,
-    storage: RDBStorage,
-    direction: str,
-    sampler: optuna.samplers.BaseSampler,
-    pruner: optuna.pruners.BasePruner,
-) -> tuple[optuna.Study, bool]:
+def create_or_load_study(name: str, storage: RDBStorage, direction: str, sampler: optuna.samplers.BaseSampler, pruner: optuna.pruners.BasePruner) -> tuple[optuna.Study, bool]:
     """Create the study `name`, or load it when it exists; returns `(study, created_here)`.
 
     Exactly one of several processes racing to create the same study gets `created_here=True`.
@@ -132,8 +125,5 @@ def create_or_load_study(
             study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
     existing = study.direction.name.lower()
     if existing != direction:
-        raise ConfigError(
-            f"study `{name}` in {storage.url} was created to {existing} its metric, not {direction}; "
-            "use another `study_name` or the same `direction`"
-        )
+        raise ConfigError(f"study `{name}` in {storage.url} was created to {existing} its metric, not {direction}; use another `study_name` or the same `direction`")
     return study, False

@@ -1,8 +1,8 @@
 """Run a study: prepare once, fan out to workers, summarise on the parent run, optionally retrain the best.
 
-    from tradexp.hpo import run_study
-    result = run_study("configs/hpo/mlp.yaml", {"trainer.max_epochs": 3}, n_trials=8)
-    result.best_trial.number, result.best_value, result.parent_run_id
+from tradexp.hpo import run_study
+result = run_study("configs/hpo/mlp.yaml", {"trainer.max_epochs": 3}, n_trials=8)
+result.best_trial.number, result.best_value, result.parent_run_id
 """
 
 from __future__ import annotations
@@ -84,9 +84,7 @@ def prepare_context(settings: HpoSettings) -> tuple[StudyContext, dict[str, str]
     except ConfigError as exc:
         raise ConfigError(f"the study cannot run (its `metric` is also each trial's `checkpoint.monitor`): {exc}") from None
     except ValueError as exc:
-        raise ConfigError(
-            f"the base config {settings.base_config} does not accept the search space or overrides ({exc}); searched keys: {settings.search_space.names()}"
-        ) from None
+        raise ConfigError(f"the base config {settings.base_config} does not accept the search space or overrides ({exc}); searched keys: {settings.search_space.names()}") from None
     names = run_names(config["tracking"], *config_identity(config), run_type="hpo_study", extra_tags={"tradexp.study": str(settings.study_name)})
     base_tags = {str(k): str(v) for k, v in (config["tracking"]["tags"] or {}).items()}
     context = StudyContext(settings=settings, experiment=names.experiment, parent_run_id="", tracking_uri=names.tracking_uri, base_tags=base_tags)
@@ -129,20 +127,11 @@ class _StopAfterFailures:
             study.stop()
 
 
-def _optimize(
-    context: StudyContext,
-    storage_url: str,
-    n_trials: Optional[int],
-    timeout: Optional[float],
-    seed_offset: int,
-    extra_callbacks: tuple[Callable, ...] = (),
-) -> None:
+def _optimize(context: StudyContext, storage_url: str, n_trials: Optional[int], timeout: Optional[float], seed_offset: int, extra_callbacks: tuple[Callable, ...] = ()) -> None:
     """Load the study in this process and run up to `n_trials` trials of it."""
     settings = context.settings
     storage = open_storage(storage_url, settings.heartbeat_interval, settings.max_retry)
-    study = optuna.load_study(
-        study_name=context.study_name, storage=storage, sampler=build_sampler(settings.sampler, seed_offset), pruner=build_pruner(settings.pruner)
-    )
+    study = optuna.load_study(study_name=context.study_name, storage=storage, sampler=build_sampler(settings.sampler, seed_offset), pruner=build_pruner(settings.pruner))
     callbacks: list[Callable] = [_StopAfterFailures(_MAX_CONSECUTIVE_FAILURES), *extra_callbacks]
     if settings.max_trials is not None:
         callbacks.append(optuna.study.MaxTrialsCallback(settings.max_trials, states=(TrialState.COMPLETE, TrialState.PRUNED)))
@@ -201,11 +190,7 @@ def _run_workers(context: StudyContext, storage_url: str, study: optuna.Study, p
     spawn = multiprocessing.get_context("spawn")
     errors = spawn.Queue()
     processes = [
-        spawn.Process(
-            target=_worker_main,
-            args=(context, storage_url, n, settings.timeout, seed_base + index, threads, quiet, errors),
-            name=f"tradexp-hpo-worker-{index}",
-        )
+        spawn.Process(target=_worker_main, args=(context, storage_url, n, settings.timeout, seed_base + index, threads, quiet, errors), name=f"tradexp-hpo-worker-{index}")
         for index, n in enumerate(counts[1:], start=1)
     ]
     for process in processes:
@@ -291,8 +276,14 @@ def run_study(
         ConfigError: A bad HPO file or option, or the study metric is never logged.
     """
     options = {
-        "n_trials": n_trials, "workers": workers, "storage": storage, "study_name": study_name,
-        "timeout": timeout, "max_trials": max_trials, "retrain_best": retrain_best, "overrides": flatten_overrides(overrides),
+        "n_trials": n_trials,
+        "workers": workers,
+        "storage": storage,
+        "study_name": study_name,
+        "timeout": timeout,
+        "max_trials": max_trials,
+        "retrain_best": retrain_best,
+        "overrides": flatten_overrides(overrides),
     }
     settings = load_settings(config_path, options)
     if quiet:
@@ -303,9 +294,7 @@ def run_study(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExperimentalWarning)
         rdb = open_storage(storage_url, settings.heartbeat_interval, settings.max_retry)
-        study, created = create_or_load_study(
-            context.study_name, rdb, settings.direction, build_sampler(settings.sampler), build_pruner(settings.pruner)
-        )
+        study, created = create_or_load_study(context.study_name, rdb, settings.direction, build_sampler(settings.sampler), build_pruner(settings.pruner))
         optuna.storages.fail_stale_trials(study)
         if study.metric_names != [settings.metric]:  # optuna-dashboard labels the objective with it, not "Objective 0"
             study.set_metric_names([settings.metric])

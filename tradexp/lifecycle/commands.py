@@ -33,9 +33,11 @@ def register_main(argv: list[str]) -> int:
     done = register(args.run_id, args.name, args.alias, args.reason, args.force, args.tracking_uri)
     alias = f" @{done.alias}" if done.alias else ""
     print(f"registered run {args.run_id} as {done.name} version {done.version}{alias}  ({done.model_uri})")
-    print(f"  verdict: {done.tags.get('tradexp.verdict')}  p = {done.tags.get('tradexp.sharpe_pvalue', '-')}"
-          + (f"  deflated Sharpe {done.tags['tradexp.deflated_sharpe']}" if "tradexp.deflated_sharpe" in done.tags else "")
-          + (f"  walk-forward OOS Sharpe {done.tags['tradexp.walk_forward.oos_sharpe']}" if "tradexp.walk_forward.oos_sharpe" in done.tags else ""))
+    print(
+        f"  verdict: {done.tags.get('tradexp.verdict')}  p = {done.tags.get('tradexp.sharpe_pvalue', '-')}"
+        + (f"  deflated Sharpe {done.tags['tradexp.deflated_sharpe']}" if "tradexp.deflated_sharpe" in done.tags else "")
+        + (f"  walk-forward OOS Sharpe {done.tags['tradexp.walk_forward.oos_sharpe']}" if "tradexp.walk_forward.oos_sharpe" in done.tags else "")
+    )
     if done.forced:
         print(f"  FORCED promotion: {done.tags.get('tradexp.promotion.reason')}")
     return 0
@@ -86,6 +88,7 @@ def predict_main(argv: list[str]) -> int:
     if args.output:
         print(f"  written to: {args.output}")
     if d is not None:
+
         def f(v: Optional[float]) -> str:
             return "-" if v is None else f"{v:.3f}"
 

@@ -130,12 +130,4 @@ def get_decay_info(
     else:
         worse = [p for p in (return_p, hit_p) if p is not None and p < alpha / 2]
         verdict = DEGRADED if worse else CONSISTENT
-    return DecayInfo(
-        n_steps=n,
-        hit_rate=metrics["hit_rate"] if active else None,
-        sharpe=metrics["sharpe"],
-        return_pvalue=return_p,
-        hit_rate_pvalue=hit_p,
-        verdict=verdict,
-        **base,
-    )
+    return DecayInfo(n_steps=n, hit_rate=metrics["hit_rate"] if active else None, sharpe=metrics["sharpe"], return_pvalue=return_p, hit_rate_pvalue=hit_p, verdict=verdict, **base)

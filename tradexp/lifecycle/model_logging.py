@@ -124,9 +124,7 @@ def _write_artifacts(root: Path, datamodule: Any, module: Any, report: Any) -> d
     return artifacts
 
 
-def log_model(
-    logger: MLFlowLogger, datamodule: Any, module: Any, trading: TradingRule, report: Any = None, step: Optional[int] = None
-) -> Any:
+def log_model(logger: MLFlowLogger, datamodule: Any, module: Any, trading: TradingRule, report: Any = None, step: Optional[int] = None) -> Any:
     """Log the model of a fitted and tested run to that run (models from code, no pickle).
 
     Args:
@@ -173,7 +171,11 @@ def log_model(
         with tracking_uri_scope(client.tracking_uri), tempfile.TemporaryDirectory() as tmp:  # `Model.log` reads the global store
             artifacts = _write_artifacts(Path(tmp), datamodule, module, report)
             spec = Path(tmp) / "pipeline.json"
-            spec.write_text(json.dumps({"pipeline": pipeline.to_dict(), "backtest": backtest, "output_columns": list(UNIVERSE_OUTPUT_COLUMNS if pipeline.is_universe else OUTPUT_COLUMNS)}, indent=2))
+            spec.write_text(
+                json.dumps(
+                    {"pipeline": pipeline.to_dict(), "backtest": backtest, "output_columns": list(UNIVERSE_OUTPUT_COLUMNS if pipeline.is_universe else OUTPUT_COLUMNS)}, indent=2
+                )
+            )
             artifacts[PIPELINE_ARTIFACT] = str(spec)
             info = Model.log(
                 artifact_path=None,

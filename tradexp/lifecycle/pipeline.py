@@ -113,10 +113,7 @@ class BarPipeline:
     def feature_matrix(self, bars: pd.DataFrame) -> tuple[pd.DatetimeIndex, np.ndarray]:
         """Raw (unscaled) features of the bars past the warm-up: (timestamps (N,), values (N, F))."""
         if len(bars) < self.min_bars:
-            raise DataValidationError(
-                f"the model needs at least {self.min_bars} bars ({self.warmup} warm-up bars of the features + window "
-                f"{self.window}); got {len(bars)}"
-            )
+            raise DataValidationError(f"the model needs at least {self.min_bars} bars ({self.warmup} warm-up bars of the features + window {self.window}); got {len(bars)}")
         frame = compute_features(bars, self.features).iloc[self.warmup :]
         if frame.isna().any().any():
             first_bad = frame.index[frame.isna().any(axis=1).to_numpy()][0]
@@ -144,9 +141,7 @@ class BarPipeline:
             unknown = sorted(set(bars) - set(self.symbols or ()))
             if unknown:
                 why = "a symbol embedding" if self.symbol_embedding else "per-symbol scalers"
-                raise DataValidationError(
-                    f"the model was trained on symbols {self.symbols} with {why}; it cannot score {unknown}"
-                )
+                raise DataValidationError(f"the model was trained on symbols {self.symbols} with {why}; it cannot score {unknown}")
         return bars
 
     def _scaler_of(self, symbol: Optional[str]) -> Scaler:
@@ -169,7 +164,11 @@ class BarPipeline:
 
     def _rows(self, stamps: pd.DatetimeIndex, preds: np.ndarray) -> pd.DataFrame:
         positions = positions_from_predictions(
-            preds, self.task, self.trading.long_only, self.trading.no_trade_band, self.trading.in_band  # type: ignore[arg-type]
+            preds,
+            self.task,
+            self.trading.long_only,
+            self.trading.no_trade_band,
+            self.trading.in_band,  # type: ignore[arg-type]
         )
         return pd.DataFrame({"timestamp": stamps[self.window - 1 :], "pred": preds, "position": positions})
 

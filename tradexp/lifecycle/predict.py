@@ -1,7 +1,7 @@
 """Predict with a logged model on new bars, record a `prediction` run with lineage, score for decay.
 
-    result = predict("models:/spy-mlp@champion", "new_bars.csv", output="signals.csv")
-    result.signals, result.decay.verdict, result.run_id
+result = predict("models:/spy-mlp@champion", "new_bars.csv", output="signals.csv")
+result.signals, result.decay.verdict, result.run_id
 """
 
 from __future__ import annotations
@@ -121,13 +121,7 @@ def _frequency_warning(bars: pd.DataFrame, trained_seconds: Optional[float]) -> 
 
 
 def predict(
-    model: str,
-    data: str | Path,
-    output: Optional[str | Path] = None,
-    tracking_uri: Optional[str] = None,
-    record: bool = True,
-    stage: Optional[str] = None,
-    alpha: float = 0.05,
+    model: str, data: str | Path, output: Optional[str | Path] = None, tracking_uri: Optional[str] = None, record: bool = True, stage: Optional[str] = None, alpha: float = 0.05
 ) -> PredictionResult:
     """Signals of a logged model on the bars of a file, scored on their realised outcomes.
 
@@ -214,7 +208,9 @@ def _predict_universe(
     signals = loaded.predict(bars.reset_index())
     raw = np.concatenate([pipeline.feature_matrix(b)[1] for b in universe.bars.values()])  # (N_total, F), pooled
     empty = signals.iloc[:0]
-    decay = get_decay_info(empty, pd.Series([], dtype="float64", index=pd.DatetimeIndex([])), pipeline.horizon, pipeline.trading.cost_bps, 1.0, None, raw, reference_features, alpha)
+    decay = get_decay_info(
+        empty, pd.Series([], dtype="float64", index=pd.DatetimeIndex([])), pipeline.horizon, pipeline.trading.cost_bps, 1.0, None, raw, reference_features, alpha
+    )
     return bars, signals, decay._replace(verdict=UNIVERSE_NOT_SCORED), warnings, universe.digest
 
 

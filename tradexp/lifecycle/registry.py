@@ -81,9 +81,7 @@ def find_logged_model(client: MlflowClient, run: Run) -> LoggedModel:
     models = client.search_logged_models(experiment_ids=[run.info.experiment_id], filter_string="name = 'model'")
     mine = [m for m in models if m.source_run_id == run.info.run_id and str(m.status).endswith("READY")]
     if not mine:
-        raise RegistryError(
-            f"run {run.info.run_id} has no logged model; fit it again with `--tracking.log_model true` (the default)"
-        )
+        raise RegistryError(f"run {run.info.run_id} has no logged model; fit it again with `--tracking.log_model true` (the default)")
     return max(mine, key=lambda m: m.creation_timestamp)
 
 
@@ -109,9 +107,7 @@ def _walk_forward_oos(client: MlflowClient, run: Run) -> tuple[Optional[str], Op
         return parent_id, None if sharpe is None else float(sharpe)
     params = run.data.params
     keys = [k for k in params if k.startswith("model.")] + [k for k in _SAME_CONFIG_DATA if k in params]
-    folds = client.search_runs(
-        [run.info.experiment_id], filter_string="tags.`tradexp.type` = 'fold'", order_by=["attributes.start_time DESC"], max_results=200
-    )
+    folds = client.search_runs([run.info.experiment_id], filter_string="tags.`tradexp.type` = 'fold'", order_by=["attributes.start_time DESC"], max_results=200)
     for fold in folds:
         if all(fold.data.params.get(k) == params[k] for k in keys) and fold.data.tags.get("tradexp.walk_forward"):
             parent_id = fold.data.tags["tradexp.walk_forward"]
@@ -196,14 +192,7 @@ def promotion_gaps(tags: dict[str, str]) -> list[str]:
     return gaps
 
 
-def register(
-    run_id: str,
-    name: str,
-    alias: Optional[str] = None,
-    reason: Optional[str] = None,
-    force: bool = False,
-    tracking_uri: Optional[str] = None,
-) -> Registration:
+def register(run_id: str, name: str, alias: Optional[str] = None, reason: Optional[str] = None, force: bool = False, tracking_uri: Optional[str] = None) -> Registration:
     """Register a run's logged model as a new version of `name`, with its evidence as tags.
 
     Args:
@@ -239,8 +228,7 @@ def register(
         gaps = promotion_gaps(tags)
         if gaps and not force:
             raise PromotionRefused(
-                f"promotion of run {run_id} to {name}@{alias} refused: " + "; ".join(gaps)
-                + " (register it as `candidate` or `shadow`, or pass --force --reason TEXT)"
+                f"promotion of run {run_id} to {name}@{alias} refused: " + "; ".join(gaps) + " (register it as `candidate` or `shadow`, or pass --force --reason TEXT)"
             )
         forced = bool(gaps)
         tags["tradexp.promotion.forced"] = "true" if forced else "false"
@@ -252,9 +240,7 @@ def register(
         client.get_registered_model(name)
     except Exception:  # noqa: BLE001 - RESOURCE_DOES_NOT_EXIST: create it
         client.create_registered_model(name, tags={"tradexp.registered_by": "tradexp register"})
-    version = client.create_model_version(
-        name, source=f"models:/{model.model_id}", run_id=run_id, tags=tags, model_id=model.model_id
-    )
+    version = client.create_model_version(name, source=f"models:/{model.model_id}", run_id=run_id, tags=tags, model_id=model.model_id)
     if alias:
         client.set_registered_model_alias(name, alias, version.version)
     log.info("registered run %s as %s version %s%s", run_id, name, version.version, f" @{alias}" if alias else "")

@@ -178,9 +178,7 @@ class TradingModule(L.LightningModule):
         if self.symbol_encoder is None:
             self._build_symbol_encoder(list(symbols))
         elif list(symbols) != self.symbol_encoder.symbols:
-            raise ConfigError(
-                f"`model.symbol_embedding` was built for symbols {self.symbol_encoder.symbols}; the data has {list(symbols)}"
-            )
+            raise ConfigError(f"`model.symbol_embedding` was built for symbols {self.symbol_encoder.symbols}; the data has {list(symbols)}")
         # what summaries run the model on (its forward takes the symbol ids too): two windows of the first symbol
         self.example_input_array = (torch.zeros(2, datamodule.window, datamodule.n_features), torch.zeros(2, dtype=torch.int64))
         datamodule.include_symbol_ids()

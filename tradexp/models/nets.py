@@ -50,10 +50,7 @@ class MLPNet(nn.Module):
         check_ranges(MLPNet.__init__, locals(), "model.net.init_args.")
         _check_widths("hidden_sizes", hidden_sizes)
         super().__init__()
-        self.init_args = plain(dict(
-            n_features=n_features, window=window, hidden_sizes=list(hidden_sizes), dropout=dropout,
-            activation=activation, input_mode=input_mode,
-        ))
+        self.init_args = plain(dict(n_features=n_features, window=window, hidden_sizes=list(hidden_sizes), dropout=dropout, activation=activation, input_mode=input_mode))
         self.input_mode = input_mode
         width = n_features * window if input_mode == "flatten" else n_features
         layers: list[nn.Module] = []
@@ -83,14 +80,8 @@ class _RecurrentNet(nn.Module):
     ) -> None:
         check_ranges(_RecurrentNet.__init__, locals(), "model.net.init_args.")
         super().__init__()
-        self.init_args = plain(dict(
-            n_features=n_features, window=window, hidden_size=hidden_size, num_layers=num_layers,
-            dropout=dropout, bidirectional=bidirectional,
-        ))
-        self.rnn = self.cell(
-            n_features, hidden_size, num_layers=num_layers, batch_first=True,
-            dropout=dropout if num_layers > 1 else 0.0, bidirectional=bidirectional,
-        )
+        self.init_args = plain(dict(n_features=n_features, window=window, hidden_size=hidden_size, num_layers=num_layers, dropout=dropout, bidirectional=bidirectional))
+        self.rnn = self.cell(n_features, hidden_size, num_layers=num_layers, batch_first=True, dropout=dropout if num_layers > 1 else 0.0, bidirectional=bidirectional)
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden_size * (2 if bidirectional else 1), 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -149,14 +140,19 @@ class CNNLSTMNet(nn.Module):
         _check_widths("conv_channels", conv_channels)
         _check_widths("kernel_sizes", kernel_sizes)
         if len(conv_channels) != len(kernel_sizes):
-            raise ValueError(
-                f"`model.net.init_args.conv_channels` {conv_channels} and `kernel_sizes` {kernel_sizes} must be of equal length"
-            )
+            raise ValueError(f"`model.net.init_args.conv_channels` {conv_channels} and `kernel_sizes` {kernel_sizes} must be of equal length")
         super().__init__()
-        self.init_args = plain(dict(
-            n_features=n_features, window=window, conv_channels=list(conv_channels), kernel_sizes=list(kernel_sizes),
-            hidden_size=hidden_size, num_layers=num_layers, dropout=dropout,
-        ))
+        self.init_args = plain(
+            dict(
+                n_features=n_features,
+                window=window,
+                conv_channels=list(conv_channels),
+                kernel_sizes=list(kernel_sizes),
+                hidden_size=hidden_size,
+                num_layers=num_layers,
+                dropout=dropout,
+            )
+        )
         layers: list[nn.Module] = []
         channels = n_features
         for out_channels, kernel in zip(conv_channels, kernel_sizes):

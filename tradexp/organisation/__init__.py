@@ -6,8 +6,5 @@ __all__ = ["Difference", "MetricChange", "Reproduction", "reproduce_run", "RunQu
 
 __getattr__, __dir__ = lazy_exports(
     __name__,
-    {
-        "tradexp.organisation.reproduce": ("Difference", "MetricChange", "Reproduction", "reproduce_run"),
-        "tradexp.organisation.run_query": ("RunQuery", "find_runs", "run_rows"),
-    },
+    {"tradexp.organisation.reproduce": ("Difference", "MetricChange", "Reproduction", "reproduce_run"), "tradexp.organisation.run_query": ("RunQuery", "find_runs", "run_rows")},
 )

@@ -65,17 +65,8 @@ def _runs_parser() -> argparse.ArgumentParser:
     parser.add_argument("--metrics", metavar="M1,M2", help="metric columns to show (default: the key metrics the runs have)")
     parser.add_argument("--limit", type=int, default=50, help="at most this many runs (default 50)")
     parser.add_argument("--format", choices=FORMATS, default="table", help="table (default), json or csv")
-    parser.add_argument(
-        "--reap",
-        action="store_true",
-        help="first mark RUNNING runs whose process is gone (no heartbeat) as FAILED (tradexp.tracking.reaper)",
-    )
-    parser.add_argument(
-        "--stale-after",
-        type=float,
-        metavar="SECONDS",
-        help="with --reap: a run is stale after this many seconds without a heartbeat (default 180)",
-    )
+    parser.add_argument("--reap", action="store_true", help="first mark RUNNING runs whose process is gone (no heartbeat) as FAILED (tradexp.tracking.reaper)")
+    parser.add_argument("--stale-after", type=float, metavar="SECONDS", help="with --reap: a run is stale after this many seconds without a heartbeat (default 180)")
     add_tracking_uri(parser)
     return parser
 
@@ -161,8 +152,7 @@ def _config_parser() -> argparse.ArgumentParser:
         "validate",
         allow_abbrev=False,
         help="check a config (YAML + overrides) without training",
-        description="Parse and check every rule as `tradexp fit` would, then print the resolved config.\n"
-        "example: tradexp config validate configs/lstm.yaml --model.lr 0.01",
+        description="Parse and check every rule as `tradexp fit` would, then print the resolved config.\nexample: tradexp config validate configs/lstm.yaml --model.lr 0.01",
     )
     validate.add_argument("configs", nargs="*", metavar="CONFIG.yaml")
     validate.add_argument("--quiet", action="store_true", help="print only OK or the problems")
@@ -219,10 +209,7 @@ def _print_differences(differences: list[Difference]) -> None:
 
 def _print_metrics(result: Reproduction, everything: bool) -> None:
     shown = [m for m in result.metrics if everything or m.name in KEY_METRICS or not m.matches]
-    rows = [
-        {"metric": m.name, "original": m.original, "reproduction": m.reproduction, "difference": m.difference, "same": "yes" if m.matches else "NO"}
-        for m in shown
-    ]
+    rows = [{"metric": m.name, "original": m.original, "reproduction": m.reproduction, "difference": m.difference, "same": "yes" if m.matches else "NO"} for m in shown]
     print(f"\nReproduction run: {result.run_id} (tag tradexp.reproduces={result.original_run_id})")
     print(render_table(rows, ["metric", "original", "reproduction", "difference", "same"]))
     hidden = len(result.metrics) - len(shown)
@@ -256,12 +243,7 @@ def reproduce_main(argv: Sequence[str]) -> int:
     args, rest = parser.parse_known_args(list(argv))
     print(f"Reproducing run {args.run_id}")
     result = reproduce_run(
-        args.run_id,
-        overrides=dotted_overrides(rest),
-        tracking_uri=args.tracking_uri,
-        check_only=args.check,
-        strict=args.strict,
-        on_differences=_print_differences,
+        args.run_id, overrides=dotted_overrides(rest), tracking_uri=args.tracking_uri, check_only=args.check, strict=args.strict, on_differences=_print_differences
     )
     if result.run_id is None:
         if args.strict and result.differences:
@@ -269,4 +251,3 @@ def reproduce_main(argv: Sequence[str]) -> int:
         return 1 if result.differences else 0
     _print_metrics(result, args.all_metrics)
     return 0 if result.test_metrics_match else 1
-

@@ -203,11 +203,7 @@ def _orphans(client: MlflowClient, logs: Path, known: set[str], experiment_ids: 
 
 
 def plan_gc(
-    client: MlflowClient,
-    statuses: Sequence[str] = (),
-    older_than: Optional[float] = None,
-    experiment: Optional[str] = None,
-    logs_dir: str | Path = "lightning_logs",
+    client: MlflowClient, statuses: Sequence[str] = (), older_than: Optional[float] = None, experiment: Optional[str] = None, logs_dir: str | Path = "lightning_logs"
 ) -> GcPlan:
     """What `tradexp gc` would free; nothing is changed.
 

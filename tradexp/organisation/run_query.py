@@ -18,17 +18,7 @@ from mlflow.entities import Run, ViewType
 __all__ = ["RunQuery", "Condition", "parse_condition", "filter_string", "find_runs", "run_rows", "list_runs", "KEY_METRICS", "STATUSES", "ROW_FIELDS"]
 
 # Shown when present, in this order, unless the caller names metrics.
-KEY_METRICS = (
-    "val/loss",
-    "test/loss",
-    "test/acc",
-    "test/balanced_acc",
-    "test/auroc",
-    "test/mse",
-    "test/dir_acc",
-    "test/trading/sharpe",
-    "test/trading/max_drawdown",
-)
+KEY_METRICS = ("val/loss", "test/loss", "test/acc", "test/balanced_acc", "test/auroc", "test/mse", "test/dir_acc", "test/trading/sharpe", "test/trading/max_drawdown")
 STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
 ROW_FIELDS = ("run_id", "experiment", "run_name", "status", "start", "type", "stage", "model", "dataset", "purpose")
 _CONDITION = re.compile(r"^\s*(?P<metric>[A-Za-z0-9_./ :-]+?)\s*(?P<op>>=|<=|!=|==|=|>|<)\s*(?P<value>[-+0-9.eE]+|nan|inf)\s*$")
@@ -56,7 +46,7 @@ def parse_condition(text: str) -> Condition:
     """
     match = _CONDITION.match(text)
     if not match:
-        raise ValueError(f"--where: {text!r} received; write <metric><op><number>, e.g. \"test/acc>0.52\" (ops: > >= < <= = !=)")
+        raise ValueError(f'--where: {text!r} received; write <metric><op><number>, e.g. "test/acc>0.52" (ops: > >= < <= = !=)')
     try:
         value = float(match.group("value"))
     except ValueError:
@@ -157,9 +147,7 @@ def find_runs(client: MlflowClient, query: RunQuery) -> tuple[list[Run], dict[st
         return [], experiments
     order = "ASC" if query.ascending else "DESC"
     order_by = [f"metrics.`{query.sort}` {order}", "attributes.start_time DESC"] if query.sort else ["attributes.start_time DESC"]
-    runs = client.search_runs(
-        list(experiments), filter_string=filter_string(query), run_view_type=ViewType.ACTIVE_ONLY, max_results=query.limit, order_by=order_by
-    )
+    runs = client.search_runs(list(experiments), filter_string=filter_string(query), run_view_type=ViewType.ACTIVE_ONLY, max_results=query.limit, order_by=order_by)
     if query.sort:
         runs = [r for r in runs if query.sort in r.data.metrics] + [r for r in runs if query.sort not in r.data.metrics]
     return list(runs), experiments

@@ -222,7 +222,4 @@ def script_hash(script: str) -> str:
 def content_security_policy(*scripts: str) -> str:
     """CSP for a report: nothing may be fetched; only the report's own scripts (by hash) may run."""
     allowed = " ".join(script_hash(s) for s in (scripts or (REPORT_JS,)))
-    return (
-        "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
-        f"script-src {allowed}; base-uri 'none'; form-action 'none'"
-    )
+    return f"default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src {allowed}; base-uri 'none'; form-action 'none'"

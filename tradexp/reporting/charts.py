@@ -96,8 +96,14 @@ def drawdown_chart(series: Series, max_drawdown: Optional[float] = None) -> dict
 def roc_chart(rocs: Mapping[str, RocInfo]) -> dict[str, Any]:
     """ROC curves (one per run or per split), AUC in the legend, the chance diagonal dashed."""
     data = [
-        {"type": "scatter", "mode": "lines", "name": f"{label} (AUC {roc.auc:.3f})", "x": plain(roc.fpr), "y": plain(roc.tpr),
-         "hovertemplate": "FPR %{x:.3f}, TPR %{y:.3f}<extra>%{fullData.name}</extra>"}
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": f"{label} (AUC {roc.auc:.3f})",
+            "x": plain(roc.fpr),
+            "y": plain(roc.tpr),
+            "hovertemplate": "FPR %{x:.3f}, TPR %{y:.3f}<extra>%{fullData.name}</extra>",
+        }
         for label, roc in rocs.items()
     ]
     data.append({"type": "scatter", "mode": "lines", "name": "chance", "x": [0, 1], "y": [0, 1], "line": {"dash": "dash", "color": "gray"}, "hoverinfo": "skip"})
@@ -107,22 +113,37 @@ def roc_chart(rocs: Mapping[str, RocInfo]) -> dict[str, Any]:
 def pr_chart(prs: Mapping[str, PrInfo]) -> dict[str, Any]:
     """Precision-recall as steps (precision is a step function of recall), average precision in the legend."""
     data = [
-        {"type": "scatter", "mode": "lines", "line": {"shape": "vh"}, "name": f"{label} (AP {pr.average_precision:.3f})",
-         "x": plain(pr.recall), "y": plain(pr.precision), "hovertemplate": "recall %{x:.3f}, precision %{y:.3f}<extra>%{fullData.name}</extra>"}
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "line": {"shape": "vh"},
+            "name": f"{label} (AP {pr.average_precision:.3f})",
+            "x": plain(pr.recall),
+            "y": plain(pr.precision),
+            "hovertemplate": "recall %{x:.3f}, precision %{y:.3f}<extra>%{fullData.name}</extra>",
+        }
         for label, pr in prs.items()
     ]
     if prs:
         base = next(iter(prs.values())).base_rate
-        data.append({"type": "scatter", "mode": "lines", "name": f"base rate {base:.3f}", "x": [0, 1], "y": [base, base], "line": {"dash": "dash", "color": "gray"}, "hoverinfo": "skip"})
+        data.append(
+            {"type": "scatter", "mode": "lines", "name": f"base rate {base:.3f}", "x": [0, 1], "y": [base, base], "line": {"dash": "dash", "color": "gray"}, "hoverinfo": "skip"}
+        )
     return {"data": data, "layout": _layout("Precision-recall (test)", "recall", "precision", hovermode="closest", height=360, yaxis={"range": [0, 1.02]})}
 
 
 def history_chart(info: HistoryInfo, metric: str, direction: str) -> dict[str, Any]:
     """Objective per completed trial (points, hover names the trial) and the best value so far (steps)."""
-    points = {"type": "scatter", "mode": "markers", "name": "trial value", "x": info.numbers, "y": plain(info.values),
-              "hovertemplate": f"trial %{{x}}: {_VALUE}<extra></extra>"}
-    best = {"type": "scatter", "mode": "lines", "name": f"best so far ({direction})", "x": info.numbers, "y": plain(info.best_so_far),
-            "line": {"shape": "hv", "color": "#b42318"}, "hovertemplate": f"best after trial %{{x}}: {_VALUE}<extra></extra>"}
+    points = {"type": "scatter", "mode": "markers", "name": "trial value", "x": info.numbers, "y": plain(info.values), "hovertemplate": f"trial %{{x}}: {_VALUE}<extra></extra>"}
+    best = {
+        "type": "scatter",
+        "mode": "lines",
+        "name": f"best so far ({direction})",
+        "x": info.numbers,
+        "y": plain(info.best_so_far),
+        "line": {"shape": "hv", "color": "#b42318"},
+        "hovertemplate": f"best after trial %{{x}}: {_VALUE}<extra></extra>",
+    }
     layout = _layout("Optimisation history", "trial", metric, hovermode="closest", height=360)
     _integer_ticks(layout, info.numbers)
     return {"data": [points, best], "layout": layout}

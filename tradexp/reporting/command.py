@@ -1,9 +1,9 @@
 """`tradexp report`: write a self-contained HTML report and log it to MLflow.
 
-    tradexp report run RUN_ID [-o run.html]
-    tradexp report study NAME_OR_RUN_ID [-o study.html]
-    tradexp report compare RUN_ID RUN_ID ... [-o comparison.html]
-    tradexp report compare --experiment NAME --filter "tags.tradexp.model = 'lstm'" --top 5 --metric test/acc
+tradexp report run RUN_ID [-o run.html]
+tradexp report study NAME_OR_RUN_ID [-o study.html]
+tradexp report compare RUN_ID RUN_ID ... [-o comparison.html]
+tradexp report compare --experiment NAME --filter "tags.tradexp.model = 'lstm'" --top 5 --metric test/acc
 """
 
 from __future__ import annotations
@@ -61,11 +61,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     elif args.kind == "study":
         path = study_report(args.study, args.output, tracking_uri=args.tracking_uri, log_to_run=log_it)
     else:
-        path = compare_report(
-            args.run_ids,
-            args.output,
-            **option_values(args, "experiment", "filter_string", "top", "metric", "ascending", "tracking_uri"),
-            log_to_mlflow=log_it,
-        )
+        path = compare_report(args.run_ids, args.output, **option_values(args, "experiment", "filter_string", "top", "metric", "ascending", "tracking_uri"), log_to_mlflow=log_it)
     print(path)
     return 0

@@ -72,7 +72,9 @@ class Winner(NamedTuple):
     why_untested: str  # when `test` is None: the reason in words
 
 
-def paired_bootstrap(a: np.ndarray, b: np.ndarray, statistic: str = "mean", n_boot: int = 2000, block_length: Optional[float] = None, alpha: float = 0.05, seed: int = 0) -> PairedTest:
+def paired_bootstrap(
+    a: np.ndarray, b: np.ndarray, statistic: str = "mean", n_boot: int = 2000, block_length: Optional[float] = None, alpha: float = 0.05, seed: int = 0
+) -> PairedTest:
     """Two-sided paired block bootstrap of `stat(a) - stat(b)` over the same resampled bars.
 
     Args:
@@ -139,8 +141,10 @@ def paired_hits(a: RunData, b: RunData) -> Optional[tuple[np.ndarray, np.ndarray
         keys = f[["symbol", "timestamp"]] if "symbol" in f.columns else f[["timestamp"]]  # a universe: one row per symbol and bar
         hits.append(keys.assign(hit=((f["pred"] > 0.5) == (target > 0.5)).astype(float)))
     on = ["symbol", "timestamp"] if all("symbol" in h.columns for h in hits) else ["timestamp"]
-    both = hits[0].drop(columns=[c for c in ("symbol",) if c not in on and c in hits[0]]).merge(
-        hits[1].drop(columns=[c for c in ("symbol",) if c not in on and c in hits[1]]), on=on, suffixes=("_a", "_b")
+    both = (
+        hits[0]
+        .drop(columns=[c for c in ("symbol",) if c not in on and c in hits[0]])
+        .merge(hits[1].drop(columns=[c for c in ("symbol",) if c not in on and c in hits[1]]), on=on, suffixes=("_a", "_b"))
     )
     return both["hit_a"].to_numpy(float), both["hit_b"].to_numpy(float)
 

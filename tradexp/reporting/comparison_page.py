@@ -1,6 +1,6 @@
 """The comparison report page: several runs side by side.
 
-    build_comparison_html(collect_runs(client, ids), metric="test/acc")   # pure (see `publish.compare_report`)
+build_comparison_html(collect_runs(client, ids), metric="test/acc")   # pure (see `publish.compare_report`)
 """
 
 from __future__ import annotations
@@ -12,14 +12,7 @@ from tradexp.reporting.comparison_info import HEADLINE_METRICS, Winner, winner_i
 from tradexp.reporting.read_runs import RunData
 from tradexp.reporting.charts import curve_chart, lines_chart, pr_chart, roc_chart
 from tradexp.reporting.markup import Html, chart, chart_grid, fmt_value, heading, join, missing, note, page, section, table, tabs, verdict_card
-from tradexp.reporting.run_info import (
-    differing_params,
-    equity_series,
-    is_seed_key,
-    overlay_curve_info,
-    prediction_curves,
-    seed_groups,
-)
+from tradexp.reporting.run_info import differing_params, equity_series, is_seed_key, overlay_curve_info, prediction_curves, seed_groups
 
 __all__ = ["build_comparison_html", "comparison_metrics"]
 
@@ -68,9 +61,19 @@ def _metrics_tables(runs: Sequence[RunData], groups: dict[str, list[str]], metri
         shown = keys[:_MAX_METRIC_COLUMNS]
         seeds = ["seeds"] if seed_keys else []
         rows = [[r.name, r.run_id, r.tags.get("tradexp.model", ""), r.status, *([_seed_text(r, seed_keys)] if seed_keys else []), *(r.metrics.get(m) for m in shown)] for r in runs]
-        body = [table(["run", "run id", "model", "status", *seeds, *shown], rows, filterable=True, select_columns=[2], row_classes=classes, scroll=len(runs) > 20, table_id=f"metrics-{name}")]
+        body = [
+            table(
+                ["run", "run id", "model", "status", *seeds, *shown],
+                rows,
+                filterable=True,
+                select_columns=[2],
+                row_classes=classes,
+                scroll=len(runs) > 20,
+                table_id=f"metrics-{name}",
+            )
+        ]
         if len(keys) > len(shown):
-            body.append(note(f"{len(keys) - len(shown)} more metrics not shown: {', '.join(keys[len(shown):])}"))
+            body.append(note(f"{len(keys) - len(shown)} more metrics not shown: {', '.join(keys[len(shown) :])}"))
         panels.append((f"{name} ({len(keys)})", join(body)))
     return [tabs(panels)] if panels else [missing("metrics")]
 
@@ -112,7 +115,10 @@ def _equity(runs: Sequence[RunData]) -> list[Html]:
     if not series:
         return [missing("equity curves (evaluation/equity.csv)")]
     rows = [[s.label, s.y[-1] if s.y else None, min(s.y) if s.y else None, max(s.y) if s.y else None, len(s.y)] for s in series]
-    return [chart(lines_chart(series, "Equity after costs on the test split (evaluation/equity.csv)", "equity"), "equity curves"), table(["run", "final", "min", "max", "points"], rows, filterable=len(rows) > 20, scroll=len(rows) > 20)]
+    return [
+        chart(lines_chart(series, "Equity after costs on the test split (evaluation/equity.csv)", "equity"), "equity curves"),
+        table(["run", "final", "min", "max", "points"], rows, filterable=len(rows) > 20, scroll=len(rows) > 20),
+    ]
 
 
 def _seed_section(runs: Sequence[RunData], metrics: list[str]) -> list[Html]:
@@ -145,12 +151,39 @@ def _verdict(runs: Sequence[RunData]) -> Html:
     rows = []
     for w in winners:
         t = w.test
-        rows.append([w.label, w.winner, w.winner_value, w.runner_up, w.runner_up_value,
-                     "" if t is None else ("significant" if t.significant else "not significant"),
-                     None if t is None else t.pvalue, None if t is None else t.difference,
-                     "" if t is None else f"{t.ci_low:.4g} to {t.ci_high:.4g}", None if t is None else t.n_common,
-                     w.why_untested or HEADLINE_METRICS[w.metric].compared])
-    facts = table(["metric", "winner", "value", "runner-up", "value", "difference", "p-value (paired block bootstrap)", "winner - runner-up (per bar or date)", "95% interval", "common bars or dates", "compared"], rows, sortable=False, table_id="winners")
+        rows.append(
+            [
+                w.label,
+                w.winner,
+                w.winner_value,
+                w.runner_up,
+                w.runner_up_value,
+                "" if t is None else ("significant" if t.significant else "not significant"),
+                None if t is None else t.pvalue,
+                None if t is None else t.difference,
+                "" if t is None else f"{t.ci_low:.4g} to {t.ci_high:.4g}",
+                None if t is None else t.n_common,
+                w.why_untested or HEADLINE_METRICS[w.metric].compared,
+            ]
+        )
+    facts = table(
+        [
+            "metric",
+            "winner",
+            "value",
+            "runner-up",
+            "value",
+            "difference",
+            "p-value (paired block bootstrap)",
+            "winner - runner-up (per bar or date)",
+            "95% interval",
+            "common bars or dates",
+            "compared",
+        ],
+        rows,
+        sortable=False,
+        table_id="winners",
+    )
     first = winners[0]
     tone = "good" if first.test is not None and first.test.significant else "neutral"
     return verdict_card(_winner_line(first) + ".", join([*(note(_winner_line(w) + ".") for w in winners[1:]), facts]), tone=tone)

@@ -19,11 +19,7 @@ from matplotlib.ticker import MaxNLocator
 from tradexp.reporting.run_info import Series
 from tradexp.reporting.study_info import ImportanceInfo, ParallelInfo
 
-__all__ = [
-    "draw_importances",
-    "draw_parallel",
-    "draw_intermediate",
-]
+__all__ = ["draw_importances", "draw_parallel", "draw_intermediate"]
 
 _DPI = 100
 _STATE_COLOURS = {"COMPLETE": "tab:blue", "PRUNED": "tab:orange", "FAIL": "tab:red", "RUNNING": "tab:gray"}

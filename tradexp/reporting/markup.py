@@ -76,11 +76,7 @@ Content = Union[Html, str, int, float, None]
 @functools.cache
 def environment() -> jinja2.Environment:
     """The reports' Jinja2 environment: package templates, autoescape on, undefined names an error."""
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("tradexp.reporting", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
+    return jinja2.Environment(loader=jinja2.PackageLoader("tradexp.reporting", "templates"), autoescape=True, undefined=jinja2.StrictUndefined)
 
 
 @functools.cache
@@ -363,13 +359,18 @@ def page(title: str, subtitle: str, sections: Sequence[Section], *, kind: str, l
         lead: Markup shown above the sections (the verdict card), not in the table of contents.
     """
     scripts = [plotly_js(), REPORT_JS] if any(getattr(s, "has_chart", False) for s in sections) else [REPORT_JS]
-    return Markup(environment().get_template("page.html.j2").render(
-        title=title,
-        subtitle=subtitle,
-        kind=kind,
-        sections=list(sections),
-        lead=lead,
-        policy=content_security_policy(*scripts),
-        style=Markup(REPORT_CSS),
-        scripts=[Markup(s) for s in scripts],
-    ) + "\n")
+    return Markup(
+        environment()
+        .get_template("page.html.j2")
+        .render(
+            title=title,
+            subtitle=subtitle,
+            kind=kind,
+            sections=list(sections),
+            lead=lead,
+            policy=content_security_policy(*scripts),
+            style=Markup(REPORT_CSS),
+            scripts=[Markup(s) for s in scripts],
+        )
+        + "\n"
+    )

@@ -31,17 +31,7 @@ from tradexp.reporting.study_page import build_study_html
 from tradexp.tracking.parent_run import ParentRun
 from tradexp.tracking.store import open_store
 
-__all__ = [
-    "publish",
-    "run_report",
-    "study_report",
-    "compare_report",
-    "default_report_path",
-    "REPORT_FILES",
-    "RUN_REPORT_FILE",
-    "STUDY_REPORT_FILE",
-    "COMPARISON_REPORT_FILE",
-]
+__all__ = ["publish", "run_report", "study_report", "compare_report", "default_report_path", "REPORT_FILES", "RUN_REPORT_FILE", "STUDY_REPORT_FILE", "COMPARISON_REPORT_FILE"]
 
 log = logging.getLogger(__name__)
 
@@ -84,14 +74,7 @@ def publish(html: str, kind: Kind, ident: str, path: Optional[str | Path] = None
     return out.resolve()
 
 
-def run_report(
-    run_id: str,
-    path: Optional[str | Path] = None,
-    *,
-    tracking_uri: Optional[str] = None,
-    log_to_run: bool = True,
-    client: Optional[MlflowClient] = None,
-) -> Path:
+def run_report(run_id: str, path: Optional[str | Path] = None, *, tracking_uri: Optional[str] = None, log_to_run: bool = True, client: Optional[MlflowClient] = None) -> Path:
     """Write the training report of a run and log it to the run as `report/run_report.html`.
 
     Args:
@@ -113,12 +96,7 @@ def run_report(
 
 
 def study_report(
-    name_or_run_id: str,
-    path: Optional[str | Path] = None,
-    *,
-    tracking_uri: Optional[str] = None,
-    log_to_run: bool = True,
-    client: Optional[MlflowClient] = None,
+    name_or_run_id: str, path: Optional[str | Path] = None, *, tracking_uri: Optional[str] = None, log_to_run: bool = True, client: Optional[MlflowClient] = None
 ) -> Path:
     """Write the report of an HPO study and log it to the study's parent run (`report/study_report.html`).
 
@@ -145,8 +123,6 @@ def _selection_text(run_ids: Sequence[str], experiment: Optional[str], filter_st
     if top:
         parts.append(f"top {top}")
     return "Runs selected by " + ", ".join(parts) + "."
-
-
 
 
 def compare_report(
@@ -198,11 +174,7 @@ def compare_report(
 def _open_comparison_run(client: MlflowClient, runs: Sequence[RunData], stamp: str) -> ParentRun:
     """A `comparison` run in the first run's experiment, naming the compared runs (tags; the JSON is logged by the caller)."""
     ids = [r.run_id for r in runs]
-    tags: dict[str, Any] = {
-        "tradexp.type": "comparison",
-        "tradexp.compared_count": str(len(ids)),
-        "tradexp.compared_runs": ",".join(ids)[:7900],
-    }
+    tags: dict[str, Any] = {"tradexp.type": "comparison", "tradexp.compared_count": str(len(ids)), "tradexp.compared_runs": ",".join(ids)[:7900]}
     for key in ("tradexp.stage", "tradexp.dataset"):
         values = {r.tags.get(key) for r in runs}
         if len(values) == 1 and None not in values:

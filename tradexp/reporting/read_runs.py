@@ -221,9 +221,7 @@ def _wanted_files(client: MlflowClient, run: Run, patterns: Sequence[str]) -> tu
         sizes = {p: (root / p).stat().st_size for p in patterns if (root / p).is_file()}
         return sizes, [p for p, size in sizes.items() if size <= _MAX_FILE_BYTES]
     listing = _list_local(root) if root is not None else _list_files(client, run.info.run_id)
-    wanted = [
-        p for p, size in listing.items() if size is not None and size <= _MAX_FILE_BYTES and any(fnmatch.fnmatch(p, pat) for pat in patterns)
-    ]
+    wanted = [p for p, size in listing.items() if size is not None and size <= _MAX_FILE_BYTES and any(fnmatch.fnmatch(p, pat) for pat in patterns)]
     return listing, wanted
 
 
@@ -298,11 +296,7 @@ def collect_run(
 
 
 def collect_runs(
-    client: MlflowClient,
-    run_ids: Sequence[str],
-    *,
-    histories: Union[str, Sequence[str]] = ("train/loss", "val/loss"),
-    files: Sequence[str] = COMPARISON_FILES,
+    client: MlflowClient, run_ids: Sequence[str], *, histories: Union[str, Sequence[str]] = ("train/loss", "val/loss"), files: Sequence[str] = COMPARISON_FILES
 ) -> list[RunData]:
     """Read several runs (for a comparison) in the given order."""
     names: dict[str, str] = {}

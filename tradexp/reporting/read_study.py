@@ -91,9 +91,7 @@ def _first(mapping: dict[str, Any], keys: tuple[str, ...]) -> Any:
 
 
 def _objective(parent: RunData, settings: dict[str, Any]) -> tuple[Optional[str], str]:
-    metric = _first(settings, _METRIC_KEYS) or parent.tags.get("tradexp.hpo.metric") or _first(
-        {k.removeprefix("hpo."): v for k, v in parent.params.items()}, _METRIC_KEYS
-    )
+    metric = _first(settings, _METRIC_KEYS) or parent.tags.get("tradexp.hpo.metric") or _first({k.removeprefix("hpo."): v for k, v in parent.params.items()}, _METRIC_KEYS)
     direction = _first(settings, _DIRECTION_KEYS) or parent.tags.get("tradexp.hpo.direction") or parent.params.get("hpo.direction")
     if direction is None and isinstance(settings.get("directions"), list) and settings["directions"]:
         direction = settings["directions"][0]
@@ -162,4 +160,3 @@ def collect_study(client: MlflowClient, name_or_run_id: str, *, histories: bool 
         direction=direction,
         importances=parent.json("hpo/importances.json"),
     )
-

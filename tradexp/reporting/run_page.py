@@ -1,6 +1,6 @@
 """The training report page: everything one run recorded, as one self-contained HTML document.
 
-    build_run_html(collect_run(client, run_id))        # pure: RunData in, HTML out (see `publish.run_report`)
+build_run_html(collect_run(client, run_id))        # pure: RunData in, HTML out (see `publish.run_report`)
 """
 
 from __future__ import annotations

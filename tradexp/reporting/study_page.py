@@ -1,6 +1,6 @@
 """The HPO study report page: settings, search space, history, importances, trials, pruning, time.
 
-    build_study_html(collect_study(client, "lstm-study"))   # pure: StudyData in, HTML out (see `publish.study_report`)
+build_study_html(collect_study(client, "lstm-study"))   # pure: StudyData in, HTML out (see `publish.study_report`)
 """
 
 from __future__ import annotations
@@ -12,7 +12,25 @@ import pandas as pd
 from callbacks.redaction import strip_credentials
 from tradexp.reporting.charts import history_chart
 from tradexp.reporting.figures import draw_importances, draw_intermediate, draw_parallel
-from tradexp.reporting.markup import Html, chart, duration_text, figure_grid, fmt_value, heading, image, json_view, kv_table, missing, note, page, section, status_badge, table, verdict_card, when
+from tradexp.reporting.markup import (
+    Html,
+    chart,
+    duration_text,
+    figure_grid,
+    fmt_value,
+    heading,
+    image,
+    json_view,
+    kv_table,
+    missing,
+    note,
+    page,
+    section,
+    status_badge,
+    table,
+    verdict_card,
+    when,
+)
 from tradexp.reporting.read_study import StudyData
 from tradexp.reporting.study_info import (
     history_info,
@@ -30,12 +48,7 @@ __all__ = ["build_study_html"]
 
 
 # Optuna's figures on the parent run that this report draws itself from the same numbers: shown once.
-_DRAWN_HERE = (
-    "plots/optimization_history.png",
-    "plots/param_importances.png",
-    "plots/parallel_coordinate.png",
-    "plots/intermediate_values.png",
-)
+_DRAWN_HERE = ("plots/optimization_history.png", "plots/param_importances.png", "plots/parallel_coordinate.png", "plots/intermediate_values.png")
 
 
 def _redacted(value: Any) -> Any:
@@ -173,7 +186,9 @@ def build_study_html(study: StudyData) -> Html:
     imp = importance_info(study, frame, params)
     imp_png = draw_importances(imp)
     importances = [note(f"method: {imp.method}")]
-    importances += [image(imp_png, "parameter importances"), table(["param", "importance"], imp.importances.items())] if imp_png else [missing("importances (needs completed trials)")]
+    importances += (
+        [image(imp_png, "parameter importances"), table(["param", "importance"], imp.importances.items())] if imp_png else [missing("importances (needs completed trials)")]
+    )
     par_png = draw_parallel(parallel_info(frame, params, metric, sorted(log_scaled_params(study.search_space))))
     plots = {p: png for p, png in parent.pngs("plots/").items() if p not in _DRAWN_HERE}
     sections = [

@@ -1,6 +1,6 @@
 """The numbers of a universe run's report: the per-symbol table, IC over time, quantile returns.
 
-    info = universe_info(run.csv("evaluation/by_symbol.csv"), run.csv("evaluation/xs_by_date.csv"), run.metrics)
+info = universe_info(run.csv("evaluation/by_symbol.csv"), run.csv("evaluation/xs_by_date.csv"), run.metrics)
 """
 
 from __future__ import annotations
@@ -40,9 +40,7 @@ _HEADLINE = (
 )
 
 
-def universe_info(
-    by_symbol: Optional[pd.DataFrame], by_date: Optional[pd.DataFrame], metrics: Mapping[str, float], split: str = "test"
-) -> Optional[UniverseInfo]:
+def universe_info(by_symbol: Optional[pd.DataFrame], by_date: Optional[pd.DataFrame], metrics: Mapping[str, float], split: str = "test") -> Optional[UniverseInfo]:
     """The report's universe numbers; None for a run that is not a universe."""
     if by_symbol is None:
         return None
@@ -53,9 +51,7 @@ def universe_info(
         running = np.cumsum(rank_ic) / np.arange(1, len(rank_ic) + 1)
         ic = [Series("rank IC per date", x, rank_ic.tolist()), Series("running mean", x, running.tolist())]
     prefix = f"{split}/xs/"
-    quantiles = sorted(
-        (k[len(prefix) :].split("/")[0], v) for k, v in metrics.items() if k.startswith(f"{prefix}quantile_") and k.endswith("/mean_return")
-    )
+    quantiles = sorted((k[len(prefix) :].split("/")[0], v) for k, v in metrics.items() if k.startswith(f"{prefix}quantile_") and k.endswith("/mean_return"))
     quantiles.sort(key=lambda item: int(item[0].split("_")[1]))
     headline = {name: float(metrics[prefix + name]) for name in _HEADLINE if prefix + name in metrics}
     return UniverseInfo(by_symbol=by_symbol, ic=ic, quantile_returns=quantiles, headline=headline)

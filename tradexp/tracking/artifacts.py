@@ -26,9 +26,7 @@ def local_artifact_root(artifact_uri: str) -> Optional[Path]:
     return root if root.is_dir() else None
 
 
-def read_artifacts(
-    client: MlflowClient, run_id: str, paths: Iterable[str], artifact_uri: Optional[str] = None, *, warn: bool = True
-) -> dict[str, bytes]:
+def read_artifacts(client: MlflowClient, run_id: str, paths: Iterable[str], artifact_uri: Optional[str] = None, *, warn: bool = True) -> dict[str, bytes]:
     """`{path: content}` of the artifact files `paths` of a run; a file that cannot be read is left out.
 
     Args:

@@ -119,9 +119,7 @@ def discard_checkpoints(trainer: Any) -> list[Path]:
 
 def newest_stored_last(client: MlflowClient, experiment_id: str) -> Optional[tuple[str, float]]:
     """(run id, end time in seconds) of the newest ended run of the experiment with a stored `last.ckpt`."""
-    runs = client.search_runs(
-        [experiment_id], filter_string="tags.`tradexp.checkpoint.last` LIKE 'checkpoints/%'", order_by=["attributes.end_time DESC"], max_results=1
-    )
+    runs = client.search_runs([experiment_id], filter_string="tags.`tradexp.checkpoint.last` LIKE 'checkpoints/%'", order_by=["attributes.end_time DESC"], max_results=1)
     if not runs:
         return None
     info = runs[0].info

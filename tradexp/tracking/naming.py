@@ -161,10 +161,7 @@ def template_problem(template: str, what: Literal["experiment", "run"]) -> Optio
         return f"{setting}: {template!r} received; not a valid template ({exc}); write fields as {{stage}}, {{model}}, ..."
     literal = re.sub(r"\{[^{}]*\}", "", template)
     if not rendered.strip() or not _NAME_CHARACTERS.match(literal or "x"):
-        return (
-            f"{setting}: {template!r} received; names may hold letters, digits, space and _ . / : = + @ - "
-            f"and template fields ({', '.join(NAME_FIELDS)})"
-        )
+        return f"{setting}: {template!r} received; names may hold letters, digits, space and _ . / : = + @ - and template fields ({', '.join(NAME_FIELDS)})"
     return None
 
 
@@ -208,10 +205,7 @@ def tag_key_problem(key: str, value: object = "") -> Optional[str]:
     """What MLflow (or tradexp) would refuse about a user tag, or None."""
     text = str(value)
     if not key or len(key) > _MAX_TAG_KEY or not _TAG_KEY.match(key):
-        return (
-            f"tracking.tags: key {key!r} received; tag keys are 1..{_MAX_TAG_KEY} characters of letters, digits, "
-            "_ - . / : and space"
-        )
+        return f"tracking.tags: key {key!r} received; tag keys are 1..{_MAX_TAG_KEY} characters of letters, digits, _ - . / : and space"
     if key in IDENTITY_TAG_KEYS:
         return f"tracking.tags: key {key!r} received; tradexp sets this tag itself (from {IDENTITY_TAG_KEYS[key]})"
     if len(text) > _MAX_TAG_VALUE:

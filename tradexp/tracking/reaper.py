@@ -24,16 +24,7 @@ from mlflow.entities import Run, ViewType
 
 from tradexp.tracking.heartbeat import HEARTBEAT_TAG
 
-__all__ = [
-    "find_stale_runs",
-    "reap_stale_runs",
-    "process_tags",
-    "DEFAULT_STALE_AFTER_S",
-    "HOST_TAG",
-    "PID_TAG",
-    "PID_NAMESPACE_TAG",
-    "PROCESS_START_TAG",
-]
+__all__ = ["find_stale_runs", "reap_stale_runs", "process_tags", "DEFAULT_STALE_AFTER_S", "HOST_TAG", "PID_TAG", "PID_NAMESPACE_TAG", "PROCESS_START_TAG"]
 
 log = logging.getLogger(__name__)
 

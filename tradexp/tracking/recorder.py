@@ -81,10 +81,7 @@ class RunRecorder(Callback):
         }
         if symbols is not None:
             splits.update(_universe_facts(datamodule))
-            client.log_batch(
-                run_id,
-                tags=[RunTag("tradexp.universe.size", str(len(symbols))), RunTag("tradexp.universe.digest", digest)],
-            )
+            client.log_batch(run_id, tags=[RunTag("tradexp.universe.size", str(len(symbols))), RunTag("tradexp.universe.digest", digest)])
         client.log_text(run_id, json.dumps(splits, indent=2), "data/splits.json")
         client.log_text(run_id, json.dumps(datamodule.scaler.state_dict(), indent=2), "data/scaler.json")
         client.log_batch(run_id, tags=[RunTag(f"tradexp.split.{key}", str(value)) for key, value in boundaries.items()])

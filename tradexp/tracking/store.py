@@ -30,9 +30,7 @@ def resolve_tracking_uri(uri: Optional[str] = None) -> str:
     if db is not None and not db.is_absolute():
         chosen = chosen.replace(f"///{db}", f"///{db.resolve()}", 1)
     elif "://" not in chosen:
-        raise ValueError(
-            f"tracking URI `{chosen}` has no scheme; use `sqlite:///path/mlflow.db`, `http://host:5000` or `postgresql://...`"
-        )
+        raise ValueError(f"tracking URI `{chosen}` has no scheme; use `sqlite:///path/mlflow.db`, `http://host:5000` or `postgresql://...`")
     return chosen
 
 
@@ -98,9 +96,7 @@ def ensure_experiment(client: MlflowClient, name: str, uri: str) -> str:
     if existing is not None and existing.lifecycle_stage != "deleted":
         return existing.experiment_id
     if existing is not None:
-        raise MlflowException(
-            f"experiment `{name}` is deleted; restore it (`mlflow experiments restore`) or choose another name"
-        )
+        raise MlflowException(f"experiment `{name}` is deleted; restore it (`mlflow experiments restore`) or choose another name")
     location = (artifact_root() / _slug(name)).as_uri() if is_local_store(uri) else None
     try:
         return client.create_experiment(name, artifact_location=location)

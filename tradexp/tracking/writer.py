@@ -79,9 +79,11 @@ class RunWriter:
             if not is_connection_error(exc):
                 raise
             log.error(
-                "the tracking server %s is still unreachable: run %s stays RUNNING there; its data is kept in %s; "
-                "replay it with `tradexp sync %s` once the server is back",
-                strip_credentials(self.tracking_uri), self.run_id, self._spool.path, self._spool.path,
+                "the tracking server %s is still unreachable: run %s stays RUNNING there; its data is kept in %s; replay it with `tradexp sync %s` once the server is back",
+                strip_credentials(self.tracking_uri),
+                self.run_id,
+                self._spool.path,
+                self._spool.path,
             )
             return False
         log.warning("tracking server is back: replayed spooled run data %s", counts)

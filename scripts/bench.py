@@ -1,4 +1,4 @@
-"""python scripts/bench.py [--quick] [--only data training memory tracking windows callbacks hpo disk reports startup]
+"""python scripts/bench.py [--quick] [--only data training memory tracking windows callbacks hpo disk reports startup universe serving]
 
 The benchmark suite: runs every `scripts/bench_*.py` in its own process (so one case's memory or
 threads never colour another's), prints each table as it comes, and ends with every target and
@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 SCRIPTS = Path(__file__).resolve().parent
-SUITE = ("data", "training", "memory", "tracking", "windows", "callbacks", "hpo", "disk", "reports", "startup")
+SUITE = ("data", "training", "memory", "tracking", "windows", "callbacks", "hpo", "disk", "reports", "startup", "universe", "serving")
 _VERDICT = re.compile(r"\b(PASS|MISS)\b|target", re.IGNORECASE)
 
 

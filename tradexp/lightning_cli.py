@@ -102,6 +102,42 @@ def _refuse_foreign_net(ckpt_path: str, checkpoint: Mapping[str, Any], model_con
         raise ConfigError(f"ckpt_path: {ckpt_path!r} refused: its net `{net['class_path']}` is neither a tradexp net nor the configured `model.net`")
 
 
+def _warn_replaced_hparams(ckpt_path: str, checkpoint: Mapping[str, Any], model_config: Any) -> list[str]:
+    """Name each `model.*` value the checkpoint's hyperparameters replace, in one warning.
+
+    LightningCLI rebuilds `model` from the checkpoint's hyperparameters (the model its weights were
+    trained as), over the config and the command line: `--model.lr 0.05 --ckpt_path F` silently
+    keeps F's lr otherwise. Returns the changes, `model.<key> <configured> -> <checkpoint's>`.
+    """
+    saved = checkpoint.get("hyper_parameters") or {}
+    configured = model_config.as_dict() if hasattr(model_config, "as_dict") else dict(model_config or {})
+
+    def same(a: Any, b: Any) -> bool:
+        return (list(a) if isinstance(a, tuple) else a) == (list(b) if isinstance(b, tuple) else b)
+
+    changes = []
+    for key, value in saved.items():
+        if key in ("symbols", "_instantiator", "_class_path") or key not in configured:
+            continue
+        if key == "net" and isinstance(value, Mapping) and isinstance(configured[key], Mapping):
+            mine = configured[key]
+            if value.get("class_path") != mine.get("class_path"):
+                changes.append(f"model.net {mine.get('class_path')} -> {value.get('class_path')}")
+                continue
+            args, my_args = value.get("init_args") or {}, mine.get("init_args") or {}
+            changes += [f"model.net.init_args.{k} {my_args[k]!r} -> {v!r}" for k, v in args.items() if k in my_args and not same(my_args[k], v)]
+        elif not same(configured[key], value):
+            changes.append(f"model.{key} {configured[key]!r} -> {value!r}")
+    if changes:
+        log.warning(
+            "ckpt_path: %s: the checkpoint's hyperparameters replace the config's (LightningCLI rebuilds the model its weights were trained as): %s. "
+            "To train with other values, fit without --ckpt_path.",
+            ckpt_path,
+            "; ".join(changes),
+        )
+    return changes
+
+
 @dataclass
 class TrackingSettings:
     """Where and how the run is recorded in MLflow.
@@ -233,6 +269,7 @@ class TradexpCLI(LightningCLI):
             checkpoint = _refuse_unsafe_checkpoint(str(ckpt_path))
             if checkpoint is not None:
                 _refuse_foreign_net(str(ckpt_path), checkpoint, config.get("model"))
+                _warn_replaced_hparams(str(ckpt_path), checkpoint, config.get("model"))
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config

@@ -69,3 +69,22 @@ def test_fit_with_ckpt_path_last_continues_the_same_run_and_optimizer_state(mlfl
     assert adam_steps == {4 * steps_per_epoch}  # Adam's moment estimates continued, not restarted
     assert last["lr_schedulers"][0]["last_epoch"] == 4  # the cosine schedule continued too
     assert last["lr_schedulers"][0]["T_max"] == 4  # stretched to the new max_epochs, not restarted
+
+
+@pytest.mark.slow
+def test_a_model_value_the_checkpoint_replaces_is_named_not_silently_dropped(mlflow_uri, caplog):
+    assert main([*FIT, "--trainer.max_epochs=1"]) == 0
+    run_id = the_run(MlflowClient(mlflow_uri)).info.run_id
+    (path,) = Path("lightning_logs").glob(f"*/{run_id}/checkpoints/last.ckpt")
+    saved_lr = torch.load(path, weights_only=True)["hyper_parameters"]["lr"]
+
+    validate = ["validate", "--config", str(CONFIGS / "mlp.yaml"), *override_args(TINY), *NO_REPORTING, f"--ckpt_path={path}"]
+    with caplog.at_level("WARNING", logger="tradexp.lightning_cli"):
+        assert main([*validate, "--model.lr=0.05", "--model.optimizer=sgd"]) == 0
+    (warning,) = [r.getMessage() for r in caplog.records if "replace the config's" in r.getMessage()]
+    assert f"model.lr 0.05 -> {saved_lr!r}" in warning and "model.optimizer 'sgd' -> 'adam'" in warning
+
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="tradexp.lightning_cli"):
+        assert main([*validate, "--model.optimizer=adam"]) == 0  # the same values: nothing to say
+    assert not [r for r in caplog.records if "replace the config's" in r.getMessage()]

@@ -150,7 +150,7 @@ def test_two_machines_share_one_study_on_postgresql_and_one_parent_run_on_an_mlf
     assert [w.returncode for w in workers] == [0, 0], [err[-3000:] for _, err in outputs]
 
     trials = optuna.load_study(study_name="shared", storage=open_storage(postgres_url)).trials
-    assert [t.number for t in trials] == [0, 1, 2, 3] and {t.state.name for t in trials} == {"COMPLETE"}
+    assert [t.number for t in trials] == [0, 1, 2, 3] and {t.state.name for t in trials} == {"COMPLETE"}, [err[-3000:] for _, err in outputs]
     (parent,), children = study_runs(MlflowClient(mlflow_server), "shared")
     assert parent.info.status == "FINISHED"
     assert sorted(int(c.data.tags["tradexp.trial"]) for c in children) == [0, 1, 2, 3]

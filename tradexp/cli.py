@@ -7,13 +7,12 @@ tradexp fit --config configs/mlp.yaml --print_config
 
 from __future__ import annotations
 
-import ctypes
 import importlib
-import os
 import re
 import sys
 from typing import Any, Callable, Optional
 
+from tradexp.allocator import return_large_frees_to_the_os
 from tradexp.errors import TradexpError
 
 __all__ = ["TradexpCLI", "TrackingSettings", "main", "EXTRA_COMMANDS", "HELP_EXAMPLES", "TRAINING_COMMANDS", "version_text"]
@@ -140,31 +139,6 @@ def _names_logged_model(args: list[str]) -> bool:
         if value is not None and (value.startswith(("models:/", "runs:/")) or re.fullmatch(r"[0-9a-f]{32}", value)):
             return True
     return False
-
-
-# glibc's M_MMAP_THRESHOLD (malloc.h): allocations at least this large get their own mapping, returned on free.
-_M_MMAP_THRESHOLD = -3
-MMAP_THRESHOLD_BYTES = 8 << 20
-
-
-def return_large_frees_to_the_os() -> None:
-    """Fix glibc's mmap threshold at 8 MiB for this process and the ones it starts.
-
-    glibc raises the threshold to the size of each mapped block freed (up to 32 MiB), so after the
-    first batch or bootstrap chunk is freed, later arrays of that size land on the heap and stay in
-    the process's RSS after they are freed: a 1M-bar fit peaked at 1.80 GB this way, ~1.45 GB with
-    the threshold fixed (`scripts/bench_memory.py`), for ~2 s more of a 60 s fit (4 MiB cost ~8 s:
-    the 4 MiB batches were mapped and unmapped each step). A value the user set
-    (`MALLOC_MMAP_THRESHOLD_`) is kept; elsewhere than glibc this does nothing.
-    """
-    if not sys.platform.startswith("linux") or "MALLOC_MMAP_THRESHOLD_" in os.environ:
-        return
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
-    except (OSError, AttributeError):  # musl or no libc.so.6: its allocator has its own policy
-        return
-    os.environ["MALLOC_MMAP_THRESHOLD_"] = str(MMAP_THRESHOLD_BYTES)  # HPO workers, servers
 
 
 def main(argv: Optional[list[str]] = None) -> int:

@@ -20,7 +20,7 @@ class MallInfo2(ctypes.Structure):
 libc = ctypes.CDLL("libc.so.6")
 libc.mallinfo2.restype = MallInfo2
 if sys.argv[1] == "tradexp":
-    from tradexp.cli import return_large_frees_to_the_os
+    from tradexp.allocator import return_large_frees_to_the_os
     return_large_frees_to_the_os()
 big = np.ones(16 << 20, dtype=np.uint8); del big
 before = libc.mallinfo2().hblks

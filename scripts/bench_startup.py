@@ -7,8 +7,8 @@ Start-up of the look-back commands on a store of 1,000 runs: `tradexp --help`, `
 The store is a real MLflow sqlite file in a temporary folder, filled with the MLflow client
 (`log_batch`, no fits): training runs with tradexp's tags, ~100 params like a resolved config,
 per-epoch histories and test metrics; the runs that are diffed and reported also carry
-`config/config.yaml`, test predictions and an equity curve. `--quick` (the CI smoke test): 200 runs,
-one timing per command.
+`config/config.yaml`, test predictions and an equity curve. `--quick` (the CI smoke test): 50 runs,
+one timing per command, no `import` timings for scale.
 
 Where the time goes (`python -X importtime -m tradexp runs`, 2026-12-02): the look-back commands no
 longer import torch, Lightning or matplotlib (`report` draws, so it imports matplotlib); what is left
@@ -118,11 +118,11 @@ def _median_seconds(command: list[str], env: dict, cwd: Path, repeats: int) -> f
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="200 runs, one timing per command")
-    parser.add_argument("--runs", type=int, help="runs in the store (default 1000; 200 with --quick)")
+    parser.add_argument("--quick", action="store_true", help="50 runs, one timing per command")
+    parser.add_argument("--runs", type=int, help="runs in the store (default 1000; 50 with --quick)")
     parser.add_argument("--repeats", type=int, help="timings per command, the median is shown (default 3; 1 with --quick)")
     args = parser.parse_args()
-    args.runs = args.runs or (200 if args.quick else 1000)
+    args.runs = args.runs or (50 if args.quick else 1000)
     repeats = args.repeats or (1 if args.quick else 3)
     with tempfile.TemporaryDirectory(prefix="tradexp-bench-startup-") as tmp:
         root = Path(tmp)
@@ -150,9 +150,10 @@ def main() -> int:
             seconds = _median_seconds(command, env, root, repeats)
             results.append((label, seconds, "PASS" if seconds < TARGET_S else "MISS"))
             print(f"{label:<28} {seconds:7.2f}", flush=True)
-        lightning_s = _median_seconds([sys.executable, "-c", "import lightning"], env, root, repeats)
-        mlflow_s = _median_seconds([sys.executable, "-c", "import mlflow"], env, root, repeats)
-        print(f"for scale: python -c 'import lightning' {lightning_s:.2f} s, python -c 'import mlflow' {mlflow_s:.2f} s")
+        if not args.quick:
+            lightning_s = _median_seconds([sys.executable, "-c", "import lightning"], env, root, repeats)
+            mlflow_s = _median_seconds([sys.executable, "-c", "import mlflow"], env, root, repeats)
+            print(f"for scale: python -c 'import lightning' {lightning_s:.2f} s, python -c 'import mlflow' {mlflow_s:.2f} s")
         load = os.getloadavg()[0]
         print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f}")
         for label, seconds, verdict in results:

@@ -115,15 +115,20 @@ def headline_markdown(metrics: Metrics, split: str = "test", report_link: Option
     return "\n".join(lines)
 
 
-def report_location(client: Any, run_id: str, artifact: str = REPORT_ARTIFACT) -> Optional[str]:
+def report_location(client: Any, run_id: str, artifact: str = REPORT_ARTIFACT, run: Any = None) -> Optional[str]:
     """Where a run's report is: a local file path when the artifacts are local and it exists, else its URI.
+
+    Args:
+        run: The run as `client.get_run` returned it, when the caller has it (one read fewer).
 
     Returns None when the run has no such artifact (e.g. `RunReport` is not among the callbacks).
     """
+    from tradexp.tracking.store import list_run_artifacts
+
     try:
-        run = client.get_run(run_id)
+        run = run if run is not None else client.get_run(run_id)
         folder, _, name = artifact.rpartition("/")
-        listed = {a.path for a in client.list_artifacts(run_id, folder or None)}
+        listed = {a.path for a in list_run_artifacts(client, run, folder or None)}
     except Exception as err:  # noqa: BLE001 - the summary must not fail on a store that cannot answer
         log.debug("report location of run %s: %s", run_id, err)
         return None
@@ -180,7 +185,7 @@ def describe_run(client: Any, run_id: str, metrics: Optional[Mapping[str, float]
     run = client.get_run(run_id)
     metrics = run.data.metrics if metrics is None else metrics
     link = None
-    if report_location(client, run_id) is not None:
+    if report_location(client, run_id, run=run) is not None:
         link = f"#/experiments/{run.info.experiment_id}/runs/{run_id}/artifacts/{REPORT_ARTIFACT}"
     text = headline_markdown(metrics, split=split, report_link=link)
     tags = run.data.tags

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections import OrderedDict
 from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
@@ -38,6 +39,10 @@ from tradexp.training import announce_test, test_best_checkpoint
 __all__ = ["TradexpCLI", "TrackingSettings"]
 
 log = logging.getLogger(__name__)
+
+# Parsers built by `TradexpCLI.setup_parser` for `run=False` (build / load_config), by how they were built.
+_PARSERS: "OrderedDict[tuple, LightningArgumentParser]" = OrderedDict()
+_PARSERS_KEPT = 4
 
 
 def _parse_request(parser: LightningArgumentParser, request: Mapping[str, Any]) -> Any:
@@ -228,6 +233,29 @@ class TradexpCLI(LightningCLI):
         kwargs.setdefault("parser_class", TradexpArgumentParser)
         silence_known_noise()
         super().__init__(TradingModule, BarsDataModule, args=args, run=run, **kwargs)
+
+    def setup_parser(self, add_subcommands: bool, main_kwargs: dict[str, Any], subparser_kwargs: dict[str, Any]) -> None:
+        """Build the parser once per process for each way of building it, when it has no subcommands.
+
+        jsonargparse reads every class signature to build it (~50 ms): an HPO study, walk-forward and the
+        Python API build one per fit. Parsing does not change a parser; the instantiators LightningCLI
+        registers on it are replaced per class by each build. `tradexp fit` (subcommands) builds its own.
+        """
+        if add_subcommands:
+            return super().setup_parser(add_subcommands, main_kwargs, subparser_kwargs)
+        methods = tuple(
+            getattr(type(self), name) for name in ("init_parser", "_add_arguments", "add_default_arguments_to_parser", "add_core_arguments_to_parser", "add_arguments_to_parser")
+        )
+        key = (methods, repr(main_kwargs), repr(self.trainer_defaults), repr(self.seed_everything_default), self.trainer_class, self.model_class, self.datamodule_class)
+        key += (self.subclass_mode_model, self.subclass_mode_data, self.auto_configure_optimizers, self.parser_class)
+        if key in _PARSERS:
+            _PARSERS.move_to_end(key)
+            self.parser = _PARSERS[key]
+            return
+        super().setup_parser(add_subcommands, main_kwargs, subparser_kwargs)
+        _PARSERS[key] = self.parser
+        while len(_PARSERS) > _PARSERS_KEPT:
+            _PARSERS.popitem(last=False)
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         # inputs per bar: the features, plus the symbol embedding's width when `model.symbol_embedding` is set

@@ -91,7 +91,7 @@ class HpoSettings:
         overrides: Dotted overrides of the base config applied to every trial (before trial params).
         metric: Logged metric the study optimises (a validation metric: the test split never selects).
         direction: `minimize` or `maximize`.
-        n_trials: Trials this invocation adds (split between local workers); None = until `timeout`.
+        n_trials: Trials this invocation adds (local workers each take the next one when free); None = until `timeout`.
         max_trials: Stop once the study holds this many finished trials in total (any invocation).
         timeout: Seconds this invocation may run (each worker stops starting trials after it).
         sampler: Optuna sampler as `{class_path, init_args}` (short form `{name: tpe|random, seed: 42}`);

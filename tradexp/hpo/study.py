@@ -127,20 +127,57 @@ class _StopAfterFailures:
             study.stop()
 
 
-def _optimize(context: StudyContext, storage_url: str, n_trials: Optional[int], timeout: Optional[float], seed_offset: int, extra_callbacks: tuple[Callable, ...] = ()) -> None:
-    """Load the study in this process and run up to `n_trials` trials of it."""
+class _TrialSlots:
+    """The trials a study run may still start, shared by its local workers (a counter in shared memory).
+
+    A worker takes a slot before each trial and stops when none is left, so a worker that starts
+    late (each spawned process imports torch and Lightning first) or has slow trials does fewer of
+    them, instead of a fixed share that leaves the others idle at the end.
+    """
+
+    def __init__(self, n_trials: int, context: Any) -> None:
+        self._left = context.Value("i", n_trials)
+
+    def take(self) -> bool:
+        with self._left.get_lock():
+            if self._left.value <= 0:
+                return False
+            self._left.value -= 1
+            return True
+
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:  # an Optuna callback: the next trial needs a slot
+        if not self.take():
+            study.stop()
+
+
+def _optimize(
+    context: StudyContext,
+    storage_url: str,
+    n_trials: Optional[int],
+    timeout: Optional[float],
+    seed_offset: int,
+    extra_callbacks: tuple[Callable, ...] = (),
+    slots: Optional[_TrialSlots] = None,
+) -> None:
+    """Load the study in this process and run up to `n_trials` trials of it (or as many as `slots` grant)."""
+    if slots is not None:
+        if not slots.take():
+            return
+        n_trials = None
     settings = context.settings
     storage = open_storage(storage_url, settings.heartbeat_interval, settings.max_retry)
     study = optuna.load_study(study_name=context.study_name, storage=storage, sampler=build_sampler(settings.sampler, seed_offset), pruner=build_pruner(settings.pruner))
     callbacks: list[Callable] = [_StopAfterFailures(_MAX_CONSECUTIVE_FAILURES), *extra_callbacks]
     if settings.max_trials is not None:
         callbacks.append(optuna.study.MaxTrialsCallback(settings.max_trials, states=(TrialState.COMPLETE, TrialState.PRUNED)))
+    if slots is not None:
+        callbacks.append(slots)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExperimentalWarning)
         study.optimize(TrialObjective(context), n_trials=n_trials, timeout=timeout, callbacks=callbacks, catch=(TrialFailed,), gc_after_trial=False)
 
 
-def _worker_main(context: StudyContext, storage_url: str, n_trials: Optional[int], timeout: Optional[float], seed_offset: int, threads: int, quiet: bool, errors: Any) -> None:
+def _worker_main(context: StudyContext, storage_url: str, slots: Optional[_TrialSlots], timeout: Optional[float], seed_offset: int, threads: int, quiet: bool, errors: Any) -> None:
     """Entry point of one local worker process (spawned): split the cores, quiet the logs, optimise."""
     import torch
 
@@ -148,7 +185,7 @@ def _worker_main(context: StudyContext, storage_url: str, n_trials: Optional[int
     if quiet:
         _quiet_logs()
     try:
-        _optimize(context, storage_url, n_trials, timeout, seed_offset)
+        _optimize(context, storage_url, None, timeout, seed_offset, slots=slots)
     except BaseException as exc:
         errors.put(f"{type(exc).__name__}: {exc}")
         raise
@@ -161,12 +198,6 @@ def _quiet_logs() -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=UserWarning)
     warnings.filterwarnings("ignore", category=FutureWarning)
-
-
-def _split(n_trials: Optional[int], workers: int) -> list[Optional[int]]:
-    if n_trials is None:
-        return [None] * workers
-    return [n_trials // workers + (1 if i < n_trials % workers else 0) for i in range(workers)]
 
 
 def _cores() -> int:
@@ -185,20 +216,21 @@ def _run_workers(context: StudyContext, storage_url: str, study: optuna.Study, p
     import torch
 
     settings = context.settings
-    counts = [n for n in _split(settings.n_trials, settings.workers) if n != 0]
-    threads = max(1, _cores() // len(counts))
+    n_workers = settings.workers if settings.n_trials is None else max(1, min(settings.workers, settings.n_trials))
+    threads = max(1, _cores() // n_workers)
     spawn = multiprocessing.get_context("spawn")
     errors = spawn.Queue()
+    slots = _TrialSlots(settings.n_trials, spawn) if settings.n_trials is not None else None
     processes = [
-        spawn.Process(target=_worker_main, args=(context, storage_url, n, settings.timeout, seed_base + index, threads, quiet, errors), name=f"tradexp-hpo-worker-{index}")
-        for index, n in enumerate(counts[1:], start=1)
+        spawn.Process(target=_worker_main, args=(context, storage_url, slots, settings.timeout, seed_base + index, threads, quiet, errors), name=f"tradexp-hpo-worker-{index}")
+        for index in range(1, n_workers)
     ]
     for process in processes:
         process.start()
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        _optimize(context, storage_url, counts[0], settings.timeout, seed_base, (progress.update,))
+        _optimize(context, storage_url, None, settings.timeout, seed_base, (progress.update,), slots=slots)
         while any(p.is_alive() for p in processes):
             progress.update(study)
             time.sleep(1.0)
@@ -220,7 +252,7 @@ def _run_workers(context: StudyContext, storage_url: str, study: optuna.Study, p
             messages.append(errors.get())
         detail = "; ".join(messages) or f"exit codes {[p.exitcode for p in failed]}"
         error = ConfigError if "MetricNotFoundError" in detail else RuntimeError
-        raise error(f"{len(failed)} of {len(counts)} HPO workers stopped: {detail}")
+        raise error(f"{len(failed)} of {n_workers} HPO workers stopped: {detail}")
 
 
 def _retrain_best(context: StudyContext, best: FrozenTrial) -> tuple[Optional[float], Optional[str]]:

@@ -45,7 +45,8 @@ class LogConfigToRun(SaveConfigCallback):
         loggers = [lg for lg in trainer.loggers if isinstance(lg, MLFlowLogger)]
         if not loggers:
             return
-        text, resolved = redacted_config_text(self.parser.dump(self.config, skip_none=False))
+        # skip_check: the config was validated when it was parsed; checking it again doubles the dump's time
+        text, resolved = redacted_config_text(self.parser.dump(self.config, skip_none=False, skip_check=True))
         for logger in loggers:
             logger.experiment.log_text(logger.run_id, text, "config/config.yaml")
             # Keys that legitimately change when a run is resumed are not params.

@@ -23,6 +23,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
 from tradexp.tracking.logger import TradexpLogger
+from tradexp.tracking.store import list_run_artifacts
 
 __all__ = ["release_local_checkpoints", "discard_checkpoints", "restore_checkpoint", "newest_stored_last", "RESUMABLE_STATUSES"]
 
@@ -62,8 +63,9 @@ def release_local_checkpoints(trainer: Any) -> list[Path]:
         return []
     client = logger.experiment
     try:
-        resumable = client.get_run(logger.run_id).info.status in RESUMABLE_STATUSES
-        stored = {a.path: a.file_size for a in client.list_artifacts(logger.run_id, "checkpoints")}
+        run = client.get_run(logger.run_id)
+        resumable = run.info.status in RESUMABLE_STATUSES
+        stored = {a.path: a.file_size for a in list_run_artifacts(client, run, "checkpoints")}
     except Exception as exc:  # the store is out of reach (a spooled run): the local copies are the only ones
         log.warning("kept the local checkpoints of run %s: could not check the stored copies: %s", logger.run_id, exc)
         return []
@@ -109,7 +111,7 @@ def discard_checkpoints(trainer: Any) -> list[Path]:
             path.unlink()
             removed.append(path)
         _remove_empty(folder)
-    if client.list_artifacts(logger.run_id, "checkpoints"):
+    if list_run_artifacts(client, run, "checkpoints"):
         get_artifact_repository(run.info.artifact_uri).delete_artifacts("checkpoints")
     for key in _CHECKPOINT_TAGS:
         if key in run.data.tags:

@@ -23,6 +23,8 @@ __all__ = ["RunRecorder"]
 
 log = logging.getLogger(__name__)
 
+_TAGS_PER_BATCH = 100  # MLflow's limit for one log_batch
+
 
 class RunRecorder(Callback):
     """Records on the MLflow run, once, at setup: identity tags, data digest, git commit, the dataset
@@ -61,12 +63,16 @@ class RunRecorder(Callback):
         if digest:
             tags["tradexp.dataset.digest"] = digest
             tags["tradexp.dataset.source"] = source
+        boundaries = datamodule.split_boundaries() if digest else {}
+        symbols = getattr(datamodule, "symbols", None) if digest else None
+        tags.update({f"tradexp.split.{key}": str(value) for key, value in boundaries.items()})
+        if symbols is not None:
+            tags.update({"tradexp.universe.size": str(len(symbols)), "tradexp.universe.digest": digest})
         records = [RunTag(key, str(redact_record(key, value))) for key, value in tags.items()]
-        client.log_batch(run_id, tags=records)  # one write, not one per tag
+        for start in range(0, len(records), _TAGS_PER_BATCH):  # one write, not one per tag
+            client.log_batch(run_id, tags=records[start : start + _TAGS_PER_BATCH])
         if digest is None:
             return
-        boundaries = datamodule.split_boundaries()
-        symbols = getattr(datamodule, "symbols", None)
         stamps = datamodule.timestamps if symbols is not None else datamodule.bars.index
         splits = {
             "source": source,
@@ -81,10 +87,8 @@ class RunRecorder(Callback):
         }
         if symbols is not None:
             splits.update(_universe_facts(datamodule))
-            client.log_batch(run_id, tags=[RunTag("tradexp.universe.size", str(len(symbols))), RunTag("tradexp.universe.digest", digest)])
         client.log_text(run_id, json.dumps(splits, indent=2), "data/splits.json")
         client.log_text(run_id, json.dumps(datamodule.scaler.state_dict(), indent=2), "data/scaler.json")
-        client.log_batch(run_id, tags=[RunTag(f"tradexp.split.{key}", str(value)) for key, value in boundaries.items()])
         client.log_inputs(run_id, _dataset_inputs(datamodule, digest, source))
 
 

@@ -6,7 +6,7 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 from filelock import FileLock
 from mlflow import MlflowClient
@@ -77,10 +77,44 @@ def open_store(uri: Optional[str] = None) -> MlflowClient:
     if db is None:
         quiet_credentialed_urls(uri)  # MLflow would print the run's link with the password
         return MlflowClient(uri)
+    known = _migrated_file(db)
+    if known is not None and known in _MIGRATED:  # this process saw this very file migrated already
+        return MlflowClient(uri)
     with file_lock(db):
         client = MlflowClient(uri)
         client.search_experiments(max_results=1)  # runs the migrations while we hold the lock
+    migrated = _migrated_file(db)
+    if migrated is not None:
+        _MIGRATED.add(migrated)
     return client
+
+
+# (path, inode) of the sqlite files `open_store` migrated or found migrated in this process: each fit,
+# trial and fold opens the store, and a second lock + query per open costs ~10 ms. A file deleted
+# and created again has a new inode and is checked again.
+_MIGRATED: set[tuple[str, int]] = set()
+
+
+def _migrated_file(db: Path) -> Optional[tuple[str, int]]:
+    try:
+        return (str(db.resolve()), db.stat().st_ino)
+    except OSError:
+        return None
+
+
+def list_run_artifacts(client: MlflowClient, run: Any, path: Optional[str] = None) -> list[Any]:
+    """`client.list_artifacts(run_id, path)` for a run already read (`client.get_run`).
+
+    MLflow 3's client lists through a `runs:/` URI, which reads the run again and searches its
+    logged models (~25 ms on sqlite); a run whose artifacts are local files is listed straight from
+    its artifact URI instead. Other stores (a server's `mlflow-artifacts:`) go through the client.
+    """
+    uri = run.info.artifact_uri or ""
+    if uri.startswith("file:"):
+        from mlflow.store.artifact.local_artifact_repo import LocalArtifactRepository
+
+        return LocalArtifactRepository(uri).list_artifacts(path)
+    return client.list_artifacts(run.info.run_id, path)
 
 
 def _slug(name: str) -> str:

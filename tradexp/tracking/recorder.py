@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any, Optional
 
 import lightning.pytorch as pl
@@ -89,7 +90,27 @@ class RunRecorder(Callback):
             splits.update(_universe_facts(datamodule))
         client.log_text(run_id, json.dumps(splits, indent=2), "data/splits.json")
         client.log_text(run_id, json.dumps(datamodule.scaler.state_dict(), indent=2), "data/scaler.json")
-        client.log_inputs(run_id, _dataset_inputs(datamodule, digest, source))
+        _log_inputs(client, run_id, _dataset_inputs(datamodule, digest, source))
+
+
+def _log_inputs(client: Any, run_id: str, inputs: list[DatasetInput], attempts: int = 3) -> None:
+    """`client.log_inputs`, tried again when another run created the same dataset at the same moment.
+
+    MLflow looks the dataset up, then inserts it: two runs logging one new dataset at once (HPO
+    trials of two machines starting together) race, and the loser gets a unique-constraint error
+    (SQLAlchemy's IntegrityError, through a server as an error response). A second call finds the
+    dataset and links it; the call is idempotent, existing datasets and inputs are reused.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            client.log_inputs(run_id, inputs)
+            return
+        except Exception as exc:  # noqa: BLE001 - only the race is retried, anything else is raised at once
+            text = str(exc)
+            if attempt == attempts or not ("IntegrityError" in text or "UNIQUE constraint" in text or "unique constraint" in text or "gkpj" in text):
+                raise
+            log.info("log_inputs of run %s raced another run creating the same dataset; trying again (%s)", run_id, type(exc).__name__)
+            time.sleep(0.2 * attempt)
 
 
 def _universe_facts(datamodule: Any) -> dict[str, Any]:

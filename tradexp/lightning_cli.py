@@ -239,7 +239,8 @@ class TradexpCLI(LightningCLI):
 
         jsonargparse reads every class signature to build it (~50 ms): an HPO study, walk-forward and the
         Python API build one per fit. Parsing does not change a parser; the instantiators LightningCLI
-        registers on it are replaced per class by each build. `tradexp fit` (subcommands) builds its own.
+        registers on it are replaced per class by each build (so a cached parser keeps the last build's
+        CLI, and what it built, reachable until the next build). `tradexp fit` (subcommands) builds its own.
         """
         if add_subcommands:
             return super().setup_parser(add_subcommands, main_kwargs, subparser_kwargs)

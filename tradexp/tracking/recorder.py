@@ -106,8 +106,8 @@ def _log_inputs(client: Any, run_id: str, inputs: list[DatasetInput], attempts: 
             client.log_inputs(run_id, inputs)
             return
         except Exception as exc:  # noqa: BLE001 - only the race is retried, anything else is raised at once
-            text = str(exc)
-            if attempt == attempts or not ("IntegrityError" in text or "UNIQUE constraint" in text or "unique constraint" in text or "gkpj" in text):
+            text = str(exc).lower()  # sqlite: "IntegrityError ... UNIQUE constraint"; PostgreSQL: "... violates unique constraint"
+            if attempt == attempts or not ("integrityerror" in text or "unique constraint" in text):
                 raise
             log.info("log_inputs of run %s raced another run creating the same dataset; trying again (%s)", run_id, type(exc).__name__)
             time.sleep(0.2 * attempt)

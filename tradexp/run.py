@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 
 import lightning.pytorch as pl
-import yaml
 from lightning.pytorch.callbacks import Callback
 from jsonargparse import ArgumentError
 from lightning.pytorch.loggers import MLFlowLogger
@@ -124,6 +123,7 @@ def load_config(config: ConfigSources = None, overrides: Overrides = None) -> di
         ValueError: A value of the wrong type or an unknown key (as jsonargparse reports it, one line).
     """
     from tradexp.config.parser import one_line
+    from tradexp.config.yaml_text import dump_config, load_yaml
     from tradexp.lightning_cli import TradexpCLI
 
     class _ParseOnly(TradexpCLI):
@@ -134,7 +134,7 @@ def load_config(config: ConfigSources = None, overrides: Overrides = None) -> di
         cli = _ParseOnly(args=config_request(config, overrides), run=False, parser_kwargs={"parser_mode": "yaml", "exit_on_error": False})
     except ArgumentError as exc:  # jsonargparse's ArgumentError is not a ValueError
         raise ValueError(one_line(str(exc))) from None
-    return yaml.safe_load(cli.parser.dump(cli.config, skip_none=False))
+    return load_yaml(dump_config(cli.parser, cli.config, skip_none=False))
 
 
 def build(config: ConfigSources = None, overrides: Overrides = None, callbacks: Sequence[Callback] = ()) -> Built:

@@ -1,5 +1,6 @@
 """The look-back commands start without the training stack: `tradexp runs` and `config diff` import no
-torch, Lightning or matplotlib, `report run` no torch or Lightning (checked in a fresh process)."""
+torch, Lightning, matplotlib or MLflow (a sqlite store is read directly), `report run` no torch or
+Lightning (checked in a fresh process)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from tests.conftest import ROOT
 _PROBE = textwrap.dedent(
     """
     import contextlib, io, json, sys
-    HEAVY = ("torch", "lightning", "matplotlib", "torchmetrics", "optuna")
+    HEAVY = ("torch", "lightning", "matplotlib", "torchmetrics", "optuna", "mlflow")
     def heavy():
         return sorted(name for name in HEAVY if name in sys.modules)
     seen = {}
@@ -51,5 +52,5 @@ def test_look_back_commands_do_not_import_the_training_stack(mlflow_uri, tmp_pat
         "import tradexp.cli": [],
         "runs": [],
         "config diff": [],
-        "report run": ["matplotlib"],  # it draws the figures; torch and Lightning stay out
+        "report run": ["matplotlib", "mlflow"],  # it draws the figures and reads histories through MLflow; torch and Lightning stay out
     }

@@ -8,15 +8,17 @@ nested keys as dotted paths, lists element by element when they keep their lengt
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping
+from typing import TYPE_CHECKING, Any, Literal, Mapping
 
 import yaml
-from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
 
 from callbacks.redaction import strip_credentials
 from tradexp.errors import TrackingError
 from tradexp.tracking.artifacts import read_artifact
+from tradexp.tracking.sqlite_runs import SqliteRuns
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
 
 __all__ = ["ConfigChange", "diff_configs", "run_config", "get_run", "CONFIG_ARTIFACT"]
 
@@ -72,20 +74,31 @@ def diff_configs(first: Mapping[str, Any], second: Mapping[str, Any]) -> list[Co
     return changes
 
 
-def get_run(client: MlflowClient, run_id: str) -> Any:
-    """The MLflow run `run_id`, or a TrackingError naming the store and how to find run ids."""
+def get_run(client: "MlflowClient | SqliteRuns", run_id: str) -> Any:
+    """The MLflow run `run_id`, or a TrackingError naming the store and how to find run ids.
+
+    Args:
+        client: A client of the store, or the `SqliteRuns` reader of a local sqlite store.
+        run_id: The run.
+    """
+    missing = TrackingError(f"run `{run_id}` is not in the store {strip_credentials(client.tracking_uri)}; `tradexp runs` lists the runs there (or set MLFLOW_TRACKING_URI)")
+    if isinstance(client, SqliteRuns):
+        run = client.get_run(run_id)
+        if run is None:
+            raise missing
+        return run
+    from mlflow.exceptions import MlflowException
+
     try:
         return client.get_run(run_id)
     except MlflowException as exc:
         if "RESOURCE_DOES_NOT_EXIST" in str(exc.error_code) or "not found" in str(exc).lower():
-            raise TrackingError(
-                f"run `{run_id}` is not in the store {strip_credentials(client.tracking_uri)}; `tradexp runs` lists the runs there (or set MLFLOW_TRACKING_URI)"
-            ) from None
+            raise missing from None
         raise
 
 
-def run_config(client: MlflowClient, run_id: str) -> dict[str, Any]:
-    """The resolved config a run stored as `config/config.yaml`.
+def run_config(client: "MlflowClient | SqliteRuns", run_id: str) -> dict[str, Any]:
+    """The resolved config a run stored as `config/config.yaml` (`client`: as for `get_run`).
 
     Raises:
         TrackingError: The run does not exist or has no stored config.

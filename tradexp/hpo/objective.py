@@ -128,6 +128,9 @@ class TrialObjective:
             **trial_overrides(self.context, settings.search_space.to_overrides(sampled), tags, f"{self.context.study_name}-trial-{trial.number:04d}", settings.trial_reports),
             "tracking.run_type": "hpo_trial",
             "tracking.test_after_fit": False,
+            # the study reconciles its dead trials' runs when it starts and ends (`reconcile_child_runs`):
+            # a search of the experiment's RUNNING runs per trial would repeat it
+            "tracking.reap_stale_after": None,
         }
         pruning = OptunaPruning(trial, settings.metric, settings.direction)  # type: ignore[arg-type]
         evaluation: Optional[TradingEvaluation] = None

@@ -29,6 +29,7 @@ from tradexp.hpo.parent import StudyRun, reconcile_child_runs
 from tradexp.hpo.selection import deflated_sharpe_of_best
 from tradexp.hpo.settings import HpoSettings, build_pruner, build_sampler, flatten_overrides, load_settings
 from tradexp.hpo.storage import create_or_load_study, default_storage_url, open_storage, sqlite_file
+from tradexp.tracking.naming import same_code
 from tradexp.tracking.parent_run import config_identity, run_names
 
 __all__ = ["StudyResult", "run_study", "prepare_context"]
@@ -172,7 +173,7 @@ def _optimize(
         callbacks.append(optuna.study.MaxTrialsCallback(settings.max_trials, states=(TrialState.COMPLETE, TrialState.PRUNED)))
     if slots is not None:
         callbacks.append(slots)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), same_code():  # the trials run the code this process imported: git is read once
         warnings.simplefilter("ignore", ExperimentalWarning)
         study.optimize(TrialObjective(context), n_trials=n_trials, timeout=timeout, callbacks=callbacks, catch=(TrialFailed,), gc_after_trial=False)
 

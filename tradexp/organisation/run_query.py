@@ -1,7 +1,9 @@
 """Find runs by their `tradexp.*` tags, status and metric thresholds; turn them into table rows.
 
 The filter is handed to MLflow's own search (`search_runs` filter string and `order_by`), so it
-works the same on a sqlite file and on a tracking server with thousands of runs.
+works the same on a sqlite file and on a tracking server with thousands of runs. Given a
+`SqliteRuns` (a local sqlite store read without importing MLflow, for start-up), the same filters
+are its query, with MLflow's answers (`tradexp.tracking.sqlite_runs`).
 """
 
 from __future__ import annotations
@@ -10,10 +12,13 @@ import datetime as _dt
 import fnmatch
 import re
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
-from mlflow import MlflowClient
-from mlflow.entities import Run, ViewType
+from tradexp.tracking.sqlite_runs import SqliteRuns
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+    from mlflow.entities import Run
 
 __all__ = ["RunQuery", "Condition", "parse_condition", "filter_string", "find_runs", "run_rows", "list_runs", "KEY_METRICS", "STATUSES", "ROW_FIELDS"]
 
@@ -94,28 +99,38 @@ class RunQuery:
         return [parse_condition(text) for text in self.where]
 
 
-def _quoted(name: str, value: str) -> str:
+def _checked(name: str, value: str) -> str:
     if not _SAFE_VALUE.match(str(value)):
         raise ValueError(f"{name}: {value!r} received; values may not contain quotes, backticks or backslashes")
-    return f"'{value}'"
+    return str(value)
 
 
-def filter_string(query: RunQuery) -> str:
-    """The MLflow search filter for `query` (conditions joined with AND)."""
-    parts = []
+@dataclass(frozen=True)
+class _Filters:
+    """What a query asks of a run, checked: tags equal, status, start time (epoch ms), metric thresholds."""
+
+    tags: dict[str, str]
+    status: Optional[str]
+    start_after_ms: Optional[int]
+    conditions: list[Condition]
+
+
+def _filters(query: RunQuery) -> _Filters:
+    tags = {}
     for name in ("model", "stage", "type", "dataset", "purpose"):
         value = getattr(query, name)
         if value is not None:
-            parts.append(f"tags.`tradexp.{name}` = {_quoted('--' + name, value)}")
+            tags[f"tradexp.{name}"] = _checked("--" + name, value)
     for key, value in query.tags.items():
-        parts.append(f"tags.`{key}` = {_quoted('--tag ' + key, value)}")
+        tags[key] = _checked("--tag " + key, value)
+    if query.parent is not None:
+        tags["mlflow.parentRunId"] = _checked("--parent", query.parent)
+    status = None
     if query.status is not None:
         status = query.status.upper()
         if status not in STATUSES:
             raise ValueError(f"--status: {query.status!r} received; one of {', '.join(STATUSES)}")
-        parts.append(f"attributes.status = '{status}'")
-    if query.parent is not None:
-        parts.append(f"tags.`mlflow.parentRunId` = {_quoted('--parent', query.parent)}")
+    start = None
     if query.since is not None:
         try:
             since = _dt.datetime.fromisoformat(query.since)
@@ -123,37 +138,62 @@ def filter_string(query: RunQuery) -> str:
             raise ValueError(f"--since: {query.since!r} received; an ISO date or date-time such as 2024-06-01") from None
         if since.tzinfo is None:
             since = since.astimezone()
-        parts.append(f"attributes.start_time >= {int(since.timestamp() * 1000)}")
-    parts += [condition.mlflow() for condition in query.conditions()]
+        start = int(since.timestamp() * 1000)
+    return _Filters(tags, status, start, query.conditions())
+
+
+def filter_string(query: RunQuery) -> str:
+    """The MLflow search filter for `query` (conditions joined with AND)."""
+    filters = _filters(query)
+    parts = [f"tags.`{key}` = '{value}'" for key, value in filters.tags.items()]
+    if filters.status is not None:
+        parts.append(f"attributes.status = '{filters.status}'")
+    if filters.start_after_ms is not None:
+        parts.append(f"attributes.start_time >= {filters.start_after_ms}")
+    parts += [condition.mlflow() for condition in filters.conditions]
     return " AND ".join(parts)
 
 
-def _experiments(client: MlflowClient, pattern: Optional[str]) -> dict[str, str]:
+def _experiments(client: "MlflowClient", pattern: Optional[str]) -> dict[str, str]:
     """{experiment_id: name} of active experiments whose name matches `pattern` (exact or glob)."""
+    from mlflow.entities import ViewType
+
     experiments = client.search_experiments(view_type=ViewType.ACTIVE_ONLY)
     return {e.experiment_id: e.name for e in experiments if pattern is None or e.name == pattern or fnmatch.fnmatchcase(e.name, pattern)}
 
 
-def find_runs(client: MlflowClient, query: RunQuery) -> tuple[list[Run], dict[str, str]]:
+def find_runs(client: "MlflowClient | SqliteRuns", query: RunQuery) -> tuple[list["Run"], dict[str, str]]:
     """Runs matching `query`, sorted, and the names of the experiments searched.
 
     Runs without the sort metric come after those with it.
 
+    Args:
+        client: A client of the store, or the `SqliteRuns` reader of a local sqlite store.
+        query: The filters.
+
     Raises:
         ValueError: A bad threshold, status, date or value.
     """
-    experiments = _experiments(client, query.experiment)
-    if not experiments:
-        return [], experiments
-    order = "ASC" if query.ascending else "DESC"
-    order_by = [f"metrics.`{query.sort}` {order}", "attributes.start_time DESC"] if query.sort else ["attributes.start_time DESC"]
-    runs = client.search_runs(list(experiments), filter_string=filter_string(query), run_view_type=ViewType.ACTIVE_ONLY, max_results=query.limit, order_by=order_by)
+    filters = _filters(query)
+    if isinstance(client, SqliteRuns):
+        experiments = client.experiments(query.experiment)
+        conditions = [(c.metric, c.op, c.value) for c in filters.conditions]
+        runs: list[Any] = client.search(list(experiments), filters.tags, filters.status, filters.start_after_ms, conditions, query.sort, query.ascending, query.limit)
+    else:
+        from mlflow.entities import ViewType
+
+        experiments = _experiments(client, query.experiment)
+        if not experiments:
+            return [], experiments
+        order = "ASC" if query.ascending else "DESC"
+        order_by = [f"metrics.`{query.sort}` {order}", "attributes.start_time DESC"] if query.sort else ["attributes.start_time DESC"]
+        runs = client.search_runs(list(experiments), filter_string=filter_string(query), run_view_type=ViewType.ACTIVE_ONLY, max_results=query.limit, order_by=order_by)
     if query.sort:
         runs = [r for r in runs if query.sort in r.data.metrics] + [r for r in runs if query.sort not in r.data.metrics]
     return list(runs), experiments
 
 
-def _row(run: Run, experiments: dict[str, str]) -> dict[str, Any]:
+def _row(run: "Run", experiments: dict[str, str]) -> dict[str, Any]:
     tags = run.data.tags
     start = _dt.datetime.fromtimestamp(run.info.start_time / 1000).strftime("%Y-%m-%d %H:%M") if run.info.start_time else None
     row: dict[str, Any] = {
@@ -169,7 +209,7 @@ def _row(run: Run, experiments: dict[str, str]) -> dict[str, Any]:
     return row
 
 
-def run_rows(runs: Sequence[Run], experiments: dict[str, str], metrics: Optional[Sequence[str]] = None) -> tuple[list[dict[str, Any]], list[str]]:
+def run_rows(runs: Sequence["Run"], experiments: dict[str, str], metrics: Optional[Sequence[str]] = None) -> tuple[list[dict[str, Any]], list[str]]:
     """Rows (one dict per run) and the metric columns to show.
 
     Args:

@@ -6,12 +6,12 @@ import logging
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
-from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
 
 __all__ = ["local_artifact_root", "read_artifacts", "read_artifact"]
 
@@ -26,7 +26,7 @@ def local_artifact_root(artifact_uri: str) -> Optional[Path]:
     return root if root.is_dir() else None
 
 
-def read_artifacts(client: MlflowClient, run_id: str, paths: Iterable[str], artifact_uri: Optional[str] = None, *, warn: bool = True) -> dict[str, bytes]:
+def read_artifacts(client: "MlflowClient", run_id: str, paths: Iterable[str], artifact_uri: Optional[str] = None, *, warn: bool = True) -> dict[str, bytes]:
     """`{path: content}` of the artifact files `paths` of a run; a file that cannot be read is left out.
 
     Args:
@@ -50,6 +50,8 @@ def read_artifacts(client: MlflowClient, run_id: str, paths: Iterable[str], arti
             except OSError as err:
                 say("run %s: could not read artifact `%s`: %s", run_id, path, err)
         return files
+    from mlflow.exceptions import MlflowException  # only for artifacts that are not in a local folder
+
     with tempfile.TemporaryDirectory(prefix="tradexp-artifacts-") as tmp:
         for path in paths:
             try:
@@ -59,6 +61,6 @@ def read_artifacts(client: MlflowClient, run_id: str, paths: Iterable[str], arti
     return files
 
 
-def read_artifact(client: MlflowClient, run_id: str, path: str, artifact_uri: Optional[str] = None) -> Optional[bytes]:
+def read_artifact(client: "MlflowClient", run_id: str, path: str, artifact_uri: Optional[str] = None) -> Optional[bytes]:
     """The content of one artifact file of a run, or None when it does not exist or cannot be read."""
     return read_artifacts(client, run_id, [path], artifact_uri, warn=False).get(path)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import lightning.pytorch as pl
-import yaml
 from lightning.pytorch.cli import SaveConfigCallback
 from lightning.pytorch.loggers import MLFlowLogger
 from typing_extensions import override
 
 from callbacks.redaction import redact_mapping
+from tradexp.config.yaml_text import dump_config, dump_yaml, load_yaml
 from tradexp.tracking.params import flatten_config
 
 __all__ = ["LogConfigToRun", "redacted_config_text"]
@@ -22,11 +22,11 @@ def redacted_config_text(text: str) -> tuple[str, dict]:
     The text is the dump itself when nothing needed redacting (its layout kept), else the redacted
     mapping dumped again in the same key order.
     """
-    resolved = yaml.safe_load(text) or {}
+    resolved = load_yaml(text) or {}
     redacted = redact_mapping(resolved)
     if redacted == resolved:
         return text, resolved
-    return yaml.safe_dump(redacted, sort_keys=False, default_flow_style=False, allow_unicode=True), redacted
+    return dump_yaml(redacted), redacted
 
 
 class LogConfigToRun(SaveConfigCallback):
@@ -46,7 +46,7 @@ class LogConfigToRun(SaveConfigCallback):
         if not loggers:
             return
         # skip_check: the config was validated when it was parsed; checking it again doubles the dump's time
-        text, resolved = redacted_config_text(self.parser.dump(self.config, skip_none=False, skip_check=True))
+        text, resolved = redacted_config_text(dump_config(self.parser, self.config, skip_none=False, skip_check=True))
         for logger in loggers:
             logger.experiment.log_text(logger.run_id, text, "config/config.yaml")
             # Keys that legitimately change when a run is resumed are not params.

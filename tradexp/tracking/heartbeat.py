@@ -32,8 +32,10 @@ class Heartbeat:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tradexp-heartbeat", daemon=True)
 
-    def start(self) -> "Heartbeat":
-        self._safe_beat()
+    def start(self, beat_now: bool = True) -> "Heartbeat":
+        """Start beating every `interval` seconds; `beat_now=False` when the first beat was already written."""
+        if beat_now:
+            self._safe_beat()
         self._thread.start()
         return self
 

@@ -144,21 +144,24 @@ class TradexpLogger(MLFlowLogger):
         if not resuming and self._experiment_id is None:
             self._mlflow_client = open_store(self._tracking_uri)
             self._experiment_id = ensure_experiment(self._mlflow_client, self._experiment_name, self._tracking_uri)
+        owner = process_tags()  # this process now owns the run (also after a resume)
+        owner[HEARTBEAT_TAG] = f"{time.time():.0f}"  # the first beat; the heartbeat thread writes the next ones
+        if not resuming:
+            self.tags = {**(self.tags or {}), **owner}  # created with the run: one write fewer
         client = MLFlowLogger.experiment.fget(self)  # type: ignore[attr-defined]  # creates or opens the run
-        self._on_run_started(client, resuming)
+        self._on_run_started(client, resuming, owner)
         return client
 
-    def _on_run_started(self, client: mlflow.MlflowClient, resuming: bool) -> None:
+    def _on_run_started(self, client: mlflow.MlflowClient, resuming: bool, owner: dict[str, str]) -> None:
         self._writer = RunWriter(client, self._run_id, self._tracking_uri, Path(self._local_dir) / "spool")
-        tags = process_tags()  # this process now owns the run (also after a resume)
         if resuming:
             run = client.get_run(self._run_id)
             if run.info.status != "RUNNING":
                 client.update_run(self._run_id, status="RUNNING")
-            tags["tradexp.resumed"] = str(int(run.data.tags.get("tradexp.resumed", "0")) + 1)
+            tags = {**owner, "tradexp.resumed": str(int(run.data.tags.get("tradexp.resumed", "0")) + 1)}
             for key, value in run.data.params.items():
                 self._logged_params[key] = value
-        client.log_batch(self._run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+            client.log_batch(self._run_id, tags=[RunTag(k, v) for k, v in tags.items()])
         if self._reap_stale_after is not None:
             try:
                 reaped = reap_stale_runs(client, [self._experiment_id], self._reap_stale_after)
@@ -169,7 +172,8 @@ class TradexpLogger(MLFlowLogger):
             if reaped:
                 log.warning("marked %d dead run(s) of experiment %s FAILED: %s", len(reaped), self._experiment_id, reaped)
         run_id = self._run_id
-        self._heartbeat = Heartbeat(lambda now: client.set_tag(run_id, HEARTBEAT_TAG, f"{now:.0f}"), self._heartbeat_interval).start()
+        beat = Heartbeat(lambda now: client.set_tag(run_id, HEARTBEAT_TAG, f"{now:.0f}"), self._heartbeat_interval)
+        self._heartbeat = beat.start(beat_now=False)
 
     @property
     @override
@@ -290,21 +294,26 @@ class TradexpLogger(MLFlowLogger):
             self._checkpoint_callbacks.append(checkpoint_callback)
 
     def _log_checkpoint_files(self) -> None:
-        for callback in self._checkpoint_callbacks:
-            best, last = callback.best_model_path, callback.last_model_path
-            for role, path in (("best", best), ("last", last)):
-                if not path or not Path(path).is_file():
-                    continue
-                mtime = Path(path).stat().st_mtime
-                if self._logged_checkpoints.get(path) == mtime:
-                    continue
-                with tempfile.TemporaryDirectory() as tmp:
-                    target = Path(tmp) / f"{role}.ckpt"
-                    target.symlink_to(Path(path).resolve())
-                    self._write("log_artifact", str(target), "checkpoints")
-                self._logged_checkpoints[path] = mtime
-                self._stored_checkpoints[str(Path(path).resolve())] = f"checkpoints/{role}.ckpt"
-                self.set_tags({f"tradexp.checkpoint.{role}": f"checkpoints/{role}.ckpt ({Path(path).name})"})
+        tags: dict[str, str] = {}
+        try:
+            for callback in self._checkpoint_callbacks:
+                best, last = callback.best_model_path, callback.last_model_path
+                for role, path in (("best", best), ("last", last)):
+                    if not path or not Path(path).is_file():
+                        continue
+                    mtime = Path(path).stat().st_mtime
+                    if self._logged_checkpoints.get(path) == mtime:
+                        continue
+                    with tempfile.TemporaryDirectory() as tmp:
+                        target = Path(tmp) / f"{role}.ckpt"
+                        target.symlink_to(Path(path).resolve())
+                        self._write("log_artifact", str(target), "checkpoints")
+                    self._logged_checkpoints[path] = mtime
+                    self._stored_checkpoints[str(Path(path).resolve())] = f"checkpoints/{role}.ckpt"
+                    tags[f"tradexp.checkpoint.{role}"] = f"checkpoints/{role}.ckpt ({Path(path).name})"
+        finally:
+            if tags:
+                self.set_tags(tags)  # one write for every checkpoint stored, also when a later one failed
 
     @override
     @rank_zero_only

@@ -19,9 +19,10 @@ import hashlib
 import importlib.metadata
 import platform
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Iterator, Literal, Optional
 
 from tradexp import __version__
 
@@ -232,14 +233,38 @@ def _package_versions() -> tuple[tuple[str, str], ...]:
     return tuple(tags.items())
 
 
+_pinned_git_tags: Optional[dict[str, str]] = None  # set inside `same_code()`
+
+
+@contextmanager
+def same_code() -> Iterator[None]:
+    """Within: `git_tags()` of the running code is read once, not once per run.
+
+    For the fits of one process that run the code it imported, an HPO study's trials: git's state is
+    read when the block starts (~15 ms a trial otherwise), and a checkout edited meanwhile
+    does not change what those fits ran.
+    """
+    global _pinned_git_tags
+    outer = _pinned_git_tags
+    _pinned_git_tags = dict(git_tags()) if outer is None else outer
+    try:
+        yield
+    finally:
+        _pinned_git_tags = outer
+
+
 def git_tags(path: Optional[str | Path] = None) -> dict[str, str]:
     """`tradexp.git.commit`, `tradexp.git.dirty` and (when dirty) `tradexp.git.diff_digest` of the code.
 
     Args:
         path: A folder in the checkout; default the checkout of the running tradexp code (its package
-            folder), or the working directory when tradexp is installed from a wheel.
+            folder), or the working directory when tradexp is installed from a wheel (read once
+            inside `same_code()`).
     """
     from callbacks.git_state import git_state
+
+    if path is None and _pinned_git_tags is not None:
+        return dict(_pinned_git_tags)
 
     state = git_state(path if path is not None else Path(__file__).resolve().parents[1])
     if path is None and not state.get("available"):

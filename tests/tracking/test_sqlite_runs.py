@@ -1,0 +1,167 @@
+"""The sqlite reader of the look-back commands gives MLflow's answers: the same runs, order, tags,
+latest metrics and configs as `MlflowClient` on one real store, for every filter `tradexp runs` has."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+
+import pytest
+import yaml
+from mlflow import MlflowClient
+from mlflow.entities import Metric, RunTag
+
+from tradexp.config.history import get_run, run_config
+from tradexp.errors import TrackingError
+from tradexp.organisation.run_query import RunQuery, find_runs
+from tradexp.tracking.sqlite_runs import SCHEMA_REVISIONS, SqliteRuns, open_sqlite_runs
+
+T0 = 1_700_000_000_000
+MODELS = ("mlp", "lstm", "gru")
+STATUSES = ("FINISHED", "FAILED", "KILLED", "FINISHED", "RUNNING")
+
+
+@pytest.fixture(scope="module")
+def populated(tmp_path_factory, _migrated_store):
+    """A store of 24 runs in three experiments: tags, statuses, start times, NaN/inf/absent metrics, a
+    deleted run, a deleted experiment, children of one parent, configs of two runs."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("sqlite-runs")
+    shutil.copyfile(_migrated_store, root / "mlflow.db")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    experiments = [client.create_experiment(f"tradexp/development/{m}", artifact_location=(root / "mlartifacts" / m).as_uri()) for m in MODELS]
+    gone = client.create_experiment("tradexp/development/gone", artifact_location=(root / "mlartifacts" / "gone").as_uri())
+    parent = client.create_run(experiments[0], run_name="study", start_time=T0, tags={"tradexp.type": "hpo_study"}).info.run_id
+    ids = []
+    for i in range(24):
+        model = MODELS[i % 3]
+        tags = {"tradexp.type": "training" if i % 4 else "hpo_trial", "tradexp.model": model, "tradexp.stage": ("development", "staging")[i % 2], "team": f"t{i % 3}"}
+        if i % 4 == 0:
+            tags["mlflow.parentRunId"] = parent
+        start = T0 + (i % 7) * 60_000  # equal start times: the run id breaks the tie
+        run = client.create_run(experiments[i % 3], run_name=f"run-{i:02d}", start_time=start, tags=tags)
+        rid = run.info.run_id
+        acc = [0.51, float("nan"), 0.47, 0.6, float("inf"), 0.5][i % 6]
+        metrics = [Metric("val/loss", 0.7 - 0.01 * e, start + e, e) for e in range(3)]
+        if i % 5:  # every fifth run has no test/acc
+            metrics.append(Metric("test/acc", acc, start, 9))
+        metrics.append(Metric("test/trading/sharpe", (i % 9) - 4.0, start, 9))
+        client.log_batch(rid, metrics=metrics, tags=[RunTag("mlflow.user", "tester")])
+        if STATUSES[i % 5] != "RUNNING":
+            client.set_terminated(rid, STATUSES[i % 5], end_time=start + 1000)
+        ids.append(rid)
+    client.log_text(ids[3], yaml.safe_dump({"model": {"lr": 0.001}, "data": {"window": 32}}), "config/config.yaml")
+    client.log_text(ids[7], yaml.safe_dump({"model": {"lr": 0.01}, "data": {"window": 32}}), "config/config.yaml")
+    client.delete_run(ids[5])
+    client.create_run(gone, run_name="in-a-deleted-experiment", start_time=T0)
+    client.delete_experiment(gone)
+    return uri, client, ids, parent
+
+
+QUERIES = [
+    {},
+    {"limit": 5},
+    {"model": "lstm"},
+    {"stage": "staging", "type": "training"},
+    {"tags": {"team": "t1"}},
+    {"status": "failed"},
+    {"status": "running"},
+    {"experiment": "tradexp/development/gru"},
+    {"experiment": "tradexp/development/*", "model": "gru"},
+    {"experiment": "tradexp/development/gone"},
+    {"since": "2023-11-14T22:16:00+00:00"},
+    {"where": ["test/acc>0.5"]},
+    {"where": ["test/acc>=0.5", "test/trading/sharpe<1"]},
+    {"where": ["test/acc!=0.6"]},
+    {"where": ["test/acc=0.47"]},
+    {"sort": "test/acc"},
+    {"sort": "test/acc", "ascending": True},
+    {"sort": "test/acc", "limit": 17},  # 15 runs with a number, then NaN before absent: the limit cuts among those
+    {"sort": "test/acc", "ascending": True, "limit": 17},
+    {"sort": "test/trading/sharpe", "limit": 7},
+    {"sort": "no/such/metric"},
+    {"sort": "test/acc", "where": ["val/loss<0.69"], "model": "mlp"},
+]
+
+
+def _same_number(a: float, b: float) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or a == b
+
+
+@pytest.mark.parametrize("fields", QUERIES, ids=[str(q) or "everything" for q in QUERIES])
+def test_the_reader_finds_the_runs_mlflow_finds_in_its_order(populated, fields):
+    uri, client, _, _ = populated
+    reader = open_sqlite_runs(uri)
+    assert isinstance(reader, SqliteRuns)
+    query = RunQuery(**{"limit": 50, **fields})
+    expected, expected_experiments = find_runs(client, query)
+    got, got_experiments = find_runs(reader, query)
+    assert got_experiments == expected_experiments
+    assert [r.info.run_id for r in got] == [r.info.run_id for r in expected]
+    for mine, theirs in zip(got, expected):
+        assert (mine.info.experiment_id, mine.info.run_name, mine.info.status, mine.info.start_time, mine.info.artifact_uri) == (
+            theirs.info.experiment_id,
+            theirs.info.run_name,
+            theirs.info.status,
+            theirs.info.start_time,
+            theirs.info.artifact_uri,
+        )
+        assert mine.data.tags == theirs.data.tags
+        assert mine.data.metrics.keys() == theirs.data.metrics.keys()
+        assert all(_same_number(mine.data.metrics[k], theirs.data.metrics[k]) for k in mine.data.metrics)
+
+
+def test_the_queries_cover_what_they_claim(populated):
+    """The cases above are not vacuous: empty results, NaN, inf and absent sort values, ties, a limit."""
+    uri, client, _, _ = populated
+    count = {str(q): len(find_runs(client, RunQuery(**{"limit": 50, **q}))[0]) for q in QUERIES}
+    assert count["{}"] == 24 and count["{'limit': 5}"] == 5 and count["{'experiment': 'tradexp/development/gone'}"] == 0
+    assert 0 < count["{'status': 'failed'}"] < 24 and 0 < count["{'where': ['test/acc>0.5']}"] < 24
+    metrics = [r.data.metrics.get("test/acc") for r in find_runs(client, RunQuery(sort="test/acc"))[0]]
+    assert any(v is not None and math.isnan(v) for v in metrics) and None in metrics
+    assert 1.7976931348623157e308 in metrics  # MLflow stores an inf as the largest float
+
+
+def test_the_reader_gets_a_run_and_its_config_as_mlflow_does(populated):
+    uri, client, ids, _ = populated
+    reader = open_sqlite_runs(uri)
+    for run_id in (ids[3], ids[5]):  # ids[5] is deleted: get_run still finds it
+        mine, theirs = get_run(reader, run_id), get_run(client, run_id)
+        assert (mine.info.run_id, mine.info.artifact_uri, mine.info.lifecycle_stage, mine.data.tags) == (
+            theirs.info.run_id,
+            theirs.info.artifact_uri,
+            theirs.info.lifecycle_stage,
+            theirs.data.tags,
+        )
+    assert run_config(reader, ids[7]) == run_config(client, ids[7]) == {"model": {"lr": 0.01}, "data": {"window": 32}}
+    with pytest.raises(TrackingError, match="is not in the store") as mine:
+        get_run(reader, "0" * 32)
+    with pytest.raises(TrackingError, match="is not in the store") as theirs:
+        get_run(client, "0" * 32)
+    assert str(mine.value) == str(theirs.value)
+    with pytest.raises(TrackingError, match="has no `config/config.yaml`"):
+        run_config(reader, ids[0])
+
+
+def test_the_schema_of_this_mlflow_is_one_the_reader_was_checked_against(_migrated_store):
+    """Fails when MLflow brings a new tracking schema: check the reader against it (the tests above),
+    then add the revision to `SCHEMA_REVISIONS`. Until then the commands use MLflow's client."""
+    (revision,) = sqlite3.connect(_migrated_store).execute("SELECT version_num FROM alembic_version").fetchone()
+    assert revision in SCHEMA_REVISIONS
+
+
+def test_anything_but_a_known_sqlite_store_goes_through_mlflow(tmp_path, _migrated_store):
+    import shutil
+
+    assert open_sqlite_runs("http://127.0.0.1:5000") is None
+    assert open_sqlite_runs(f"sqlite:///{tmp_path / 'missing.db'}") is None
+    (tmp_path / "not-a-db.db").write_text("hello")
+    assert open_sqlite_runs(f"sqlite:///{tmp_path / 'not-a-db.db'}") is None
+    other = tmp_path / "other-schema.db"
+    shutil.copyfile(_migrated_store, other)
+    with sqlite3.connect(other) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = 'from-the-future'")
+    assert open_sqlite_runs(f"sqlite:///{other}") is None
+    assert isinstance(open_sqlite_runs(f"sqlite:///{_migrated_store}"), SqliteRuns)

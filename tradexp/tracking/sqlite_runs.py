@@ -1,0 +1,187 @@
+"""Runs read straight from a local MLflow sqlite file, for the look-back commands' start-up.
+
+`import mlflow` and its SQLAlchemy store take 2.5-3.5 s of a fresh process here, the queries of
+`tradexp runs` or `tradexp config diff` ~0.05 s. On a sqlite store whose schema is one this module
+was checked against (`SCHEMA_REVISIONS`, the alembic revision MLflow writes into the file), those
+commands read the file with Python's `sqlite3` instead, and never write to it. Anything else (a
+tracking server, another database, a file of another schema, a missing file) goes through MLflow's
+client as before: `open_sqlite_runs` returns None.
+
+The answers are MLflow's own: the same runs in the same order as `MlflowClient.search_runs` for the
+filters `tradexp.organisation.run_query` builds (tags equal, status, start time, latest metric
+compared, active runs of active experiments; sort by a metric with NaN then absent last, then newest
+first, then by run id), and the same tags, latest metrics and artifact location. A test runs both
+on one store (`tests/tracking/test_sqlite_runs.py`); a new MLflow schema fails it until checked.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import sqlite3
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+__all__ = ["SCHEMA_REVISIONS", "SqliteRuns", "StoredRun", "open_sqlite_runs"]
+
+# alembic revisions of MLflow's tracking schema whose tables this module reads as MLflow does
+SCHEMA_REVISIONS = frozenset({"dc11669786a5"})  # mlflow 3.17
+_OPERATORS = {">": ">", ">=": ">=", "<": "<", "<=": "<=", "=": "=", "==": "=", "!=": "!="}
+_CHUNK = 500  # run ids per `IN (...)`: sqlite's default limit is 999 bound values
+
+
+@dataclass
+class StoredRunInfo:
+    """The fields of `mlflow.entities.RunInfo` the look-back commands read."""
+
+    run_id: str
+    experiment_id: str
+    run_name: Optional[str]
+    status: str
+    start_time: Optional[int]
+    artifact_uri: Optional[str]
+    lifecycle_stage: str
+
+
+@dataclass
+class StoredRunData:
+    """The fields of `mlflow.entities.RunData` the look-back commands read (latest metric values)."""
+
+    tags: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class StoredRun:
+    """A run as `MlflowClient.get_run` describes it, for the fields read here (`.info`, `.data`)."""
+
+    info: StoredRunInfo
+    data: StoredRunData
+
+
+class SqliteRuns:
+    """Read-only queries on one MLflow sqlite file (see the module docstring).
+
+    Args:
+        db: The database file.
+        tracking_uri: Its tracking URI, as shown to people.
+    """
+
+    def __init__(self, db: Path, tracking_uri: str) -> None:
+        self.db = db
+        self.tracking_uri = tracking_uri
+        self._client: Any = None
+
+    def download_artifacts(self, run_id: str, path: str, dst_path: str) -> str:
+        """`MlflowClient.download_artifacts`, for artifacts not in a local folder (MLflow is imported then)."""
+        if self._client is None:
+            from tradexp.tracking.store import open_store
+
+            self._client = open_store(self.tracking_uri)
+        return self._client.download_artifacts(run_id, path, dst_path)
+
+    def _query(self, sql: str, values: Sequence[Any] = ()) -> list[tuple]:
+        # read-write mode so that a WAL file's shared memory can be opened; nothing here writes
+        with closing(sqlite3.connect(f"{self.db.resolve().as_uri()}?mode=rw", uri=True, timeout=30)) as connection:
+            return connection.execute(sql, tuple(values)).fetchall()
+
+    def experiments(self, pattern: Optional[str] = None) -> dict[str, str]:
+        """{experiment_id: name} of active experiments whose name matches `pattern` (exact or glob)."""
+        rows = self._query("SELECT experiment_id, name FROM experiments WHERE lifecycle_stage = 'active'")
+        return {str(i): name for i, name in rows if pattern is None or name == pattern or fnmatch.fnmatchcase(name, pattern)}
+
+    def search(
+        self,
+        experiment_ids: Sequence[str],
+        tags: Optional[dict[str, str]] = None,
+        status: Optional[str] = None,
+        start_after_ms: Optional[int] = None,
+        metric_conditions: Sequence[tuple[str, str, float]] = (),
+        sort_metric: Optional[str] = None,
+        ascending: bool = False,
+        limit: int = 50,
+    ) -> list[StoredRun]:
+        """Active runs of the experiments that match every filter, in MLflow's order, at most `limit`.
+
+        Args:
+            experiment_ids: Experiments searched.
+            tags: Tags that must be equal.
+            status: MLflow status (RUNNING, FINISHED, ...).
+            start_after_ms: Started at or after this time (epoch milliseconds).
+            metric_conditions: `(metric, op, value)`, the latest value compared (ops: > >= < <= = == !=).
+            sort_metric: Sort by this metric's latest value (NaN, then runs without it, last), then newest first.
+            ascending: Smallest first.
+            limit: At most this many runs.
+        """
+        if not experiment_ids:
+            return []
+        where = [f"r.experiment_id IN ({', '.join('?' * len(experiment_ids))})", "r.lifecycle_stage = 'active'"]
+        values: list[Any] = [int(i) for i in experiment_ids]
+        for key, value in (tags or {}).items():
+            where.append("EXISTS (SELECT 1 FROM tags t WHERE t.run_uuid = r.run_uuid AND t.key = ? AND t.value = ?)")
+            values += [key, value]
+        if status is not None:
+            where.append("r.status = ?")
+            values.append(status)
+        if start_after_ms is not None:
+            where.append("r.start_time >= ?")
+            values.append(int(start_after_ms))
+        for metric, op, threshold in metric_conditions:
+            # as MLflow compares: the stored value (a NaN is stored as 0 with is_nan set)
+            where.append(f"EXISTS (SELECT 1 FROM latest_metrics m WHERE m.run_uuid = r.run_uuid AND m.key = ? AND m.value {_OPERATORS[op]} ?)")
+            values += [metric, float(threshold)]
+        join, order = "", []
+        if sort_metric is not None:
+            join = "LEFT JOIN latest_metrics s ON s.run_uuid = r.run_uuid AND s.key = ?"
+            values.insert(0, sort_metric)
+            order = ["CASE WHEN s.is_nan THEN 1 WHEN s.value IS NULL THEN 2 ELSE 0 END", f"s.value {'ASC' if ascending else 'DESC'}"]
+        order += ["r.start_time DESC", "r.run_uuid"]
+        sql = (
+            "SELECT r.run_uuid, r.experiment_id, r.name, r.status, r.start_time, r.artifact_uri, r.lifecycle_stage FROM runs r "
+            f"{join} WHERE {' AND '.join(where)} ORDER BY {', '.join(order)} LIMIT ?"
+        )
+        rows = self._query(sql, [*values, int(limit)])
+        return self._with_data([StoredRunInfo(r[0], str(r[1]), r[2], r[3], r[4], r[5], r[6]) for r in rows])
+
+    def get_run(self, run_id: str) -> Optional[StoredRun]:
+        """The run `run_id` (also a deleted one, as `MlflowClient.get_run`), or None when the file has no such run."""
+        rows = self._query("SELECT run_uuid, experiment_id, name, status, start_time, artifact_uri, lifecycle_stage FROM runs WHERE run_uuid = ?", [run_id])
+        if not rows:
+            return None
+        r = rows[0]
+        return self._with_data([StoredRunInfo(r[0], str(r[1]), r[2], r[3], r[4], r[5], r[6])])[0]
+
+    def _with_data(self, infos: list[StoredRunInfo]) -> list[StoredRun]:
+        runs = {info.run_id: StoredRun(info, StoredRunData()) for info in infos}
+        ids = list(runs)
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            for run_id, key, value in self._query(f"SELECT run_uuid, key, value FROM tags WHERE run_uuid IN ({marks})", chunk):
+                runs[run_id].data.tags[key] = value
+            for run_id, key, value, is_nan in self._query(f"SELECT run_uuid, key, value, is_nan FROM latest_metrics WHERE run_uuid IN ({marks})", chunk):
+                runs[run_id].data.metrics[key] = float("nan") if is_nan else float(value)
+        return list(runs.values())
+
+
+def open_sqlite_runs(tracking_uri: Optional[str] = None) -> Optional[SqliteRuns]:
+    """A reader of the store when it is a sqlite file of a schema in `SCHEMA_REVISIONS`, else None (use MLflow).
+
+    Args:
+        tracking_uri: The store (default `MLFLOW_TRACKING_URI`, else `sqlite:///mlflow.db`).
+    """
+    from tradexp.tracking.store_uri import resolve_tracking_uri, sqlite_path
+
+    uri = resolve_tracking_uri(tracking_uri)
+    db = sqlite_path(uri)
+    if db is None or not db.is_file():
+        return None
+    try:
+        with closing(sqlite3.connect(f"{db.resolve().as_uri()}?mode=rw", uri=True, timeout=30)) as connection:
+            revisions = {row[0] for row in connection.execute("SELECT version_num FROM alembic_version")}
+    except sqlite3.Error:  # not an MLflow store yet, or not a database: MLflow names the problem
+        return None
+    if len(revisions) != 1 or not revisions <= SCHEMA_REVISIONS:
+        return None
+    return SqliteRuns(db, uri)

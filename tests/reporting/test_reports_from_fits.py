@@ -19,8 +19,11 @@ from tradexp.api import fit, override_args
 from tradexp.cli import main
 from tradexp.reporting import RunReport
 from tradexp.evaluation.headline import headline_info
+from tradexp.reporting.comparison_page import build_comparison_html
 from tradexp.reporting.markup import fmt_value
-from tradexp.reporting.run_page import verdict_line
+from tradexp.reporting.read_runs import collect_run, collect_runs
+from tradexp.reporting.run_page import build_run_html, verdict_line
+from tradexp.tracking.sqlite_runs import SqliteRuns, open_sqlite_runs
 
 pytestmark = pytest.mark.slow
 
@@ -117,6 +120,29 @@ def test_report_run_command_matches_what_mlflow_holds(fits, capsys):
     assert "test/trading/sharpe" in run.data.metrics  # the default callbacks include the trading evaluation
     assert f'<td>sharpe</td><td class="num" data-v="{run.data.metrics["test/trading/sharpe"]!r}">' in html
     assert "report/run_report.html" in {a.path for a in client.list_artifacts(fits.lstm_a, "report")}
+    # logged without MLflow's client (a local store): MLflow reads back the very page
+    assert Path(client.download_artifacts(fits.lstm_a, "report/run_report.html", str(fits.root))).read_bytes() == out.read_bytes()
+
+
+def _numbered(html: str) -> str:
+    """A page with its element numbers (`t12`, `chart3`, `tab4`: a counter across pages) made equal."""
+    return re.sub(r"\b(t|chart|tab)\d+\b", r"\1#", str(html))
+
+
+def test_reports_read_straight_from_sqlite_are_the_reports_mlflow_gives(fits):
+    """`tradexp report run|compare --no-log` read a local sqlite store without MLflow: the same data, the same pages."""
+    reader = open_sqlite_runs(fits.uri)
+    assert isinstance(reader, SqliteRuns)
+    for run_id in (fits.lstm_a, fits.mlp):
+        mine, theirs = collect_run(reader, run_id), collect_run(fits.client, run_id)
+        assert mine.histories and mine.files and mine.datasets and mine.params  # what is compared is there
+        assert mine == theirs
+        assert _numbered(build_run_html(mine)) == _numbered(build_run_html(theirs))
+    ids = [fits.lstm_a, fits.lstm_b, fits.mlp]
+    histories = ["train/loss", "val/loss", "epoch", "val/acc"]
+    mine_all, theirs_all = collect_runs(reader, ids, histories=histories), collect_runs(fits.client, ids, histories=histories)
+    assert mine_all == theirs_all
+    assert _numbered(build_comparison_html(mine_all, metric="test/acc")) == _numbered(build_comparison_html(theirs_all, metric="test/acc"))
 
 
 def test_report_compare_by_ids_creates_a_comparison_run_with_seed_spread(fits, capsys):

@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 import yaml
 from mlflow import MlflowClient
-from mlflow.entities import Metric, RunTag
+from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, RunTag
 
 from tradexp.config.history import get_run, run_config
 from tradexp.errors import TrackingError
@@ -54,6 +54,9 @@ def populated(tmp_path_factory, _migrated_store):
         ids.append(rid)
     client.log_text(ids[3], yaml.safe_dump({"model": {"lr": 0.001}, "data": {"window": 32}}), "config/config.yaml")
     client.log_text(ids[7], yaml.safe_dump({"model": {"lr": 0.01}, "data": {"window": 32}}), "config/config.yaml")
+    datasets = [DatasetInput(Dataset(f"bars/{s}", f"digest-{s}", "local", f"/data/{s}.csv"), [InputTag("mlflow.data.context", "training")]) for s in ("SPY", "QQQ", "IWM")]
+    client.log_inputs(ids[3], datasets)
+    client.log_metric(ids[3], "val/loss", float("nan"), timestamp=T0 + 10**7, step=3)  # a NaN, last in the history
     client.delete_run(ids[5])
     client.create_run(gone, run_name="in-a-deleted-experiment", start_time=T0)
     client.delete_experiment(gone)
@@ -75,6 +78,8 @@ QUERIES = [
     {"where": ["test/acc>0.5"]},
     {"where": ["test/acc>=0.5", "test/trading/sharpe<1"]},
     {"where": ["test/acc!=0.6"]},
+    {"where": ["test/acc!=0"]},  # a NaN is stored as 0: it still satisfies `!=`, as in MLflow
+    {"where": ["val/loss<0.69"]},  # ...and never `<` (one run's latest val/loss is NaN)
     {"where": ["test/acc=0.47"]},
     {"sort": "test/acc"},
     {"sort": "test/acc", "ascending": True},
@@ -136,6 +141,17 @@ def test_the_reader_gets_a_run_and_its_config_as_mlflow_does(populated):
             theirs.data.tags,
         )
     assert run_config(reader, ids[7]) == run_config(client, ids[7]) == {"model": {"lr": 0.01}, "data": {"window": 32}}
+    mine, theirs = reader.get_run(ids[3]), client.get_run(ids[3])
+    assert mine.data.params == theirs.data.params and mine.info.end_time == theirs.info.end_time
+    names = [d.dataset.name for d in mine.inputs.dataset_inputs]
+    assert len(names) == 3 and names == [d.dataset.name for d in theirs.inputs.dataset_inputs]
+    assert [(d.dataset.digest, d.dataset.source, d.dataset.source_type) for d in mine.inputs.dataset_inputs] == [
+        (d.dataset.digest, d.dataset.source, d.dataset.source_type) for d in theirs.inputs.dataset_inputs
+    ]
+    history = [(m.step, m.value, m.timestamp) for m in reader.get_metric_history(ids[3], "val/loss")]
+    expected = [(m.step, m.value, m.timestamp) for m in client.get_metric_history(ids[3], "val/loss")]
+    assert len(history) == 4 and math.isnan(history[-1][1]) and history[:3] == expected[:3] and math.isnan(expected[-1][1])
+    assert reader.get_experiment(mine.info.experiment_id).name == client.get_experiment(mine.info.experiment_id).name
     with pytest.raises(TrackingError, match="is not in the store") as mine:
         get_run(reader, "0" * 32)
     with pytest.raises(TrackingError, match="is not in the store") as theirs:

@@ -23,7 +23,7 @@ from tradexp.config.history import ConfigChange, diff_configs, run_config
 from tradexp.config.overrides import dotted_overrides
 from tradexp.organisation.run_query import KEY_METRICS, RunQuery, find_runs, run_rows
 from tradexp.organisation.tables import FORMATS, render, render_table
-from tradexp.tracking.sqlite_runs import open_sqlite_runs
+from tradexp.tracking.sqlite_runs import open_for_reading
 
 if TYPE_CHECKING:
     from tradexp.organisation.reproduce import Difference, Reproduction
@@ -72,17 +72,6 @@ def _runs_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _store(tracking_uri: Optional[str]) -> Any:
-    """What the look-back commands read runs from: a local sqlite store directly (no MLflow import,
-    ~2.5 s of start-up), else MLflow's client (`tradexp.tracking.sqlite_runs`)."""
-    reader = open_sqlite_runs(tracking_uri)
-    if reader is not None:
-        return reader
-    from tradexp.tracking.store import open_store
-
-    return open_store(tracking_uri)
-
-
 def _reap(client: Any, stale_after: Optional[float] = None) -> list[str]:
     """Mark stale RUNNING runs FAILED (their heartbeat is older than `stale_after` seconds)."""
     from tradexp.tracking.reaper import reap_stale_runs
@@ -116,7 +105,7 @@ def runs_main(argv: Sequence[str]) -> int:
         reaped = _reap(client, args.stale_after)
         print(f"reaped {len(reaped)} stale run(s): {', '.join(reaped) or '-'}")
     else:
-        client = _store(args.tracking_uri)
+        client = open_for_reading(args.tracking_uri)
     query = RunQuery(
         **option_values(args, "model", "stage", "type", "dataset", "purpose", "status", "experiment", "where", "parent", "since", "sort", "ascending", "limit"),
         tags=_tag_pairs(args.tag),
@@ -146,7 +135,7 @@ def _load_side(client_box: list, reference: str, tracking_uri: Optional[str]) ->
     if path.suffix in (".yaml", ".yml") and path.is_file():
         return yaml.safe_load(path.read_text()) or {}, path.name
     if not client_box:
-        client_box.append(_store(tracking_uri))
+        client_box.append(open_for_reading(tracking_uri))
     return run_config(client_box[0], reference), reference[:12]
 
 
@@ -202,7 +191,7 @@ def config_main(argv: Sequence[str]) -> int:
             print(f"\n{counts['changed']} changed, {counts['added']} added, {counts['removed']} removed")
         return 0
     if args.command == "show":
-        config = run_config(_store(args.tracking_uri), args.run_id)
+        config = run_config(open_for_reading(args.tracking_uri), args.run_id)
         print(yaml.safe_dump(config, sort_keys=False).rstrip())
         return 0
     from tradexp.run import load_config  # LightningCLI's parser: only `validate` needs Lightning

@@ -18,18 +18,18 @@ import re
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal, Optional
-
-from mlflow import MlflowClient
+from typing import TYPE_CHECKING, Any, Literal, Optional
 
 from tradexp import __version__
 from tradexp.reporting.comparison_page import build_comparison_html
 from tradexp.reporting.read_runs import RunData, collect_run, collect_runs, select_runs
-from tradexp.reporting.read_study import collect_study
 from tradexp.reporting.run_page import build_run_html
-from tradexp.reporting.study_page import build_study_html
-from tradexp.tracking.parent_run import ParentRun
-from tradexp.tracking.store import open_store
+from tradexp.tracking.sqlite_runs import open_for_reading
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+    from tradexp.tracking.parent_run import ParentRun
 
 __all__ = ["publish", "run_report", "study_report", "compare_report", "default_report_path", "REPORT_FILES", "RUN_REPORT_FILE", "STUDY_REPORT_FILE", "COMPARISON_REPORT_FILE"]
 
@@ -48,7 +48,7 @@ def default_report_path(kind: str, ident: str) -> Path:
     return Path("reports") / f"{kind}_{safe}.html"
 
 
-def publish(html: str, kind: Kind, ident: str, path: Optional[str | Path] = None, *, client: Optional[MlflowClient] = None, run_id: Optional[str] = None) -> Path:
+def publish(html: str, kind: Kind, ident: str, path: Optional[str | Path] = None, *, client: Optional["MlflowClient"] = None, run_id: Optional[str] = None) -> Path:
     """Write a report to `path` (default `reports/<kind>_<ident>.html`) and log it into `run_id`.
 
     Args:
@@ -74,7 +74,7 @@ def publish(html: str, kind: Kind, ident: str, path: Optional[str | Path] = None
     return out.resolve()
 
 
-def run_report(run_id: str, path: Optional[str | Path] = None, *, tracking_uri: Optional[str] = None, log_to_run: bool = True, client: Optional[MlflowClient] = None) -> Path:
+def run_report(run_id: str, path: Optional[str | Path] = None, *, tracking_uri: Optional[str] = None, log_to_run: bool = True, client: Optional["MlflowClient"] = None) -> Path:
     """Write the training report of a run and log it to the run as `report/run_report.html`.
 
     Args:
@@ -90,13 +90,13 @@ def run_report(run_id: str, path: Optional[str | Path] = None, *, tracking_uri: 
     Raises:
         ReportError: The run does not exist.
     """
-    client = client or open_store(tracking_uri)
+    client = client or open_for_reading(tracking_uri)  # a local sqlite store: read and logged without MLflow's client
     html = build_run_html(collect_run(client, run_id))
     return publish(html, "run", run_id, path, client=client, run_id=run_id if log_to_run else None)
 
 
 def study_report(
-    name_or_run_id: str, path: Optional[str | Path] = None, *, tracking_uri: Optional[str] = None, log_to_run: bool = True, client: Optional[MlflowClient] = None
+    name_or_run_id: str, path: Optional[str | Path] = None, *, tracking_uri: Optional[str] = None, log_to_run: bool = True, client: Optional["MlflowClient"] = None
 ) -> Path:
     """Write the report of an HPO study and log it to the study's parent run (`report/study_report.html`).
 
@@ -106,6 +106,10 @@ def study_report(
     Raises:
         ReportError: No such study.
     """
+    from tradexp.reporting.read_study import collect_study
+    from tradexp.reporting.study_page import build_study_html
+    from tradexp.tracking.store import open_store
+
     client = client or open_store(tracking_uri)
     study = collect_study(client, name_or_run_id)
     html = build_study_html(study)
@@ -136,7 +140,7 @@ def compare_report(
     ascending: Optional[bool] = None,
     tracking_uri: Optional[str] = None,
     log_to_mlflow: bool = True,
-    client: Optional[MlflowClient] = None,
+    client: Optional["MlflowClient"] = None,
 ) -> Path:
     """Write a comparison report and log it into a new `comparison` run (experiment of the first run).
 
@@ -158,7 +162,7 @@ def compare_report(
     Raises:
         ReportError: Unknown runs or experiment, a bad filter, or nothing selected.
     """
-    client = client or open_store(tracking_uri)
+    client = client or _store(tracking_uri, writes=log_to_mlflow)
     ids = select_runs(client, run_ids=run_ids, experiment=experiment, filter_string=filter_string, top=top, metric=metric, ascending=ascending)
     histories = ["train/loss", "val/loss", "epoch"] + ([f"val/{metric.removeprefix('test/')}"] if metric else [])
     runs = collect_runs(client, ids, histories=histories)
@@ -171,7 +175,16 @@ def compare_report(
         return publish(html, "comparison", stamp, path, client=client, run_id=comparison.run_id)
 
 
-def _open_comparison_run(client: MlflowClient, runs: Sequence[RunData], stamp: str) -> ParentRun:
+def _store(tracking_uri: Optional[str], writes: bool) -> Any:
+    """MLflow's client when the report is logged to the store; else what reads fastest (`open_for_reading`)."""
+    if writes:
+        from tradexp.tracking.store import open_store
+
+        return open_store(tracking_uri)
+    return open_for_reading(tracking_uri)
+
+
+def _open_comparison_run(client: "MlflowClient", runs: Sequence[RunData], stamp: str) -> "ParentRun":
     """A `comparison` run in the first run's experiment, naming the compared runs (tags; the JSON is logged by the caller)."""
     ids = [r.run_id for r in runs]
     tags: dict[str, Any] = {"tradexp.type": "comparison", "tradexp.compared_count": str(len(ids)), "tradexp.compared_runs": ",".join(ids)[:7900]}
@@ -180,4 +193,6 @@ def _open_comparison_run(client: MlflowClient, runs: Sequence[RunData], stamp: s
         if len(values) == 1 and None not in values:
             tags[key] = values.pop()
     tags["tradexp.version"] = __version__
+    from tradexp.tracking.parent_run import ParentRun
+
     return ParentRun.create(client, runs[0].experiment_id, f"comparison-{len(ids)}runs-{stamp}", tags)

@@ -1,6 +1,6 @@
 """Read runs, studies and sets of runs from MLflow into plain dataclasses (no HTML, no figures).
 
-    client = MlflowClient(uri)
+    client = MlflowClient(uri)                        # or `SqliteRuns` (a local sqlite store, no MLflow import)
     run = collect_run(client, run_id)                 # params, metrics + histories, tags, artifacts
     run.json("data/splits.json"), run.csv("evaluation/equity.csv"), run.pngs("plots/")
 
@@ -20,18 +20,20 @@ import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 import pandas as pd
 import yaml
-from mlflow import MlflowClient
-from mlflow.entities import Run, ViewType
-from mlflow.exceptions import MlflowException
 
 from tradexp.errors import TradexpError
 from tradexp.metric_direction import lower_is_better
+from tradexp.tracking.sqlite_runs import SqliteRuns
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+    from mlflow.entities import Run
 
 __all__ = [
     "MetricPoint",
@@ -155,7 +157,7 @@ class RunData:
         return {p: self.files[p] for p in sorted(self.files) if p.startswith(prefix) and p.endswith(".png")}
 
 
-def run_from_entity(run: Run, experiment_name: str = "") -> RunData:
+def run_from_entity(run: "Run", experiment_name: str = "") -> RunData:
     """A `RunData` with the run's params, latest metrics and tags (no histories, no files)."""
     info = run.info
     datasets = []
@@ -178,16 +180,37 @@ def run_from_entity(run: Run, experiment_name: str = "") -> RunData:
     )
 
 
-def _experiment_name(client: MlflowClient, experiment_id: str, cache: dict[str, str]) -> str:
+def _experiment_name(client: "MlflowClient | SqliteRuns", experiment_id: str, cache: dict[str, str]) -> str:
     if experiment_id not in cache:
-        try:
-            cache[experiment_id] = client.get_experiment(experiment_id).name
-        except MlflowException:
-            cache[experiment_id] = experiment_id
+        if isinstance(client, SqliteRuns):
+            experiment = client.get_experiment(experiment_id)
+            cache[experiment_id] = experiment.name if experiment is not None else experiment_id
+        else:
+            from mlflow.exceptions import MlflowException
+
+            try:
+                cache[experiment_id] = client.get_experiment(experiment_id).name
+            except MlflowException:
+                cache[experiment_id] = experiment_id
     return cache[experiment_id]
 
 
-def _list_files(client: MlflowClient, run_id: str, path: Optional[str] = None) -> dict[str, Optional[int]]:
+def _get_run(client: "MlflowClient | SqliteRuns", run_id: str) -> "Run":
+    """The run, or a ReportError naming the store."""
+    if isinstance(client, SqliteRuns):
+        run = client.get_run(run_id)
+        if run is None:
+            raise ReportError(f"run `{run_id}` not found in {client.tracking_uri}")
+        return run
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_run(run_id)
+    except MlflowException as err:
+        raise ReportError(f"run `{run_id}` not found in {client.tracking_uri}: {err.message}") from None
+
+
+def _list_files(client: "MlflowClient", run_id: str, path: Optional[str] = None) -> dict[str, Optional[int]]:
     out: dict[str, Optional[int]] = {}
     for item in client.list_artifacts(run_id, path):
         if item.is_dir:
@@ -214,7 +237,7 @@ def _list_local(root: Path) -> dict[str, Optional[int]]:
     return dict(sorted(out.items()))
 
 
-def _wanted_files(client: MlflowClient, run: Run, patterns: Sequence[str]) -> tuple[dict[str, Optional[int]], list[str]]:
+def _wanted_files(client: "MlflowClient", run: "Run", patterns: Sequence[str]) -> tuple[dict[str, Optional[int]], list[str]]:
     """(artifact listing, paths to read). Exact paths on a local store are checked, not listed."""
     root = _local_root(run.info.artifact_uri)
     if root is not None and not any(ch in p for p in patterns for ch in "*?["):
@@ -233,7 +256,7 @@ def _local_root(artifact_uri: str) -> Optional[Path]:
     return root if root.is_dir() else None
 
 
-def _read_files(client: MlflowClient, run_id: str, paths: Iterable[str], artifact_uri: str = "") -> dict[str, bytes]:
+def _read_files(client: "MlflowClient", run_id: str, paths: Iterable[str], artifact_uri: str = "") -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     root = _local_root(artifact_uri)
     if root is not None:
@@ -243,6 +266,8 @@ def _read_files(client: MlflowClient, run_id: str, paths: Iterable[str], artifac
             except OSError as err:
                 log.warning("run %s: could not read artifact `%s`: %s", run_id, path, err)
         return files
+    from mlflow.exceptions import MlflowException  # artifacts outside a local folder: through MLflow
+
     with tempfile.TemporaryDirectory(prefix="tradexp-report-") as tmp:
         for path in paths:
             try:
@@ -260,18 +285,18 @@ def _history_keys(metrics: dict[str, float], histories: Union[str, Sequence[str]
 
 
 def collect_run(
-    client: MlflowClient,
+    client: "MlflowClient | SqliteRuns",
     run_id: str,
     *,
     histories: Union[str, Sequence[str]] = "all",
     files: Sequence[str] = TRAINING_FILES,
-    run: Optional[Run] = None,
+    run: Optional["Run"] = None,
     experiment_names: Optional[dict[str, str]] = None,
 ) -> RunData:
     """Read one run: params, metrics, tags, metric histories and the artifacts matching `files`.
 
     Args:
-        client: Client of the tracking store.
+        client: Client of the tracking store, or the `SqliteRuns` reader of a local sqlite store.
         run_id: The run.
         histories: `"all"` or the metric names whose full history to read.
         files: fnmatch patterns of artifact paths to read (`()` reads none; listing is skipped).
@@ -282,10 +307,7 @@ def collect_run(
         ReportError: The run does not exist.
     """
     if run is None:
-        try:
-            run = client.get_run(run_id)
-        except MlflowException as err:
-            raise ReportError(f"run `{run_id}` not found in {client.tracking_uri}: {err.message}") from None
+        run = _get_run(client, run_id)
     data = run_from_entity(run, _experiment_name(client, run.info.experiment_id, experiment_names if experiment_names is not None else {}))
     for key in _history_keys(data.metrics, histories):
         data.histories[key] = [MetricPoint(int(m.step), float(m.value), int(m.timestamp)) for m in client.get_metric_history(run_id, key)]
@@ -296,7 +318,7 @@ def collect_run(
 
 
 def collect_runs(
-    client: MlflowClient, run_ids: Sequence[str], *, histories: Union[str, Sequence[str]] = ("train/loss", "val/loss"), files: Sequence[str] = COMPARISON_FILES
+    client: "MlflowClient | SqliteRuns", run_ids: Sequence[str], *, histories: Union[str, Sequence[str]] = ("train/loss", "val/loss"), files: Sequence[str] = COMPARISON_FILES
 ) -> list[RunData]:
     """Read several runs (for a comparison) in the given order."""
     names: dict[str, str] = {}
@@ -304,11 +326,15 @@ def collect_runs(
     return [collect_run(client, rid, histories=histories, files=files, run=entities.get(rid), experiment_names=names) for rid in run_ids]
 
 
-def _fetch_runs(client: MlflowClient, run_ids: Sequence[str]) -> dict[str, Run]:
+def _fetch_runs(client: "MlflowClient | SqliteRuns", run_ids: Sequence[str]) -> dict[str, "Run"]:
     """Many runs in a few searches (`run_id IN (...)`) instead of one request each."""
+    wanted = [r for r in dict.fromkeys(run_ids) if looks_like_run_id(r)]
+    if isinstance(client, SqliteRuns):  # a local file: one query per run costs nothing
+        return {run.info.run_id: run for run in map(client.get_run, wanted) if run is not None}
+    from mlflow.entities import ViewType
+
     experiments = [e.experiment_id for e in client.search_experiments(view_type=ViewType.ACTIVE_ONLY)]
     found: dict[str, Run] = {}
-    wanted = [r for r in dict.fromkeys(run_ids) if looks_like_run_id(r)]
     for start in range(0, len(wanted), 100):
         chunk = wanted[start : start + 100]
         ids = ", ".join(f"'{r}'" for r in chunk)
@@ -318,7 +344,7 @@ def _fetch_runs(client: MlflowClient, run_ids: Sequence[str]) -> dict[str, Run]:
 
 
 def select_runs(
-    client: MlflowClient,
+    client: "MlflowClient | SqliteRuns",
     *,
     run_ids: Sequence[str] = (),
     experiment: Optional[str] = None,
@@ -340,12 +366,17 @@ def select_runs(
     if run_ids:
         for rid in run_ids:
             try:
-                client.get_run(rid)
-            except MlflowException:
+                _get_run(client, rid)
+            except ReportError:
                 raise ReportError(f"run `{rid}` not found in {client.tracking_uri}") from None
         return list(run_ids)[:top] if top else list(run_ids)
     if not experiment:
         raise ReportError("give run ids or `--experiment NAME` (with an optional `--filter` and `--top K --metric NAME`)")
+    if isinstance(client, SqliteRuns):  # an MLflow filter: MLflow's search
+        client = client._mlflow()
+    from mlflow.entities import ViewType
+    from mlflow.exceptions import MlflowException
+
     exp = client.get_experiment_by_name(experiment)
     if exp is None:
         names = sorted(e.name for e in client.search_experiments(view_type=ViewType.ACTIVE_ONLY))
@@ -354,7 +385,7 @@ def select_runs(
     if metric:
         asc = lower_is_better(metric) if ascending is None else ascending
         order = [f"metrics.`{metric}` {'ASC' if asc else 'DESC'}"]
-    runs: list[Run] = []
+    runs: list["Run"] = []
     token = None
     try:
         while True:

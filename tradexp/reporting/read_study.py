@@ -10,15 +10,16 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import pandas as pd
-from mlflow import MlflowClient
-from mlflow.entities import Run, ViewType
-from mlflow.exceptions import MlflowException
 
 from tradexp.metric_direction import optuna_direction
 from tradexp.reporting.read_runs import STUDY_FILES, MetricPoint, ReportError, RunData, collect_run, looks_like_run_id, run_from_entity
+
+if TYPE_CHECKING:  # MLflow is imported when a study is read, not by the pages that use `StudyData`
+    from mlflow import MlflowClient
+    from mlflow.entities import Run
 
 __all__ = ["StudyData", "collect_study", "find_study_run"]
 
@@ -45,8 +46,10 @@ class StudyData:
     importances: Optional[dict[str, Any]] = None  # hpo/importances.json, computed when the study ended
 
 
-def _search_all(client: MlflowClient, experiment_ids: list[str], filter_string: str) -> list[Run]:
-    runs: list[Run] = []
+def _search_all(client: "MlflowClient", experiment_ids: list[str], filter_string: str) -> list["Run"]:
+    from mlflow.entities import ViewType
+
+    runs: list["Run"] = []
     token = None
     while True:
         page = client.search_runs(experiment_ids, filter_string, run_view_type=ViewType.ACTIVE_ONLY, max_results=1000, page_token=token)
@@ -56,7 +59,7 @@ def _search_all(client: MlflowClient, experiment_ids: list[str], filter_string: 
             return runs
 
 
-def find_study_run(client: MlflowClient, name_or_run_id: str) -> Run:
+def find_study_run(client: "MlflowClient", name_or_run_id: str) -> "Run":
     """The parent run of a study given its run id (or a trial's run id) or its study name.
 
     With a name, the most recent parent run carrying that `tradexp.study` tag is used.
@@ -64,6 +67,9 @@ def find_study_run(client: MlflowClient, name_or_run_id: str) -> Run:
     Raises:
         ReportError: Nothing matches (the message lists the studies that exist).
     """
+    from mlflow.entities import ViewType
+    from mlflow.exceptions import MlflowException
+
     if looks_like_run_id(name_or_run_id):
         try:
             run = client.get_run(name_or_run_id)
@@ -112,7 +118,7 @@ def _trial_number(run: RunData) -> float:
         return float("inf")
 
 
-def collect_study(client: MlflowClient, name_or_run_id: str, *, histories: bool = True) -> StudyData:
+def collect_study(client: "MlflowClient", name_or_run_id: str, *, histories: bool = True) -> StudyData:
     """Read a study: its parent (with `hpo/` files and `plots/`), trial runs and related runs.
 
     Args:

@@ -3,9 +3,11 @@
 `import mlflow` and its SQLAlchemy store take 2.5-3.5 s of a fresh process here, the queries of
 `tradexp runs` or `tradexp config diff` ~0.05 s. On a sqlite store whose schema is one this module
 was checked against (`SCHEMA_REVISIONS`, the alembic revision MLflow writes into the file), those
-commands read the file with Python's `sqlite3` instead, and never write to it. Anything else (a
-tracking server, another database, a file of another schema, a missing file) goes through MLflow's
-client as before: `open_sqlite_runs` returns None.
+commands read the file with Python's `sqlite3` instead, and never write to it (a report logged into
+its run is a file copied into the run's local artifact folder, as MLflow's local artifact repository
+writes it). Anything else (a tracking server, another database, a file of another schema, a missing
+file, artifacts that are not in a local folder) goes through MLflow's client as before:
+`open_sqlite_runs` returns None, or the reader hands the call on.
 
 The answers are MLflow's own: the same runs in the same order as `MlflowClient.search_runs` for the
 filters `tradexp.organisation.run_query` builds (tags equal, status, start time, latest metric
@@ -17,13 +19,17 @@ on one store (`tests/tracking/test_sqlite_runs.py`); a new MLflow schema fails i
 from __future__ import annotations
 
 import fnmatch
+import os
+import shutil
 import sqlite3
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
-__all__ = ["SCHEMA_REVISIONS", "SqliteRuns", "StoredRun", "open_sqlite_runs"]
+__all__ = ["SCHEMA_REVISIONS", "SqliteRuns", "StoredRun", "open_sqlite_runs", "open_for_reading"]
 
 # alembic revisions of MLflow's tracking schema whose tables this module reads as MLflow does
 SCHEMA_REVISIONS = frozenset({"dc11669786a5"})  # mlflow 3.17
@@ -40,6 +46,7 @@ class StoredRunInfo:
     run_name: Optional[str]
     status: str
     start_time: Optional[int]
+    end_time: Optional[int]
     artifact_uri: Optional[str]
     lifecycle_stage: str
 
@@ -50,14 +57,52 @@ class StoredRunData:
 
     tags: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class StoredDataset:
+    """The fields of `mlflow.entities.Dataset` a report shows."""
+
+    name: str
+    digest: str
+    source: str
+    source_type: str
+
+
+@dataclass
+class StoredDatasetInput:
+    dataset: StoredDataset
+
+
+@dataclass
+class StoredRunInputs:
+    dataset_inputs: list[StoredDatasetInput] = field(default_factory=list)
 
 
 @dataclass
 class StoredRun:
-    """A run as `MlflowClient.get_run` describes it, for the fields read here (`.info`, `.data`)."""
+    """A run as `MlflowClient.get_run` describes it, for the fields read here (`.info`, `.data`, `.inputs`)."""
 
     info: StoredRunInfo
     data: StoredRunData
+    inputs: StoredRunInputs = field(default_factory=StoredRunInputs)
+
+
+@dataclass
+class StoredExperiment:
+    experiment_id: str
+    name: str
+
+
+@dataclass
+class StoredMetric:
+    """One logged value, as `MlflowClient.get_metric_history` gives it."""
+
+    key: str
+    value: float
+    timestamp: int
+    step: int
 
 
 class SqliteRuns:
@@ -75,16 +120,48 @@ class SqliteRuns:
 
     def download_artifacts(self, run_id: str, path: str, dst_path: str) -> str:
         """`MlflowClient.download_artifacts`, for artifacts not in a local folder (MLflow is imported then)."""
+        return self._mlflow().download_artifacts(run_id, path, dst_path)
+
+    def log_artifact(self, run_id: str, local_path: str, artifact_path: Optional[str] = None) -> None:
+        """`MlflowClient.log_artifact`: into a local artifact folder as MLflow's `LocalArtifactRepository` writes
+        (a file copied in, atomically: written beside, then renamed), else through MLflow's client."""
+        run = self.get_run(run_id)
+        uri = run.info.artifact_uri if run is not None else None
+        if not uri or not uri.startswith("file:"):
+            self._mlflow().log_artifact(run_id, local_path, artifact_path)
+            return
+        folder = Path(url2pathname(urlparse(uri).path)) / (artifact_path or "")
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / Path(local_path).name
+        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        shutil.copyfile(local_path, partial)
+        os.replace(partial, target)
+
+    def list_artifacts(self, run_id: str, path: Optional[str] = None) -> list[Any]:
+        """`MlflowClient.list_artifacts`, for artifacts not in a local folder (MLflow is imported then)."""
+        return self._mlflow().list_artifacts(run_id, path)
+
+    def _mlflow(self) -> Any:
         if self._client is None:
             from tradexp.tracking.store import open_store
 
             self._client = open_store(self.tracking_uri)
-        return self._client.download_artifacts(run_id, path, dst_path)
+        return self._client
 
     def _query(self, sql: str, values: Sequence[Any] = ()) -> list[tuple]:
         # read-write mode so that a WAL file's shared memory can be opened; nothing here writes
         with closing(sqlite3.connect(f"{self.db.resolve().as_uri()}?mode=rw", uri=True, timeout=30)) as connection:
             return connection.execute(sql, tuple(values)).fetchall()
+
+    def get_experiment(self, experiment_id: str) -> Optional[StoredExperiment]:
+        """The experiment (also a deleted one, as `MlflowClient.get_experiment`), or None."""
+        rows = self._query("SELECT experiment_id, name FROM experiments WHERE experiment_id = ?", [int(experiment_id)])
+        return StoredExperiment(str(rows[0][0]), rows[0][1]) if rows else None
+
+    def get_metric_history(self, run_id: str, key: str) -> list[StoredMetric]:
+        """Every logged value of a metric, in MLflow's order (time, step, value); a NaN as NaN."""
+        rows = self._query("SELECT key, value, timestamp, step, is_nan FROM metrics WHERE run_uuid = ? AND key = ? ORDER BY timestamp, step, value", [run_id, key])
+        return [StoredMetric(k, float("nan") if is_nan else float(v), int(t), int(step)) for k, v, t, step, is_nan in rows]
 
     def experiments(self, pattern: Optional[str] = None) -> dict[str, str]:
         """{experiment_id: name} of active experiments whose name matches `pattern` (exact or glob)."""
@@ -109,7 +186,8 @@ class SqliteRuns:
             tags: Tags that must be equal.
             status: MLflow status (RUNNING, FINISHED, ...).
             start_after_ms: Started at or after this time (epoch milliseconds).
-            metric_conditions: `(metric, op, value)`, the latest value compared (ops: > >= < <= = == !=).
+            metric_conditions: `(metric, op, value)`, the latest value compared (ops: > >= < <= = == !=; a NaN
+                satisfies only `!=`).
             sort_metric: Sort by this metric's latest value (NaN, then runs without it, last), then newest first.
             ascending: Smallest first.
             limit: At most this many runs.
@@ -128,8 +206,9 @@ class SqliteRuns:
             where.append("r.start_time >= ?")
             values.append(int(start_after_ms))
         for metric, op, threshold in metric_conditions:
-            # as MLflow compares: the stored value (a NaN is stored as 0 with is_nan set)
-            where.append(f"EXISTS (SELECT 1 FROM latest_metrics m WHERE m.run_uuid = r.run_uuid AND m.key = ? AND m.value {_OPERATORS[op]} ?)")
+            # as MLflow compares: a NaN (stored as 0 with is_nan set) satisfies only `!=`
+            compared = f"(m.value != ? OR m.is_nan)" if _OPERATORS[op] == "!=" else f"(m.value {_OPERATORS[op]} ? AND NOT m.is_nan)"
+            where.append(f"EXISTS (SELECT 1 FROM latest_metrics m WHERE m.run_uuid = r.run_uuid AND m.key = ? AND {compared})")
             values += [metric, float(threshold)]
         join, order = "", []
         if sort_metric is not None:
@@ -137,20 +216,27 @@ class SqliteRuns:
             values.insert(0, sort_metric)
             order = ["CASE WHEN s.is_nan THEN 1 WHEN s.value IS NULL THEN 2 ELSE 0 END", f"s.value {'ASC' if ascending else 'DESC'}"]
         order += ["r.start_time DESC", "r.run_uuid"]
-        sql = (
-            "SELECT r.run_uuid, r.experiment_id, r.name, r.status, r.start_time, r.artifact_uri, r.lifecycle_stage FROM runs r "
-            f"{join} WHERE {' AND '.join(where)} ORDER BY {', '.join(order)} LIMIT ?"
-        )
+        sql = f"SELECT {_RUN_COLUMNS} FROM runs r {join} WHERE {' AND '.join(where)} ORDER BY {', '.join(order)} LIMIT ?"
         rows = self._query(sql, [*values, int(limit)])
-        return self._with_data([StoredRunInfo(r[0], str(r[1]), r[2], r[3], r[4], r[5], r[6]) for r in rows])
+        return self._with_data([_info(row) for row in rows])
 
     def get_run(self, run_id: str) -> Optional[StoredRun]:
         """The run `run_id` (also a deleted one, as `MlflowClient.get_run`), or None when the file has no such run."""
-        rows = self._query("SELECT run_uuid, experiment_id, name, status, start_time, artifact_uri, lifecycle_stage FROM runs WHERE run_uuid = ?", [run_id])
+        rows = self._query(f"SELECT {_RUN_COLUMNS} FROM runs r WHERE r.run_uuid = ?", [run_id])
         if not rows:
             return None
-        r = rows[0]
-        return self._with_data([StoredRunInfo(r[0], str(r[1]), r[2], r[3], r[4], r[5], r[6])])[0]
+        run = self._with_data([_info(rows[0])])[0]
+        run.data.params = dict(self._query("SELECT key, value FROM params WHERE run_uuid = ?", [run_id]))
+        datasets: dict[str, StoredDatasetInput] = {}  # MLflow's query and order: one input per dataset
+        for uuid, name, digest, source_type, source in self._query(
+            "SELECT d.dataset_uuid, d.name, d.digest, d.dataset_source_type, d.dataset_source FROM inputs i "
+            "JOIN datasets d ON i.source_id = d.dataset_uuid LEFT OUTER JOIN input_tags t ON t.input_uuid = i.input_uuid "
+            "WHERE i.destination_type = 'RUN' AND i.destination_id = ? ORDER BY i.destination_id",
+            [run_id],
+        ):
+            datasets.setdefault(uuid, StoredDatasetInput(StoredDataset(name, digest, source, source_type)))
+        run.inputs = StoredRunInputs(list(datasets.values()))
+        return run
 
     def _with_data(self, infos: list[StoredRunInfo]) -> list[StoredRun]:
         runs = {info.run_id: StoredRun(info, StoredRunData()) for info in infos}
@@ -163,6 +249,23 @@ class SqliteRuns:
             for run_id, key, value, is_nan in self._query(f"SELECT run_uuid, key, value, is_nan FROM latest_metrics WHERE run_uuid IN ({marks})", chunk):
                 runs[run_id].data.metrics[key] = float("nan") if is_nan else float(value)
         return list(runs.values())
+
+
+_RUN_COLUMNS = "r.run_uuid, r.experiment_id, r.name, r.status, r.start_time, r.end_time, r.artifact_uri, r.lifecycle_stage"
+
+
+def _info(row: tuple) -> StoredRunInfo:
+    return StoredRunInfo(row[0], str(row[1]), *row[2:])
+
+
+def open_for_reading(tracking_uri: Optional[str] = None) -> Any:
+    """What to read runs from: a local sqlite store directly (`open_sqlite_runs`), else MLflow's client."""
+    reader = open_sqlite_runs(tracking_uri)
+    if reader is not None:
+        return reader
+    from tradexp.tracking.store import open_store
+
+    return open_store(tracking_uri)
 
 
 def open_sqlite_runs(tracking_uri: Optional[str] = None) -> Optional[SqliteRuns]:

@@ -19,7 +19,6 @@ from tradexp.checkpoint_io import with_background_checkpointing
 from tradexp.console import silence_known_noise
 from tradexp.config.parser import TradexpArgumentParser
 from tradexp.config.validation import validate_config
-from tradexp.config.yaml_text import dump_config, load_yaml
 from tradexp.data.datamodule import BarsDataModule
 from tradexp.errors import ConfigError
 from tradexp.models.module import TradingModule, net_class_paths, net_name
@@ -258,18 +257,6 @@ class TradexpCLI(LightningCLI):
         _PARSERS[key] = self.parser
         while len(_PARSERS) > _PARSERS_KEPT:
             _PARSERS.popitem(last=False)
-
-    def _dump_config(self) -> None:
-        """LightningCLI's copy of the config (what `save_hyperparameters` records), read and written by libyaml.
-
-        The same dump as LightningCLI's (link targets and nulls kept) without a second validation: the
-        config was checked when it was parsed (~15 ms of an HPO trial saved, as much again by libyaml).
-        """
-        if hasattr(self, "config_dump"):
-            return
-        self.config_dump = load_yaml(dump_config(self.parser, self.config, skip_link_targets=False, skip_none=False, skip_check=True))
-        if "subcommand" in self.config:
-            self.config_dump = self.config_dump[self.config.subcommand]
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         # inputs per bar: the features, plus the symbol embedding's width when `model.symbol_embedding` is set

@@ -24,10 +24,15 @@ _PROBE = textwrap.dedent(
     seen = {}
     import tradexp.cli
     seen["import tradexp.cli"] = heavy()
-    for words in (["runs"], ["config", "diff", sys.argv[1], sys.argv[2]], ["report", "run", sys.argv[2], "-o", "run.html", "--no-log"]):
+    for label, words in (
+        ("runs", ["runs"]),
+        ("config diff", ["config", "diff", sys.argv[1], sys.argv[2]]),
+        ("report run", ["report", "run", sys.argv[2], "-o", "run.html", "--no-log"]),
+        ("report run, logged", ["report", "run", sys.argv[2], "-o", "run-logged.html"]),
+    ):
         with contextlib.redirect_stdout(io.StringIO()):
             code = tradexp.cli.main(words)
-        seen[" ".join(words[:2])] = heavy() if code == 0 else f"exit code {code}"
+        seen[label] = heavy() if code == 0 else f"exit code {code}"
     print(json.dumps(seen))
     """
 )
@@ -53,4 +58,5 @@ def test_look_back_commands_do_not_import_the_training_stack(mlflow_uri, tmp_pat
         "runs": [],
         "config diff": [],
         "report run": [],  # its charts are SVG from numbers; the run's PNGs are embedded as they are
+        "report run, logged": [],  # the page is copied into the run's local artifact folder
     }

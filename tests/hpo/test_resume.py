@@ -11,7 +11,7 @@ import optuna
 import pytest
 from mlflow import MlflowClient
 
-from tests.hpo.conftest import study_runs, write_hpo_config
+from tests.hpo.conftest import TRIAL, study_runs, write_hpo_config
 from tradexp.cli import main
 
 
@@ -34,7 +34,8 @@ def _wait_for_running_trial_with_run(storage: str, finished_before: int, process
 
 @pytest.mark.slow
 def test_study_killed_mid_way_resumes_with_the_same_command(tmp_path, mlflow_uri):
-    path = write_hpo_config(tmp_path, n_trials=4, heartbeat_interval=1, study_name="killed")
+    # 40 epochs a trial: the kill lands inside the victim's fit (with 3 epochs its run could end, FINISHED, first)
+    path = write_hpo_config(tmp_path, n_trials=4, heartbeat_interval=1, study_name="killed", overrides={**TRIAL, "trainer.max_epochs": 40})
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
     command = ["hpo", "--config", str(path), "--no-progress"]
     process = subprocess.Popen(

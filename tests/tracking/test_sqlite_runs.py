@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+from pathlib import Path
 
 import pytest
 import yaml
@@ -38,6 +39,7 @@ def populated(tmp_path_factory, _migrated_store):
     for i in range(24):
         model = MODELS[i % 3]
         tags = {"tradexp.type": "training" if i % 4 else "hpo_trial", "tradexp.model": model, "tradexp.stage": ("development", "staging")[i % 2], "team": f"t{i % 3}"}
+        tags |= {"tradexp.dataset": "bars", "tradexp.purpose": "bench"} if i % 3 == 1 else {}
         if i % 4 == 0:
             tags["mlflow.parentRunId"] = parent
         start = T0 + (i % 7) * 60_000  # equal start times: the run id breaks the tie
@@ -74,6 +76,8 @@ QUERIES = [
     {"experiment": "tradexp/development/gru"},
     {"experiment": "tradexp/development/*", "model": "gru"},
     {"experiment": "tradexp/development/gone"},
+    {"parent": "PARENT"},  # the study's children (the fixture's parent run id)
+    {"dataset": "bars", "purpose": "bench"},
     {"since": "2023-11-14T22:16:00+00:00"},
     {"where": ["test/acc>0.5"]},
     {"where": ["test/acc>=0.5", "test/trading/sharpe<1"]},
@@ -97,10 +101,10 @@ def _same_number(a: float, b: float) -> bool:
 
 @pytest.mark.parametrize("fields", QUERIES, ids=[str(q) or "everything" for q in QUERIES])
 def test_the_reader_finds_the_runs_mlflow_finds_in_its_order(populated, fields):
-    uri, client, _, _ = populated
+    uri, client, _, parent = populated
     reader = open_sqlite_runs(uri)
     assert isinstance(reader, SqliteRuns)
-    query = RunQuery(**{"limit": 50, **fields})
+    query = RunQuery(**{"limit": 50, **{k: parent if v == "PARENT" else v for k, v in fields.items()}})
     expected, expected_experiments = find_runs(client, query)
     got, got_experiments = find_runs(reader, query)
     assert got_experiments == expected_experiments
@@ -120,10 +124,11 @@ def test_the_reader_finds_the_runs_mlflow_finds_in_its_order(populated, fields):
 
 def test_the_queries_cover_what_they_claim(populated):
     """The cases above are not vacuous: empty results, NaN, inf and absent sort values, ties, a limit."""
-    uri, client, _, _ = populated
-    count = {str(q): len(find_runs(client, RunQuery(**{"limit": 50, **q}))[0]) for q in QUERIES}
+    uri, client, _, parent = populated
+    count = {str(q): len(find_runs(client, RunQuery(**{"limit": 50, **{k: parent if v == "PARENT" else v for k, v in q.items()}}))[0]) for q in QUERIES}
     assert count["{}"] == 24 and count["{'limit': 5}"] == 5 and count["{'experiment': 'tradexp/development/gone'}"] == 0
     assert 0 < count["{'status': 'failed'}"] < 24 and 0 < count["{'where': ['test/acc>0.5']}"] < 24
+    assert 0 < count["{'parent': 'PARENT'}"] < 24 and 0 < count["{'dataset': 'bars', 'purpose': 'bench'}"] < 24
     metrics = [r.data.metrics.get("test/acc") for r in find_runs(client, RunQuery(sort="test/acc"))[0]]
     assert any(v is not None and math.isnan(v) for v in metrics) and None in metrics
     assert 1.7976931348623157e308 in metrics  # MLflow stores an inf as the largest float
@@ -181,3 +186,29 @@ def test_anything_but_a_known_sqlite_store_goes_through_mlflow(tmp_path, _migrat
         connection.execute("UPDATE alembic_version SET version_num = 'from-the-future'")
     assert open_sqlite_runs(f"sqlite:///{other}") is None
     assert isinstance(open_sqlite_runs(f"sqlite:///{_migrated_store}"), SqliteRuns)
+
+
+def test_a_threshold_mlflow_cannot_compare_is_refused_before_either_reader(populated):
+    uri, client, _, _ = populated
+    for text in ("test/acc>nan", "test/acc<inf", "test/trading/sharpe != inf"):
+        with pytest.raises(ValueError, match="the threshold must be a finite number"):
+            find_runs(open_sqlite_runs(uri), RunQuery(where=[text]))
+
+
+def test_with_mlflow_workspaces_on_mlflow_answers(populated, monkeypatch):
+    uri = populated[0]
+    monkeypatch.setenv("MLFLOW_ENABLE_WORKSPACES", "true")
+    assert open_sqlite_runs(uri) is None
+
+
+def test_a_report_logged_by_the_reader_is_what_mlflow_lists_and_reads(populated, tmp_path):
+    uri, client, ids, _ = populated
+    page = tmp_path / "run_report.html"
+    page.write_text("<html>report</html>")
+    reader = open_sqlite_runs(uri)
+    reader.log_artifact(ids[8], str(page), "report")
+    reader.log_artifact(ids[8], str(page), "report")  # again: replaced, not doubled
+    assert [(a.path, a.file_size) for a in client.list_artifacts(ids[8], "report")] == [("report/run_report.html", page.stat().st_size)]
+    assert Path(client.download_artifacts(ids[8], "report/run_report.html", str(tmp_path / "back"))).read_text() == "<html>report</html>"
+    folder = Path(client.get_run(ids[8]).info.artifact_uri.removeprefix("file://")) / "report"
+    assert sorted(p.name for p in folder.iterdir()) == ["run_report.html"]  # no temporary file left

@@ -9,12 +9,12 @@ are its query, with MLflow's answers (`tradexp.tracking.sqlite_runs`).
 from __future__ import annotations
 
 import datetime as _dt
-import fnmatch
+import math
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
-from tradexp.tracking.sqlite_runs import SqliteRuns
+from tradexp.tracking.sqlite_runs import SqliteRuns, experiment_matches
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -56,6 +56,8 @@ def parse_condition(text: str) -> Condition:
         value = float(match.group("value"))
     except ValueError:
         raise ValueError(f"--where: {text!r} received; the threshold must be a number") from None
+    if not math.isfinite(value):  # MLflow's filter grammar has no nan or inf
+        raise ValueError(f"--where: {text!r} received; the threshold must be a finite number")
     return Condition(match.group("metric").strip(), match.group("op"), value)
 
 
@@ -159,7 +161,7 @@ def _experiments(client: "MlflowClient", pattern: Optional[str]) -> dict[str, st
     from mlflow.entities import ViewType
 
     experiments = client.search_experiments(view_type=ViewType.ACTIVE_ONLY)
-    return {e.experiment_id: e.name for e in experiments if pattern is None or e.name == pattern or fnmatch.fnmatchcase(e.name, pattern)}
+    return {e.experiment_id: e.name for e in experiments if experiment_matches(e.name, pattern)}
 
 
 def find_runs(client: "MlflowClient | SqliteRuns", query: RunQuery) -> tuple[list["Run"], dict[str, str]]:

@@ -21,14 +21,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
-from urllib.parse import urlparse
-from urllib.request import url2pathname
 
 import pandas as pd
 import yaml
 
 from tradexp.errors import TradexpError
 from tradexp.metric_direction import lower_is_better
+from tradexp.tracking.artifacts import local_artifact_root
 from tradexp.tracking.sqlite_runs import SqliteRuns
 
 if TYPE_CHECKING:
@@ -239,7 +238,7 @@ def _list_local(root: Path) -> dict[str, Optional[int]]:
 
 def _wanted_files(client: "MlflowClient", run: "Run", patterns: Sequence[str]) -> tuple[dict[str, Optional[int]], list[str]]:
     """(artifact listing, paths to read). Exact paths on a local store are checked, not listed."""
-    root = _local_root(run.info.artifact_uri)
+    root = local_artifact_root(run.info.artifact_uri)
     if root is not None and not any(ch in p for p in patterns for ch in "*?["):
         sizes = {p: (root / p).stat().st_size for p in patterns if (root / p).is_file()}
         return sizes, [p for p, size in sizes.items() if size <= _MAX_FILE_BYTES]
@@ -248,17 +247,9 @@ def _wanted_files(client: "MlflowClient", run: "Run", patterns: Sequence[str]) -
     return listing, wanted
 
 
-def _local_root(artifact_uri: str) -> Optional[Path]:
-    """The folder of a `file://` artifact location (read directly: no copy, no progress bars)."""
-    if not artifact_uri.startswith("file:"):
-        return None
-    root = Path(url2pathname(urlparse(artifact_uri).path))
-    return root if root.is_dir() else None
-
-
 def _read_files(client: "MlflowClient", run_id: str, paths: Iterable[str], artifact_uri: str = "") -> dict[str, bytes]:
     files: dict[str, bytes] = {}
-    root = _local_root(artifact_uri)
+    root = local_artifact_root(artifact_uri)
     if root is not None:
         for path in paths:
             try:
@@ -373,7 +364,7 @@ def select_runs(
     if not experiment:
         raise ReportError("give run ids or `--experiment NAME` (with an optional `--filter` and `--top K --metric NAME`)")
     if isinstance(client, SqliteRuns):  # an MLflow filter: MLflow's search
-        client = client._mlflow()
+        client = client.mlflow_client()
     from mlflow.entities import ViewType
     from mlflow.exceptions import MlflowException
 

@@ -13,17 +13,22 @@ from urllib.request import url2pathname
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-__all__ = ["local_artifact_root", "read_artifacts", "read_artifact"]
+__all__ = ["local_artifact_path", "local_artifact_root", "read_artifacts", "read_artifact"]
 
 log = logging.getLogger(__name__)
 
 
-def local_artifact_root(artifact_uri: str) -> Optional[Path]:
-    """The folder of a `file://` artifact location (read directly: no copy, no progress bars), else None."""
+def local_artifact_path(artifact_uri: str) -> Optional[Path]:
+    """The folder a `file://` artifact location names (it may not exist yet), else None."""
     if not artifact_uri.startswith("file:"):
         return None
-    root = Path(url2pathname(urlparse(artifact_uri).path))
-    return root if root.is_dir() else None
+    return Path(url2pathname(urlparse(artifact_uri).path))
+
+
+def local_artifact_root(artifact_uri: str) -> Optional[Path]:
+    """The folder of a `file://` artifact location (read directly: no copy, no progress bars), else None."""
+    root = local_artifact_path(artifact_uri)
+    return root if root is not None and root.is_dir() else None
 
 
 def read_artifacts(client: "MlflowClient", run_id: str, paths: Iterable[str], artifact_uri: Optional[str] = None, *, warn: bool = True) -> dict[str, bytes]:

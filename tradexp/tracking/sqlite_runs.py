@@ -22,19 +22,20 @@ import fnmatch
 import os
 import shutil
 import sqlite3
+import tempfile
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence
-from urllib.parse import urlparse
-from urllib.request import url2pathname
+
+from tradexp.tracking.artifacts import local_artifact_path
 
 __all__ = ["SCHEMA_REVISIONS", "SqliteRuns", "StoredRun", "open_sqlite_runs", "open_for_reading"]
 
 # alembic revisions of MLflow's tracking schema whose tables this module reads as MLflow does
 SCHEMA_REVISIONS = frozenset({"dc11669786a5"})  # mlflow 3.17
 _OPERATORS = {">": ">", ">=": ">=", "<": "<", "<=": "<=", "=": "=", "==": "=", "!=": "!="}
-_CHUNK = 500  # run ids per `IN (...)`: sqlite's default limit is 999 bound values
+_CHUNK = 500  # run ids per `IN (...)`, well under any sqlite's limit of bound values (999 before 3.32)
 
 
 @dataclass
@@ -120,28 +121,38 @@ class SqliteRuns:
 
     def download_artifacts(self, run_id: str, path: str, dst_path: str) -> str:
         """`MlflowClient.download_artifacts`, for artifacts not in a local folder (MLflow is imported then)."""
-        return self._mlflow().download_artifacts(run_id, path, dst_path)
+        return self.mlflow_client().download_artifacts(run_id, path, dst_path)
 
     def log_artifact(self, run_id: str, local_path: str, artifact_path: Optional[str] = None) -> None:
-        """`MlflowClient.log_artifact`: into a local artifact folder as MLflow's `LocalArtifactRepository` writes
-        (a file copied in, atomically: written beside, then renamed), else through MLflow's client."""
+        """`MlflowClient.log_artifact`: into a local artifact folder as MLflow's `LocalArtifactRepository`
+        writes it (a temporary `.artifact.uploading.*` file beside, its metadata copied, then renamed;
+        removed on failure), else through MLflow's client."""
         run = self.get_run(run_id)
-        uri = run.info.artifact_uri if run is not None else None
-        if not uri or not uri.startswith("file:"):
-            self._mlflow().log_artifact(run_id, local_path, artifact_path)
+        root = local_artifact_path(run.info.artifact_uri) if run is not None and run.info.artifact_uri else None
+        if root is None or (artifact_path and (Path(artifact_path).is_absolute() or ".." in Path(artifact_path).parts)):
+            self.mlflow_client().log_artifact(run_id, local_path, artifact_path)
             return
-        folder = Path(url2pathname(urlparse(uri).path)) / (artifact_path or "")
+        folder = root / (artifact_path or "")
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / Path(local_path).name
-        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-        shutil.copyfile(local_path, partial)
-        os.replace(partial, target)
+        if target.exists() and os.path.samefile(local_path, target):
+            return
+        handle, partial = tempfile.mkstemp(dir=folder, prefix=".artifact.uploading.")
+        try:
+            with os.fdopen(handle, "wb") as out, open(local_path, "rb") as source:
+                shutil.copyfileobj(source, out)
+            shutil.copystat(local_path, partial)
+            os.replace(partial, target)
+        finally:
+            if os.path.exists(partial):
+                os.unlink(partial)
 
     def list_artifacts(self, run_id: str, path: Optional[str] = None) -> list[Any]:
         """`MlflowClient.list_artifacts`, for artifacts not in a local folder (MLflow is imported then)."""
-        return self._mlflow().list_artifacts(run_id, path)
+        return self.mlflow_client().list_artifacts(run_id, path)
 
-    def _mlflow(self) -> Any:
+    def mlflow_client(self) -> Any:
+        """MLflow's client of the same store (imported and opened on first use), for what only MLflow does."""
         if self._client is None:
             from tradexp.tracking.store import open_store
 
@@ -149,8 +160,7 @@ class SqliteRuns:
         return self._client
 
     def _query(self, sql: str, values: Sequence[Any] = ()) -> list[tuple]:
-        # read-write mode so that a WAL file's shared memory can be opened; nothing here writes
-        with closing(sqlite3.connect(f"{self.db.resolve().as_uri()}?mode=rw", uri=True, timeout=30)) as connection:
+        with closing(_connect(self.db)) as connection:
             return connection.execute(sql, tuple(values)).fetchall()
 
     def get_experiment(self, experiment_id: str) -> Optional[StoredExperiment]:
@@ -166,7 +176,7 @@ class SqliteRuns:
     def experiments(self, pattern: Optional[str] = None) -> dict[str, str]:
         """{experiment_id: name} of active experiments whose name matches `pattern` (exact or glob)."""
         rows = self._query("SELECT experiment_id, name FROM experiments WHERE lifecycle_stage = 'active'")
-        return {str(i): name for i, name in rows if pattern is None or name == pattern or fnmatch.fnmatchcase(name, pattern)}
+        return {str(i): name for i, name in rows if experiment_matches(name, pattern)}
 
     def search(
         self,
@@ -207,7 +217,7 @@ class SqliteRuns:
             values.append(int(start_after_ms))
         for metric, op, threshold in metric_conditions:
             # as MLflow compares: a NaN (stored as 0 with is_nan set) satisfies only `!=`
-            compared = f"(m.value != ? OR m.is_nan)" if _OPERATORS[op] == "!=" else f"(m.value {_OPERATORS[op]} ? AND NOT m.is_nan)"
+            compared = "(m.value != ? OR m.is_nan)" if _OPERATORS[op] == "!=" else f"(m.value {_OPERATORS[op]} ? AND NOT m.is_nan)"
             where.append(f"EXISTS (SELECT 1 FROM latest_metrics m WHERE m.run_uuid = r.run_uuid AND m.key = ? AND {compared})")
             values += [metric, float(threshold)]
         join, order = "", []
@@ -248,7 +258,21 @@ class SqliteRuns:
                 runs[run_id].data.tags[key] = value
             for run_id, key, value, is_nan in self._query(f"SELECT run_uuid, key, value, is_nan FROM latest_metrics WHERE run_uuid IN ({marks})", chunk):
                 runs[run_id].data.metrics[key] = float("nan") if is_nan else float(value)
+        for run in runs.values():  # as MLflow: a run stored without a name takes its `mlflow.runName` tag
+            if not run.info.run_name:
+                run.info.run_name = run.data.tags.get("mlflow.runName", run.info.run_name)
         return list(runs.values())
+
+
+def _connect(db: Path) -> sqlite3.Connection:
+    # an existing file only (`mode=rw` never creates one), read-write so that a WAL file's shared
+    # memory can be opened; nothing here writes
+    return sqlite3.connect(f"{db.resolve().as_uri()}?mode=rw", uri=True, timeout=30)
+
+
+def experiment_matches(name: str, pattern: Optional[str]) -> bool:
+    """An experiment name against `--experiment`: any when None, else the exact name or a glob."""
+    return pattern is None or name == pattern or fnmatch.fnmatchcase(name, pattern)
 
 
 _RUN_COLUMNS = "r.run_uuid, r.experiment_id, r.name, r.status, r.start_time, r.end_time, r.artifact_uri, r.lifecycle_stage"
@@ -256,6 +280,11 @@ _RUN_COLUMNS = "r.run_uuid, r.experiment_id, r.name, r.status, r.start_time, r.e
 
 def _info(row: tuple) -> StoredRunInfo:
     return StoredRunInfo(row[0], str(row[1]), *row[2:])
+
+
+def _workspaces_on() -> bool:
+    """MLflow's workspaces limit what a client sees to one workspace: then MLflow's client answers."""
+    return os.environ.get("MLFLOW_ENABLE_WORKSPACES", "").strip().lower() not in ("", "0", "false")  # any other value: MLflow decides
 
 
 def open_for_reading(tracking_uri: Optional[str] = None) -> Any:
@@ -278,10 +307,10 @@ def open_sqlite_runs(tracking_uri: Optional[str] = None) -> Optional[SqliteRuns]
 
     uri = resolve_tracking_uri(tracking_uri)
     db = sqlite_path(uri)
-    if db is None or not db.is_file():
+    if db is None or not db.is_file() or _workspaces_on():
         return None
     try:
-        with closing(sqlite3.connect(f"{db.resolve().as_uri()}?mode=rw", uri=True, timeout=30)) as connection:
+        with closing(_connect(db)) as connection:
             revisions = {row[0] for row in connection.execute("SELECT version_num FROM alembic_version")}
     except sqlite3.Error:  # not an MLflow store yet, or not a database: MLflow names the problem
         return None

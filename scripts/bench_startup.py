@@ -14,8 +14,9 @@ one timing per command, no `import` timings for scale.
 Where the time goes (`python -X importtime -m tradexp runs`, 2026-12-03): on a sqlite store the
 commands read the file with `sqlite3` (`tradexp.tracking.sqlite_runs`) and import no MLflow, torch,
 Lightning or matplotlib; what is left is Python's start, the report pages' pandas (~0.3 s) and the
-queries (~0.05 s). Through MLflow's client (a server, or a report logged back to its run) `import
-mlflow` adds ~1.6 s and its SQLAlchemy store 1-2 s.
+queries (~0.05 s); a logged `report run` copies its page into the run's local artifact folder.
+Through MLflow's client (a server, another database) `import mlflow` adds ~1.6 s and its SQLAlchemy
+store 1-2 s.
 """
 
 from __future__ import annotations
@@ -144,7 +145,7 @@ def main() -> int:
             ("tradexp config diff A B", [*tradexp, "config", "diff", a, b]),
             ("tradexp report run RUN", [*tradexp, "report", "run", b, "-o", str(root / "run.html"), "--no-log"]),
             ("tradexp report compare A B", [*tradexp, "report", "compare", a, b, "-o", str(root / "compare.html"), "--no-log"]),
-            # the default logs the page into the run: a write, through MLflow's client
+            # the default also logs the page into the run
             ("tradexp report run RUN, logged", [*tradexp, "report", "run", b, "-o", str(root / "run-logged.html")]),
         ]
         print(f"\ncommand                         seconds   (fresh process, median of {repeats}; {args.runs} runs)")

@@ -212,3 +212,14 @@ def test_a_report_logged_by_the_reader_is_what_mlflow_lists_and_reads(populated,
     assert Path(client.download_artifacts(ids[8], "report/run_report.html", str(tmp_path / "back"))).read_text() == "<html>report</html>"
     folder = Path(client.get_run(ids[8]).info.artifact_uri.removeprefix("file://")) / "report"
     assert sorted(p.name for p in folder.iterdir()) == ["run_report.html"]  # no temporary file left
+
+
+def test_a_store_damaged_while_read_is_one_message_not_a_traceback(tmp_path, _migrated_store):
+    import shutil
+
+    db = tmp_path / "mlflow.db"
+    shutil.copyfile(_migrated_store, db)
+    reader = open_sqlite_runs(f"sqlite:///{db}")
+    db.write_bytes(b"not a database any more" * 100)
+    with pytest.raises(TrackingError, match=r"cannot read the MLflow store .*mlflow\.db: file is not a database"):
+        reader.experiments()

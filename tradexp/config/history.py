@@ -81,11 +81,14 @@ def get_run(client: "MlflowClient | SqliteRuns", run_id: str) -> Any:
         client: A client of the store, or the `SqliteRuns` reader of a local sqlite store.
         run_id: The run.
     """
-    missing = TrackingError(f"run `{run_id}` is not in the store {strip_credentials(client.tracking_uri)}; `tradexp runs` lists the runs there (or set MLFLOW_TRACKING_URI)")
+
+    def missing() -> TrackingError:
+        return TrackingError(f"run `{run_id}` is not in the store {strip_credentials(client.tracking_uri)}; `tradexp runs` lists the runs there (or set MLFLOW_TRACKING_URI)")
+
     if isinstance(client, SqliteRuns):
         run = client.get_run(run_id)
         if run is None:
-            raise missing
+            raise missing()
         return run
     from mlflow.exceptions import MlflowException
 
@@ -93,7 +96,7 @@ def get_run(client: "MlflowClient | SqliteRuns", run_id: str) -> Any:
         return client.get_run(run_id)
     except MlflowException as exc:
         if "RESOURCE_DOES_NOT_EXIST" in str(exc.error_code) or "not found" in str(exc).lower():
-            raise missing from None
+            raise missing() from None
         raise
 
 

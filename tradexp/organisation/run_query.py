@@ -146,7 +146,10 @@ def _filters(query: RunQuery) -> _Filters:
 
 def filter_string(query: RunQuery) -> str:
     """The MLflow search filter for `query` (conditions joined with AND)."""
-    filters = _filters(query)
+    return _mlflow_filter(_filters(query))
+
+
+def _mlflow_filter(filters: _Filters) -> str:
     parts = [f"tags.`{key}` = '{value}'" for key, value in filters.tags.items()]
     if filters.status is not None:
         parts.append(f"attributes.status = '{filters.status}'")
@@ -189,7 +192,7 @@ def find_runs(client: "MlflowClient | SqliteRuns", query: RunQuery) -> tuple[lis
             return [], experiments
         order = "ASC" if query.ascending else "DESC"
         order_by = [f"metrics.`{query.sort}` {order}", "attributes.start_time DESC"] if query.sort else ["attributes.start_time DESC"]
-        runs = client.search_runs(list(experiments), filter_string=filter_string(query), run_view_type=ViewType.ACTIVE_ONLY, max_results=query.limit, order_by=order_by)
+        runs = client.search_runs(list(experiments), filter_string=_mlflow_filter(filters), run_view_type=ViewType.ACTIVE_ONLY, max_results=query.limit, order_by=order_by)
     if query.sort:
         runs = [r for r in runs if query.sort in r.data.metrics] + [r for r in runs if query.sort not in r.data.metrics]
     return list(runs), experiments

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
+from tradexp.errors import TrackingError
 from tradexp.tracking.artifacts import local_artifact_path
 
 __all__ = ["SCHEMA_REVISIONS", "SqliteRuns", "StoredRun", "open_sqlite_runs", "open_for_reading"]
@@ -127,8 +128,8 @@ class SqliteRuns:
         """`MlflowClient.log_artifact`: into a local artifact folder as MLflow's `LocalArtifactRepository`
         writes it (a temporary `.artifact.uploading.*` file beside, its metadata copied, then renamed;
         removed on failure), else through MLflow's client."""
-        run = self.get_run(run_id)
-        root = local_artifact_path(run.info.artifact_uri) if run is not None and run.info.artifact_uri else None
+        rows = self._query("SELECT artifact_uri FROM runs WHERE run_uuid = ?", [run_id])
+        root = local_artifact_path(rows[0][0]) if rows and rows[0][0] else None
         if root is None or (artifact_path and (Path(artifact_path).is_absolute() or ".." in Path(artifact_path).parts)):
             self.mlflow_client().log_artifact(run_id, local_path, artifact_path)
             return
@@ -160,8 +161,11 @@ class SqliteRuns:
         return self._client
 
     def _query(self, sql: str, values: Sequence[Any] = ()) -> list[tuple]:
-        with closing(_connect(self.db)) as connection:
-            return connection.execute(sql, tuple(values)).fetchall()
+        try:
+            with closing(_connect(self.db)) as connection:
+                return connection.execute(sql, tuple(values)).fetchall()
+        except sqlite3.Error as exc:  # locked past the timeout, damaged, removed meanwhile: one line, not a traceback
+            raise TrackingError(f"cannot read the MLflow store {self.db}: {exc}; check the file (or set MLFLOW_TRACKING_URI)") from exc
 
     def get_experiment(self, experiment_id: str) -> Optional[StoredExperiment]:
         """The experiment (also a deleted one, as `MlflowClient.get_experiment`), or None."""

@@ -13,6 +13,7 @@ from typing import NamedTuple, Optional, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from callbacks._figures import subplots
 from tradexp.evaluation.backtest import Backtest
 from tradexp.evaluation.metrics import sharpe_ratio
 
@@ -92,7 +93,7 @@ def _get_folds_info(rows: Sequence[dict], metrics: Sequence[str] = ("sharpe", "a
 
 
 def draw_equity(info: EquityInfo, path: str | Path, title: str = "Equity (net of costs)") -> Path:
-    fig, ax = _subplots(figsize=(9, 4.5))
+    fig, ax = subplots(figsize=(9, 4.5))
     for name, curve in info.curves.items():
         ax.plot(info.x, curve, label=name, linewidth=2.0 if name == "model" else 1.0, alpha=1.0 if name == "model" else 0.75)
     ax.axhline(1.0, color="grey", linewidth=0.5)
@@ -104,7 +105,7 @@ def draw_equity(info: EquityInfo, path: str | Path, title: str = "Equity (net of
 
 
 def draw_drawdown(info: DrawdownInfo, path: str | Path, title: str = "Drawdown of the model") -> Path:
-    fig, ax = _subplots(figsize=(9, 3.5))
+    fig, ax = subplots(figsize=(9, 3.5))
     ax.fill_between(info.x, -info.drawdown, 0.0, color="tab:red", alpha=0.4)
     ax.set_title(f"{title} (max {info.max_drawdown:.1%})")
     ax.set_ylabel("drawdown")
@@ -113,7 +114,7 @@ def draw_drawdown(info: DrawdownInfo, path: str | Path, title: str = "Drawdown o
 
 
 def draw_rolling_sharpe(info: RollingSharpeInfo, path: str | Path) -> Path:
-    fig, ax = _subplots(figsize=(9, 3.5))
+    fig, ax = subplots(figsize=(9, 3.5))
     ax.plot(info.x, info.sharpe, color="tab:blue")
     ax.axhline(0.0, color="grey", linewidth=0.5)
     ax.set_title(f"Rolling Sharpe (annualised, {info.window}-step window)")
@@ -123,7 +124,7 @@ def draw_rolling_sharpe(info: RollingSharpeInfo, path: str | Path) -> Path:
 
 def draw_folds(info: FoldsInfo, path: str | Path) -> Path:
     count = max(len(info.metrics), 1)
-    fig, axes = _subplots(1, count, figsize=(4 * count, 3.5), squeeze=False)
+    fig, axes = subplots(1, count, figsize=(4 * count, 3.5), squeeze=False)
     for ax, (name, values) in zip(axes[0], info.metrics.items()):
         ax.bar(info.folds, values, color="tab:blue")
         mean = np.nanmean(values) if np.isfinite(values).any() else np.nan
@@ -132,11 +133,6 @@ def draw_folds(info: FoldsInfo, path: str | Path) -> Path:
         ax.legend(loc="best")
     fig.suptitle("Walk-forward: per-fold test results")
     return _save(fig, path)
-
-
-def _subplots(nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] = (6.4, 4.8), squeeze: bool = True) -> tuple[Figure, object]:
-    fig = Figure(figsize=figsize, layout="constrained")
-    return fig, fig.subplots(nrows, ncols, squeeze=squeeze)
 
 
 def _save(fig: Figure, path: str | Path) -> Path:

@@ -1,7 +1,7 @@
 """Draw the reports' static figures (importances, parallel coordinates, intermediate values) as PNG bytes;
 the interactive charts are in `charts.py`.
 
-Figures are made with `matplotlib.figure.Figure` directly, not pyplot: that touches no global
+Figures are standalone `matplotlib.figure.Figure`s on an Agg canvas (`callbacks._figures.subplots`), not pyplot: that touches no global
 backend or state (safe in a notebook and inside a training process) and needs no `plt.close`.
 """
 
@@ -16,6 +16,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from callbacks._figures import subplots
 from tradexp.reporting.run_info import Series
 from tradexp.reporting.study_info import ImportanceInfo, ParallelInfo
 
@@ -36,8 +37,7 @@ def draw_importances(info: ImportanceInfo) -> Optional[bytes]:
     if not info.importances:
         return None
     names = list(info.importances)[::-1]
-    fig = Figure(figsize=(7, 0.45 * len(names) + 1.2), layout="constrained")
-    ax = fig.subplots()
+    fig, ax = subplots(figsize=(7, 0.45 * len(names) + 1.2))
     ax.barh(names, [info.importances[n] for n in names], color="tab:blue")
     ax.set(xlabel="importance (sums to 1)", title="Parameter importances")
     ax.grid(alpha=0.3, axis="x")
@@ -49,8 +49,7 @@ def draw_parallel(info: ParallelInfo) -> Optional[bytes]:
     n, k = info.lines.shape
     if n == 0 or k < 2:
         return None
-    fig = Figure(figsize=(max(6.0, 1.6 * k), 4.2), layout="constrained")
-    ax = fig.subplots()
+    fig, ax = subplots(figsize=(max(6.0, 1.6 * k), 4.2))
     xs = np.arange(k, dtype=float)
     segments = np.stack([np.column_stack([xs, row]) for row in info.lines])  # (n, k, 2)
     values = info.values
@@ -75,8 +74,7 @@ def draw_intermediate(curves: Sequence[tuple[Series, str]], metric: str) -> Opti
     """Objective per epoch of every trial, coloured by state (pruned trials stop early)."""
     if not curves:
         return None
-    fig = Figure(figsize=(9, 4), layout="constrained")
-    ax = fig.subplots()
+    fig, ax = subplots(figsize=(9, 4))
     by_state: dict[str, list[np.ndarray]] = {}
     for series, state in curves:
         by_state.setdefault(state, []).append(np.column_stack([series.x, series.y]))  # (epochs, 2)

@@ -9,7 +9,12 @@ import torch
 from numpy.lib.stride_tricks import sliding_window_view
 from torch.utils.data import Dataset, Sampler
 
-__all__ = ["WindowDataset", "BatchIndexSampler"]
+__all__ = ["WindowDataset", "BatchIndexSampler", "window_view"]
+
+
+def window_view(features: np.ndarray, window: int) -> np.ndarray:
+    """Every full window of a (N, F) matrix as a strided view, no copy: (N - W + 1, W, F); row i ends at row i + W - 1."""
+    return sliding_window_view(features, window, axis=0).transpose(0, 2, 1)  # (N - W + 1, F, W) -> (N - W + 1, W, F) view
 
 
 class WindowDataset(Dataset):
@@ -33,8 +38,7 @@ class WindowDataset(Dataset):
         self.positions = np.asarray(positions, dtype=np.int64)
         self.window = window
         self.symbol_ids = symbol_ids
-        # (N - W + 1, F, W) strided view, no copy; view[i] is the window ending at row i + W - 1.
-        self._view = sliding_window_view(features, window, axis=0)
+        self._view = window_view(features, window)  # (N - W + 1, W, F) strided view, no copy
 
     def __len__(self) -> int:
         return len(self.positions)
@@ -42,7 +46,7 @@ class WindowDataset(Dataset):
     def windows(self, indices: Sequence[int] | np.ndarray) -> np.ndarray:
         """Copy the windows of the given sample indices: float32 (B, W, F)."""
         rows = self.positions[np.asarray(indices, dtype=np.int64)] - (self.window - 1)
-        return np.ascontiguousarray(self._view[rows].transpose(0, 2, 1))  # (B, F, W) -> (B, W, F) copy
+        return self._view[rows]  # (B, W, F): one gather, C-contiguous
 
     def __getitem__(self, indices: int | Sequence[int]) -> tuple[torch.Tensor, ...]:
         batch = np.atleast_1d(np.asarray(indices, dtype=np.int64))

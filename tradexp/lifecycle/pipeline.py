@@ -3,7 +3,7 @@
 The pipeline reuses the training code path piece by piece, so a logged model cannot drift from
 the run that produced it: the loader's column and time rules (`bars_from_frame`), the causal
 features (`compute_features`, `feature_warmup`), the train-only scaler (`Scaler`), the windows
-(`WindowDataset`) and the trading rule (`positions_from_predictions`).
+(`window_view`, as `WindowDataset` takes them) and the trading rule (`positions_from_predictions`).
 
 A universe's model (`symbols` set) takes one long frame with a `symbol` column (`long_frame_bars`,
 the loader's rule for a long file): features, scaler (the symbol's own, or the pooled one) and
@@ -23,7 +23,7 @@ from tradexp.data.features import compute_features, extra_columns, feature_warmu
 from tradexp.data.loading import bars_from_frame
 from tradexp.data.scalers import Scaler
 from tradexp.data.universe import long_frame_bars
-from tradexp.data.windows import WindowDataset
+from tradexp.data.windows import window_view
 from tradexp.errors import DataValidationError
 from tradexp.evaluation.backtest import positions_from_predictions
 
@@ -198,23 +198,23 @@ class BarPipeline:
         ids = None
         if self.symbol_embedding:
             ids = torch.full((_CHUNK,), self.symbols.index(symbol), dtype=torch.int64)  # (B,) one symbol per call
-        ends = np.arange(self.window - 1, len(scaled))  # window-end rows
-        dataset = WindowDataset(scaled, np.zeros(len(scaled), dtype="float32"), ends, self.window)
-        out = np.empty(len(ends), dtype="float64")
+        windows = window_view(scaled, self.window)  # (N - W + 1, W, F) view, no copy
+        out = np.empty(len(windows), dtype="float64")
+        batch = np.zeros((_CHUNK, self.window, scaled.shape[1]), dtype="float32")  # (B, W, F), reused; zero padding
+        x = torch.from_numpy(batch)  # shares batch's memory
         threads = torch.get_num_threads()
         # A small request is latency-bound: waking a thread pool costs more than the matmuls (3x the
         # p50 of a 256-bar request on a busy 2-core machine). Process-wide setting, restored after.
-        single = len(ends) <= _SMALL_REQUEST and threads > 1
+        single = len(windows) <= _SMALL_REQUEST and threads > 1
         if single:
             torch.set_num_threads(1)
         try:
             with torch.inference_mode():
-                for start in range(0, len(ends), _CHUNK):
-                    index = np.arange(start, min(start + _CHUNK, len(ends)))
-                    x = torch.from_numpy(dataset.windows(index))  # (B, W, F), B <= _CHUNK
-                    if len(index) < _CHUNK:
-                        x = torch.cat([x, x.new_zeros((_CHUNK - len(index), *x.shape[1:]))])
-                    out[index] = module.predict_scores(x, ids)[: len(index)].double().numpy()  # (B,)
+                for start in range(0, len(windows), _CHUNK):
+                    stop = min(start + _CHUNK, len(windows))
+                    np.copyto(batch[: stop - start], windows[start:stop])  # one copy of consecutive windows
+                    batch[stop - start :] = 0  # the last batch is zero-padded: every pass has _CHUNK rows
+                    out[start:stop] = module.predict_scores(x, ids)[: stop - start].numpy()  # (B,) float32 -> float64
         finally:
             if single:
                 torch.set_num_threads(threads)

@@ -46,7 +46,7 @@ class WindowDataset(Dataset):
     def windows(self, indices: Sequence[int] | np.ndarray) -> np.ndarray:
         """Copy the windows of the given sample indices: float32 (B, W, F)."""
         rows = self.positions[np.asarray(indices, dtype=np.int64)] - (self.window - 1)
-        return self._view[rows]  # (B, W, F): one gather, C-contiguous
+        return np.take(self._view, rows, axis=0)  # (B, W, F): one gather into a new C-contiguous array
 
     def __getitem__(self, indices: int | Sequence[int]) -> tuple[torch.Tensor, ...]:
         batch = np.atleast_1d(np.asarray(indices, dtype=np.int64))

@@ -66,3 +66,26 @@ def test_model_folder_holds_no_pickle_and_loads_weights_only(fitted_run, store):
     # linked to the run and to its test metrics
     assert logged.status.name == "READY" or str(logged.status).endswith("READY")
     assert any(m.key == "test/loss" for m in logged.metrics)
+
+
+def test_a_bars_score_does_not_depend_on_where_the_passes_split(fitted_run, store):
+    model = load_signal_model(f"runs:/{fitted_run.run_id}/model", store)
+    pipeline = model.unwrap_python_model().pipeline
+    assert pipeline.windows_per_pass == 2048  # an MLP's passes, fixed when it was logged
+    bars = fitted_run.bars.reset_index()
+    whole = model.predict(bars)
+    pipeline.windows_per_pass = 64  # many passes, the last zero-padded, at other boundaries for each request
+    short, longer = model.predict(bars.iloc[:700]), model.predict(bars.iloc[:900])
+    pd.testing.assert_frame_equal(short.reset_index(drop=True), longer.iloc[: len(short)].reset_index(drop=True), check_exact=True)
+    assert np.abs(longer["pred"].to_numpy() - whole["pred"].to_numpy()[: len(longer)]).max() < 1e-6
+
+
+def test_windows_per_pass_follows_the_net_and_a_model_logged_without_it_keeps_256():
+    from tradexp.lifecycle.pipeline import BarPipeline, windows_per_pass
+
+    assert windows_per_pass("mlp", 16, 9) == 2048
+    assert windows_per_pass("mlp", 128, 32) == 1024  # the 16 MiB buffer cap
+    assert windows_per_pass("mlp", 4096, 64) == 256
+    assert windows_per_pass("lstm", 16, 9) == windows_per_pass("cnn_lstm", 16, 9) == 256
+    older = {"net": {"name": "mlp", "init_args": {}}, "features": ["log_return_1"], "window": 8, "horizon": 1, "task": "classification", "scaler": {}}
+    assert BarPipeline.from_dict(older).windows_per_pass == 256

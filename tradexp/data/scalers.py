@@ -23,7 +23,9 @@ class Scaler:
 
     def transform(self, values: np.ndarray) -> np.ndarray:
         """Scale a (N, F) array; returns float32 (N, F)."""
-        return ((values - self.center) / self.scale).astype("float32")
+        shifted = values - self.center  # (N, F) float64, the one temporary
+        np.divide(shifted, self.scale, out=shifted)
+        return shifted.astype("float32")
 
     def inverse_transform(self, values: np.ndarray) -> np.ndarray:
         """Undo `transform` on a (N, F) float32 array; returns float32 (N, F) at float32 precision."""

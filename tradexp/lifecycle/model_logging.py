@@ -23,7 +23,7 @@ from typing_extensions import override
 
 from callbacks._run_output import ReportingCallback
 from tradexp.evaluation.metrics import infer_periods_per_year
-from tradexp.lifecycle.pipeline import OUTPUT_COLUMNS, UNIVERSE_OUTPUT_COLUMNS, BarPipeline, TradingRule
+from tradexp.lifecycle.pipeline import OUTPUT_COLUMNS, UNIVERSE_OUTPUT_COLUMNS, BarPipeline, TradingRule, windows_per_pass
 from tradexp.lifecycle.store_scope import tracking_uri_scope
 from tradexp.lifecycle.pyfunc_model import PIPELINE_ARTIFACT, SYMBOL_ENCODER_PREFIX, WEIGHTS_ARTIFACT
 from tradexp.models.module import net_name
@@ -62,8 +62,9 @@ def pipeline_of(datamodule: Any, module: Any, trading: TradingRule) -> BarPipeli
     symbols = getattr(datamodule, "symbols", None)
     first, last = (datamodule.bars.index[0], datamodule.bars.index[-1]) if symbols is None else (datamodule.timestamps.min(), datamodule.timestamps.max())
     embedding = module.hparams.get("symbol_embedding")
+    name = net_name(module.net)
     return BarPipeline(
-        net={"name": net_name(module.net), "init_args": dict(module.hparams["net"]["init_args"])},
+        net={"name": name, "init_args": dict(module.hparams["net"]["init_args"])},
         features=list(datamodule.features),
         window=int(datamodule.window),
         horizon=int(datamodule.horizon),
@@ -83,6 +84,7 @@ def pipeline_of(datamodule: Any, module: Any, trading: TradingRule) -> BarPipeli
         },
         symbols=None if symbols is None else list(symbols),
         symbol_embedding=None if embedding is None else int(embedding),
+        windows_per_pass=windows_per_pass(name, int(datamodule.window), int(datamodule.n_features)),
     )
 
 

@@ -2,7 +2,7 @@
 
 The pipeline reuses the training code path piece by piece, so a logged model cannot drift from
 the run that produced it: the loader's column and time rules (`bars_from_frame`), the causal
-features (`compute_features`, `feature_warmup`), the train-only scaler (`Scaler`), the windows
+features (`compute_feature`, `feature_warmup`), the train-only scaler (`Scaler`), the windows
 (`window_view`, as `WindowDataset` takes them) and the trading rule (`positions_from_predictions`).
 
 A universe's model (`symbols` set) takes one long frame with a `symbol` column (`long_frame_bars`,
@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from tradexp.data.features import compute_features, extra_columns, feature_warmup
+from tradexp.data.features import compute_feature, extra_columns, feature_warmup
 from tradexp.data.loading import bars_from_frame
 from tradexp.data.scalers import Scaler
 from tradexp.data.universe import long_frame_bars
@@ -27,15 +27,25 @@ from tradexp.data.windows import window_view
 from tradexp.errors import DataValidationError
 from tradexp.evaluation.backtest import positions_from_predictions
 
-__all__ = ["BarPipeline", "TradingRule", "OUTPUT_COLUMNS", "UNIVERSE_OUTPUT_COLUMNS"]
+__all__ = ["BarPipeline", "TradingRule", "OUTPUT_COLUMNS", "UNIVERSE_OUTPUT_COLUMNS", "windows_per_pass"]
 
 OUTPUT_COLUMNS = ("timestamp", "pred", "position")
 UNIVERSE_OUTPUT_COLUMNS = ("symbol", *OUTPUT_COLUMNS)
-# Windows per forward pass, always: the last chunk is zero-padded, so a bar's score never depends on how
-# many bars came with it (a GEMM's rounding changes with its row count: 693 and 893 rows differ in the
-# last bit of some rows). Bounded memory on 1M bars.
-_CHUNK = 256
+# A model runs its net on `windows_per_pass` windows every time: the last pass is zero-padded, so a bar's
+# score never depends on how many bars came with it (a GEMM's rounding changes with its row count: 693
+# and 893 rows differ in the last bit of some rows). Bounded memory on 1M bars.
+_PASS_WINDOWS = 256  # recurrent and convolutional nets: a 256-window LSTM pass already takes ~10 ms on one thread
+_MLP_PASS_WINDOWS = 2_048  # 1M bars: 0.45 s of passes (256-window ones: 0.88 s); a 256-bar request pays ~2 ms for the padding
+_PASS_BYTES = 16 * 2**20  # cap on the reused input buffer of one pass
 _SMALL_REQUEST = 4_096  # windows up to which one thread runs the net
+
+
+def windows_per_pass(net_name: str, window: int, n_features: int) -> int:
+    """Windows per forward pass for a new logged model (fixed with it: its scores never change)."""
+    if net_name != "mlp":
+        return _PASS_WINDOWS
+    fits = _PASS_BYTES // (4 * window * n_features)  # float32 windows in the buffer cap
+    return int(min(_MLP_PASS_WINDOWS, max(_PASS_WINDOWS, fits)))
 
 
 @dataclass
@@ -67,6 +77,8 @@ class BarPipeline:
         dataset: Name, digest and time range of the training bars.
         symbols: A universe: its symbols in id order (the ids of a symbol embedding); None for one series.
         symbol_embedding: Width of the model's symbol embedding (None: none).
+        windows_per_pass: Windows in every forward pass, the last one zero-padded (`windows_per_pass`;
+            256 for a model logged before it was recorded, which is what it was scored with).
     """
 
     net: dict
@@ -82,6 +94,7 @@ class BarPipeline:
     dataset: dict = field(default_factory=dict)
     symbols: Optional[list[str]] = None
     symbol_embedding: Optional[int] = None
+    windows_per_pass: int = _PASS_WINDOWS
 
     # -- serialisation ------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -114,11 +127,14 @@ class BarPipeline:
         """Raw (unscaled) features of the bars past the warm-up: (timestamps (N,), values (N, F))."""
         if len(bars) < self.min_bars:
             raise DataValidationError(f"the model needs at least {self.min_bars} bars ({self.warmup} warm-up bars of the features + window {self.window}); got {len(bars)}")
-        frame = compute_features(bars, self.features).iloc[self.warmup :]
-        if frame.isna().any().any():
-            first_bad = frame.index[frame.isna().any(axis=1).to_numpy()][0]
+        values = np.empty((len(bars) - self.warmup, len(self.features)), dtype="float64")  # (N, F), filled a column at a time
+        for j, name in enumerate(self.features):
+            values[:, j] = compute_feature(bars, name).to_numpy(dtype="float64")[self.warmup :]
+        bad = np.isnan(values).any(axis=1)  # (N,)
+        if bad.any():
+            first_bad = bars.index[self.warmup + int(np.argmax(bad))]
             raise DataValidationError(f"features undefined at {first_bad} after the warm-up; check the bars around that time")
-        return frame.index, frame.to_numpy(dtype="float64")  # (N,), (N, F)
+        return bars.index[self.warmup :], values  # (N,), (N, F)
 
     # -- a universe ---------------------------------------------------------------------------------
     @property
@@ -195,12 +211,13 @@ class BarPipeline:
             symbol: A universe: whose bars they are (its scaler; its id for a symbol embedding).
         """
         scaled = self._scaler_of(symbol).transform(raw)  # (N, F) float32
+        size = self.windows_per_pass
         ids = None
         if self.symbol_embedding:
-            ids = torch.full((_CHUNK,), self.symbols.index(symbol), dtype=torch.int64)  # (B,) one symbol per call
+            ids = torch.full((size,), self.symbols.index(symbol), dtype=torch.int64)  # (B,) one symbol per call
         windows = window_view(scaled, self.window)  # (N - W + 1, W, F) view, no copy
         out = np.empty(len(windows), dtype="float64")
-        batch = np.zeros((_CHUNK, self.window, scaled.shape[1]), dtype="float32")  # (B, W, F), reused; zero padding
+        batch = np.zeros((size, self.window, scaled.shape[1]), dtype="float32")  # (B, W, F), reused; zero padding
         x = torch.from_numpy(batch)  # shares batch's memory
         threads = torch.get_num_threads()
         # A small request is latency-bound: waking a thread pool costs more than the matmuls (3x the
@@ -210,10 +227,10 @@ class BarPipeline:
             torch.set_num_threads(1)
         try:
             with torch.inference_mode():
-                for start in range(0, len(windows), _CHUNK):
-                    stop = min(start + _CHUNK, len(windows))
+                for start in range(0, len(windows), size):
+                    stop = min(start + size, len(windows))
                     np.copyto(batch[: stop - start], windows[start:stop])  # one copy of consecutive windows
-                    batch[stop - start :] = 0  # the last batch is zero-padded: every pass has _CHUNK rows
+                    batch[stop - start :] = 0  # the last batch is zero-padded: every pass has `size` rows
                     out[start:stop] = module.predict_scores(x, ids)[: stop - start].numpy()  # (B,) float32 -> float64
         finally:
             if single:
